@@ -1,0 +1,1 @@
+//! The MPI-5 standard ABI.

@@ -1,0 +1,7 @@
+//! `mpi-core`: the MPI engine.
+//!
+//! See `docs/architecture.md` for the layers. The engine knows no C types and no libfabric;
+//! transports move bytes between ranks and know no MPI semantics.
+
+pub mod datatype;
+pub mod error;

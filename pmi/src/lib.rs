@@ -1,0 +1,1 @@
+//! PMI-1 / PMI-2 wire protocols.

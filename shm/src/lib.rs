@@ -1,0 +1,1 @@
+//! Intra-host shared-memory transport.
