@@ -5,3 +5,4 @@
 
 pub mod datatype;
 pub mod error;
+pub mod op;

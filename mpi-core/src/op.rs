@@ -1,0 +1,404 @@
+//! The predefined reduction operations (MPI-4.1 §6.9.2) on predefined element kinds.
+//!
+//! Reductions work on raw bytes as they lie in user buffers: slices may be unaligned, and
+//! every element is read and written with unaligned loads and stores. The element loops are
+//! plain counted loops over `read_unaligned`/`write_unaligned`, which LLVM vectorises for the
+//! integer and float kinds (checked in the asm: `paddd`, `maxps`, `addpd`, ... on x86_64).
+//!
+//! Semantics chosen where the standard leaves room:
+//! - integer SUM/PROD wrap modulo 2^bits (signed overflow is undefined in C; wrapping is what
+//!   every C implementation does in practice);
+//! - LAND/LOR/LXOR treat any non-zero value as true and produce 0 or 1 (also for `Bool`);
+//! - float MAX/MIN compute `inout > in ? inout : in` (resp. `<`), the form MPICH and Open MPI
+//!   use: when either operand is a NaN the result is the `in` operand;
+//! - complex PROD is the textbook `(ar*br - ai*bi, ar*bi + ai*br)` without NaN recovery;
+//! - MAXLOC/MINLOC take the pair with the larger (smaller) value; on equal values the value
+//!   is kept and the index is the lower of the two (the standard's definition);
+//! - padding bytes inside pair and `long double` elements keep the `inout` bytes.
+//!
+//! `long double` and its complex and pair forms are computed in C (`op/long_double.c`):
+//! Rust has no 80-bit extended float type.
+
+use crate::datatype::Kind;
+use crate::error::{fail, ErrorClass, Result};
+
+/// The predefined operations. `Replace` and `NoOp` exist for the accumulate family only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuiltinOp {
+    Max,
+    Min,
+    Sum,
+    Prod,
+    Land,
+    Band,
+    Lor,
+    Bor,
+    Lxor,
+    Bxor,
+    Maxloc,
+    Minloc,
+    Replace,
+    NoOp,
+}
+
+impl BuiltinOp {
+    /// Every predefined operation, in the order above.
+    pub const ALL: [BuiltinOp; 14] = [
+        BuiltinOp::Max,
+        BuiltinOp::Min,
+        BuiltinOp::Sum,
+        BuiltinOp::Prod,
+        BuiltinOp::Land,
+        BuiltinOp::Band,
+        BuiltinOp::Lor,
+        BuiltinOp::Bor,
+        BuiltinOp::Lxor,
+        BuiltinOp::Bxor,
+        BuiltinOp::Maxloc,
+        BuiltinOp::Minloc,
+        BuiltinOp::Replace,
+        BuiltinOp::NoOp,
+    ];
+
+    /// The standard's name, for error messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BuiltinOp::Max => "MPI_MAX",
+            BuiltinOp::Min => "MPI_MIN",
+            BuiltinOp::Sum => "MPI_SUM",
+            BuiltinOp::Prod => "MPI_PROD",
+            BuiltinOp::Land => "MPI_LAND",
+            BuiltinOp::Band => "MPI_BAND",
+            BuiltinOp::Lor => "MPI_LOR",
+            BuiltinOp::Bor => "MPI_BOR",
+            BuiltinOp::Lxor => "MPI_LXOR",
+            BuiltinOp::Bxor => "MPI_BXOR",
+            BuiltinOp::Maxloc => "MPI_MAXLOC",
+            BuiltinOp::Minloc => "MPI_MINLOC",
+            BuiltinOp::Replace => "MPI_REPLACE",
+            BuiltinOp::NoOp => "MPI_NO_OP",
+        }
+    }
+
+    /// All predefined operations are commutative (and, up to float rounding, associative).
+    pub const fn is_commutative(self) -> bool {
+        true
+    }
+}
+
+/// The groups of MPI-4.1 §6.9.2 that a kind belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Integer,
+    Float,
+    Complex,
+    Logical,
+    Byte,
+    Pair,
+    None,
+}
+
+fn group(kind: Kind) -> Group {
+    use Kind::*;
+    match kind {
+        I8 | I16 | I32 | I64 | U8 | U16 | U32 | U64 => Group::Integer,
+        F32 | F64 | LongDouble => Group::Float,
+        ComplexF32 | ComplexF64 | ComplexLongDouble => Group::Complex,
+        Bool => Group::Logical,
+        Byte => Group::Byte,
+        FloatInt | DoubleInt | LongInt | TwoInt | ShortInt | LongDoubleInt => Group::Pair,
+        Char | WChar | Packed => Group::None,
+    }
+}
+
+/// Whether `op` is defined on `kind` as a reduction (MPI-4.1 §6.9.2); `Err` with class `Op`
+/// when not. `Replace` and `NoOp` are never valid reductions.
+pub fn check(op: BuiltinOp, kind: Kind) -> Result<()> {
+    use BuiltinOp::*;
+    let g = group(kind);
+    let ok = match op {
+        Max | Min => matches!(g, Group::Integer | Group::Float),
+        Sum | Prod => matches!(g, Group::Integer | Group::Float | Group::Complex),
+        Land | Lor | Lxor => matches!(g, Group::Integer | Group::Logical),
+        Band | Bor | Bxor => matches!(g, Group::Integer | Group::Byte),
+        Maxloc | Minloc => g == Group::Pair,
+        Replace | NoOp => {
+            return fail(
+                ErrorClass::Op,
+                format!("{} is only valid in accumulate operations", op.name()),
+            )
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        fail(ErrorClass::Op, format!("{} is not defined on datatype {:?}", op.name(), kind))
+    }
+}
+
+/// `inout[i] = input[i] op inout[i]` for every element of `kind` in the two buffers.
+///
+/// `input` is the operand from the earlier rank (the standard's `invec`), `inout` the later
+/// one (`inoutvec`). Errors: `Op` when `check(op, kind)` fails; `Buffer` when the two slices
+/// differ in length; `Count` when the length is not a whole number of elements.
+pub fn reduce_into(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) -> Result<()> {
+    check(op, kind)?;
+    if inout.len() != input.len() {
+        return fail(
+            ErrorClass::Buffer,
+            format!("reduction buffers differ in length ({} and {} bytes)", inout.len(), input.len()),
+        );
+    }
+    if inout.len() % kind.size() != 0 {
+        return fail(
+            ErrorClass::Count,
+            format!("{} bytes is not a whole number of {:?} elements", inout.len(), kind),
+        );
+    }
+    use Kind::*;
+    match kind {
+        I8 => int_op::<i8>(op, inout, input),
+        I16 => int_op::<i16>(op, inout, input),
+        I32 => int_op::<i32>(op, inout, input),
+        I64 => int_op::<i64>(op, inout, input),
+        U8 => int_op::<u8>(op, inout, input),
+        U16 => int_op::<u16>(op, inout, input),
+        U32 => int_op::<u32>(op, inout, input),
+        U64 => int_op::<u64>(op, inout, input),
+        // `Byte` only takes the bitwise ops and `Bool` only the logical ones; as one-byte
+        // unsigned integers both give exactly the defined results.
+        Bool | Byte => int_op::<u8>(op, inout, input),
+        F32 => float_op::<f32>(op, inout, input),
+        F64 => float_op::<f64>(op, inout, input),
+        ComplexF32 => complex_op::<f32>(op, inout, input),
+        ComplexF64 => complex_op::<f64>(op, inout, input),
+        FloatInt => loc_op::<f32, 4>(op, inout, input),
+        DoubleInt => loc_op::<f64, 8>(op, inout, input),
+        LongInt => loc_op::<i64, 8>(op, inout, input),
+        TwoInt => loc_op::<i32, 4>(op, inout, input),
+        ShortInt => loc_op::<i16, 4>(op, inout, input),
+        LongDouble | ComplexLongDouble | LongDoubleInt => long_double_op(op, kind, inout, input),
+        Char | WChar | Packed => unreachable_checked(op, kind),
+    }
+}
+
+/// For arms that `check` has already rejected: an error rather than a panic all the same.
+fn unreachable_checked(op: BuiltinOp, kind: Kind) -> Result<()> {
+    fail(ErrorClass::Intern, format!("{} reached reduce_into for {:?}", op.name(), kind))
+}
+
+/// Plain-old-data element types: any bit pattern is a valid value.
+trait Pod: Copy {}
+impl Pod for i8 {}
+impl Pod for i16 {}
+impl Pod for i32 {}
+impl Pod for i64 {}
+impl Pod for u8 {}
+impl Pod for u16 {}
+impl Pod for u32 {}
+impl Pod for u64 {}
+impl Pod for f32 {}
+impl Pod for f64 {}
+
+/// The loop every element-wise op runs: `inout[k] = f(input[k], inout[k])` over elements of `T`
+/// laid out back to back. Callers guarantee equal lengths.
+#[inline(always)]
+fn zip_with<T: Pod>(inout: &mut [u8], input: &[u8], f: impl Fn(T, T) -> T) {
+    let n = inout.len().min(input.len()) / std::mem::size_of::<T>();
+    let po = inout.as_mut_ptr() as *mut T;
+    let pi = input.as_ptr() as *const T;
+    for k in 0..n {
+        // SAFETY: k < n, so both elements lie inside their slices; unaligned access is what
+        // read_unaligned/write_unaligned are for, and T is valid for any bit pattern. The two
+        // slices cannot overlap (one is borrowed mutably).
+        unsafe {
+            let a = pi.add(k).read_unaligned();
+            let b = po.add(k).read_unaligned();
+            po.add(k).write_unaligned(f(a, b));
+        }
+    }
+}
+
+trait Int: Pod + Ord + Eq {
+    const ZERO: Self;
+    const ONE: Self;
+    fn wadd(self, o: Self) -> Self;
+    fn wmul(self, o: Self) -> Self;
+    fn and(self, o: Self) -> Self;
+    fn or(self, o: Self) -> Self;
+    fn xor(self, o: Self) -> Self;
+}
+
+macro_rules! impl_int {
+    ($($t:ty),*) => {$(
+        impl Int for $t {
+            const ZERO: Self = 0;
+            const ONE: Self = 1;
+            #[inline(always)] fn wadd(self, o: Self) -> Self { self.wrapping_add(o) }
+            #[inline(always)] fn wmul(self, o: Self) -> Self { self.wrapping_mul(o) }
+            #[inline(always)] fn and(self, o: Self) -> Self { self & o }
+            #[inline(always)] fn or(self, o: Self) -> Self { self | o }
+            #[inline(always)] fn xor(self, o: Self) -> Self { self ^ o }
+        }
+    )*};
+}
+impl_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+#[inline(always)]
+fn truth<T: Int>(b: bool) -> T {
+    if b {
+        T::ONE
+    } else {
+        T::ZERO
+    }
+}
+
+fn int_op<T: Int>(op: BuiltinOp, inout: &mut [u8], input: &[u8]) -> Result<()> {
+    use BuiltinOp::*;
+    match op {
+        Max => zip_with::<T>(inout, input, |a, b| if b > a { b } else { a }),
+        Min => zip_with::<T>(inout, input, |a, b| if b < a { b } else { a }),
+        Sum => zip_with::<T>(inout, input, |a, b| a.wadd(b)),
+        Prod => zip_with::<T>(inout, input, |a, b| a.wmul(b)),
+        Land => zip_with::<T>(inout, input, |a, b| truth((a != T::ZERO) & (b != T::ZERO))),
+        Lor => zip_with::<T>(inout, input, |a, b| truth((a != T::ZERO) | (b != T::ZERO))),
+        Lxor => zip_with::<T>(inout, input, |a, b| truth((a != T::ZERO) ^ (b != T::ZERO))),
+        Band => zip_with::<T>(inout, input, |a, b| a.and(b)),
+        Bor => zip_with::<T>(inout, input, |a, b| a.or(b)),
+        Bxor => zip_with::<T>(inout, input, |a, b| a.xor(b)),
+        Maxloc | Minloc | Replace | NoOp => return unreachable_checked(op, Kind::I32),
+    }
+    Ok(())
+}
+
+trait Float:
+    Pod
+    + PartialOrd
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+{
+}
+impl Float for f32 {}
+impl Float for f64 {}
+
+fn float_op<T: Float>(op: BuiltinOp, inout: &mut [u8], input: &[u8]) -> Result<()> {
+    use BuiltinOp::*;
+    match op {
+        // `b > a ? b : a` with b = inout: maps to maxps/maxpd directly.
+        Max => zip_with::<T>(inout, input, |a, b| if b > a { b } else { a }),
+        Min => zip_with::<T>(inout, input, |a, b| if b < a { b } else { a }),
+        Sum => zip_with::<T>(inout, input, |a, b| a + b),
+        Prod => zip_with::<T>(inout, input, |a, b| a * b),
+        _ => return unreachable_checked(op, Kind::F64),
+    }
+    Ok(())
+}
+
+fn complex_op<T: Float>(op: BuiltinOp, inout: &mut [u8], input: &[u8]) -> Result<()> {
+    match op {
+        // Component-wise: the same loop as the real kind over twice the elements.
+        BuiltinOp::Sum => zip_with::<T>(inout, input, |a, b| a + b),
+        BuiltinOp::Prod => {
+            let n = inout.len().min(input.len()) / (2 * std::mem::size_of::<T>());
+            let po = inout.as_mut_ptr() as *mut T;
+            let pi = input.as_ptr() as *const T;
+            for k in 0..n {
+                // SAFETY: elements 2k and 2k+1 lie inside both slices (see zip_with).
+                unsafe {
+                    let (ar, ai) = (pi.add(2 * k).read_unaligned(), pi.add(2 * k + 1).read_unaligned());
+                    let (br, bi) = (po.add(2 * k).read_unaligned(), po.add(2 * k + 1).read_unaligned());
+                    po.add(2 * k).write_unaligned(ar * br - ai * bi);
+                    po.add(2 * k + 1).write_unaligned(ar * bi + ai * br);
+                }
+            }
+        }
+        _ => return unreachable_checked(op, Kind::ComplexF64),
+    }
+    Ok(())
+}
+
+/// MAXLOC/MINLOC on `struct { V value; int index; }` with the index at byte `IDX`.
+fn loc_op<V: Pod + PartialOrd, const IDX: usize>(
+    op: BuiltinOp,
+    inout: &mut [u8],
+    input: &[u8],
+) -> Result<()> {
+    // Element size: the struct's alignment is that of the larger member.
+    let align = std::mem::align_of::<V>().max(4);
+    let size = (IDX + 4).div_ceil(align) * align;
+    let max = match op {
+        BuiltinOp::Maxloc => true,
+        BuiltinOp::Minloc => false,
+        _ => return unreachable_checked(op, Kind::TwoInt),
+    };
+    for (b, a) in inout.chunks_exact_mut(size).zip(input.chunks_exact(size)) {
+        // SAFETY: each chunk holds `size` >= IDX + 4 bytes, and V fits before IDX.
+        let (av, ai, bv, bi) = unsafe {
+            (
+                (a.as_ptr() as *const V).read_unaligned(),
+                (a.as_ptr().add(IDX) as *const i32).read_unaligned(),
+                (b.as_ptr() as *const V).read_unaligned(),
+                (b.as_ptr().add(IDX) as *const i32).read_unaligned(),
+            )
+        };
+        let in_wins = if max { av > bv } else { av < bv };
+        let (v, i) = if in_wins {
+            (av, ai)
+        } else if av == bv {
+            (bv, ai.min(bi))
+        } else {
+            continue;
+        };
+        // SAFETY: as above.
+        unsafe {
+            (b.as_mut_ptr() as *mut V).write_unaligned(v);
+            (b.as_mut_ptr().add(IDX) as *mut i32).write_unaligned(i);
+        }
+    }
+    Ok(())
+}
+
+extern "C" {
+    /// In `op/long_double.c`. Returns 0, or -1 for an unknown op code.
+    fn ferrompi_long_double_reduce(op: i32, inout: *mut u8, input: *const u8, n: usize) -> i32;
+}
+
+/// Op codes of `long_double.c`.
+#[repr(i32)]
+#[derive(Clone, Copy)]
+enum LdOp {
+    Max = 0,
+    Min = 1,
+    Sum = 2,
+    Prod = 3,
+    ComplexSum = 4,
+    ComplexProd = 5,
+    Maxloc = 6,
+    Minloc = 7,
+}
+
+fn long_double_op(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) -> Result<()> {
+    let code = match (kind, op) {
+        (Kind::LongDouble, BuiltinOp::Max) => LdOp::Max,
+        (Kind::LongDouble, BuiltinOp::Min) => LdOp::Min,
+        (Kind::LongDouble, BuiltinOp::Sum) => LdOp::Sum,
+        (Kind::LongDouble, BuiltinOp::Prod) => LdOp::Prod,
+        (Kind::ComplexLongDouble, BuiltinOp::Sum) => LdOp::ComplexSum,
+        (Kind::ComplexLongDouble, BuiltinOp::Prod) => LdOp::ComplexProd,
+        (Kind::LongDoubleInt, BuiltinOp::Maxloc) => LdOp::Maxloc,
+        (Kind::LongDoubleInt, BuiltinOp::Minloc) => LdOp::Minloc,
+        _ => return unreachable_checked(op, kind),
+    };
+    let n = inout.len().min(input.len()) / kind.size();
+    // SAFETY: both buffers hold n elements of kind.size() bytes (checked by reduce_into); the
+    // C code reads and writes them with memcpy only and keeps no pointer.
+    let rc = unsafe { ferrompi_long_double_reduce(code as i32, inout.as_mut_ptr(), input.as_ptr(), n) };
+    if rc != 0 {
+        return fail(ErrorClass::Intern, format!("long double reduction rejected op code {}", code as i32));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
