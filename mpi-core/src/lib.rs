@@ -3,6 +3,11 @@
 //! See `docs/architecture.md` for the layers. The engine knows no C types and no libfabric;
 //! transports move bytes between ranks and know no MPI semantics.
 
+pub mod buffer;
 pub mod datatype;
 pub mod error;
+pub mod matching;
 pub mod op;
+pub mod packet;
+pub mod protocol;
+pub mod slab;

@@ -1,0 +1,538 @@
+//! The point-to-point protocol of one process, as a deterministic state machine with no I/O.
+//!
+//! The I/O layer (`engine`) drives it: it hands in every record a transport delivered
+//! (`on_packet`), lets it emit the records waiting for a peer (`flush`), and performs the
+//! single-copy reads it asks for (`take_reads` / `read_done`). Tests drive several `Protocol`s
+//! through an in-memory transport, reordering packets at will.
+//!
+//! Messages up to `Config::eager_limit` bytes travel in one `Eager` packet and the send
+//! completes once that packet has left. Larger messages, and all synchronous sends, use a
+//! rendezvous: the sender announces the message (`Rts`) and keeps its buffer; once the receiver
+//! has matched it, either
+//! - it reads the sender's buffer directly (single copy, `process_vm_readv` within a host) and
+//!   answers `Fin`, or
+//! - when single copy is impossible, it answers `Cts` and the sender streams `Data` chunks
+//!   through the transport, a few at a time as the transport takes them (pipelined copy).
+//!
+//! Ordering: transports may reorder packets. Matchable packets (`Eager`, `Rts`) carry a
+//! per-(sender, receiver) sequence number and are matched strictly in sequence order, which is
+//! what MPI's non-overtaking rule needs. Control packets name their requests and can be handled
+//! in any order.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::buffer::UserBuf;
+use crate::error::{fail, ErrorClass, Result};
+use crate::matching::{Envelope, PostedQueue, Selector, UnexpectedQueue};
+use crate::packet::{Header, PacketKind, CONTROL_LEN};
+use crate::slab::{Id, Slab};
+
+pub type ReqId = Id;
+pub type MsgId = Id;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Largest message sent eagerly, in bytes.
+    pub eager_limit: usize,
+    /// Payload bytes per `Data` packet of a pipelined rendezvous.
+    pub chunk: usize,
+}
+
+/// What a completed request reports (the engine's `MPI_Status`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// Sender's rank in the communicator (receives); meaningless for sends.
+    pub source: i32,
+    pub tag: i32,
+    /// Bytes delivered into the receive buffer.
+    pub bytes: usize,
+    pub error: Option<ErrorClass>,
+    pub cancelled: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendMode {
+    /// Completes when the buffer may be reused (eager: at once; large: after the transfer).
+    Standard,
+    /// Completes only once the receiver has matched the message (`MPI_Ssend`).
+    Synchronous,
+}
+
+/// The bytes of a send: the user's buffer, or a copy the engine owns (`MPI_Bsend`).
+#[derive(Debug)]
+pub enum SendData {
+    User(UserBuf),
+    Owned(Vec<u8>),
+}
+
+impl SendData {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            SendData::User(b) => b.bytes(),
+            SendData::Owned(v) => v,
+        }
+    }
+    fn addr(&self) -> usize {
+        match self {
+            SendData::User(b) => b.addr(),
+            SendData::Owned(v) => v.as_ptr() as usize,
+        }
+    }
+}
+
+/// A single-copy read the I/O layer must perform: `dst.len()` bytes at `addr` in `peer`.
+#[derive(Debug)]
+pub struct RemoteRead {
+    pub peer: usize,
+    pub addr: usize,
+    pub dst: UserBuf,
+    pub rreq: ReqId,
+}
+
+#[derive(Debug)]
+enum Work {
+    Send { peer: usize, data: SendData },
+    Recv { buf: UserBuf, stage: RecvStage },
+    /// Nothing left to do; the status is final.
+    Done,
+}
+
+#[derive(Debug)]
+enum RecvStage {
+    Posted,
+    /// Matched an `Rts`: data arriving by `Data` packets or a single-copy read.
+    Rendezvous { peer: usize, sreq: u64, len: usize, got: usize },
+}
+
+#[derive(Debug)]
+struct Request {
+    work: Work,
+    complete: bool,
+    /// `MPI_Request_free` was called: drop the request as soon as it completes.
+    detached: bool,
+    status: Status,
+}
+
+/// An unexpected message: its data if it came eagerly, its announcement if by rendezvous.
+#[derive(Debug)]
+enum Arrival {
+    Eager(Vec<u8>),
+    Rts { sreq: u64, len: usize, addr: usize },
+}
+
+#[derive(Debug)]
+struct Unexpected {
+    peer: usize,
+    arrival: Arrival,
+}
+
+impl Unexpected {
+    fn len(&self) -> usize {
+        match &self.arrival {
+            Arrival::Eager(v) => v.len(),
+            Arrival::Rts { len, .. } => *len,
+        }
+    }
+}
+
+/// A record waiting for the transport to take it.
+#[derive(Debug)]
+enum Outgoing {
+    /// A header alone, or an `Eager` header followed by the send request's data. An `Eager`
+    /// packet completes its request when it leaves.
+    Packet { header: Header, req: Option<ReqId> },
+    /// The `Data` chunks of a pipelined rendezvous, from byte `offset` on.
+    Stream { req: ReqId, rreq: u64, offset: usize },
+}
+
+#[derive(Default)]
+struct Peer {
+    /// Sequence number for the next matchable packet to this peer.
+    next_send_seq: u32,
+    /// Sequence number of the next matchable packet expected from this peer.
+    next_recv_seq: u32,
+    /// Matchable packets from this peer that arrived ahead of their turn.
+    early: BTreeMap<u32, (Header, Vec<u8>)>,
+    outbox: VecDeque<Outgoing>,
+    /// Whether single-copy reads from this peer work.
+    single_copy: bool,
+}
+
+pub struct Protocol {
+    config: Config,
+    peers: Vec<Peer>,
+    requests: Slab<Request>,
+    posted: PostedQueue<ReqId>,
+    unexpected: UnexpectedQueue<Unexpected>,
+    /// Messages taken off the unexpected queue by `improbe`, waiting for `imrecv`.
+    probed: Slab<(Envelope, Unexpected)>,
+    reads: Vec<RemoteRead>,
+    /// Requests completed since the I/O layer last asked (to wake waiting threads).
+    completions: usize,
+}
+
+impl Protocol {
+    pub fn new(npeers: usize, config: Config) -> Protocol {
+        Protocol {
+            config,
+            peers: (0..npeers).map(|_| Peer::default()).collect(),
+            requests: Slab::default(),
+            posted: PostedQueue::default(),
+            unexpected: UnexpectedQueue::default(),
+            probed: Slab::default(),
+            reads: Vec::new(),
+            completions: 0,
+        }
+    }
+
+    pub fn set_single_copy(&mut self, peer: usize, on: bool) {
+        self.peers[peer].single_copy = on;
+    }
+
+    // ---- requests ------------------------------------------------------------------------
+
+    fn new_request(&mut self, work: Work) -> ReqId {
+        self.requests.insert(Request { work, complete: false, detached: false, status: Status::default() })
+    }
+
+    /// A request that is complete from the start (sends to and receives from `MPI_PROC_NULL`).
+    pub fn completed(&mut self, status: Status) -> ReqId {
+        let id = self.new_request(Work::Done);
+        self.finish(id, status);
+        id
+    }
+
+    fn finish(&mut self, id: ReqId, status: Status) {
+        let Some(req) = self.requests.get_mut(id) else { return };
+        req.work = Work::Done;
+        req.complete = true;
+        req.status = status;
+        self.completions += 1;
+        if req.detached {
+            self.requests.remove(id);
+        }
+    }
+
+    fn finish_send(&mut self, id: ReqId) {
+        self.finish(id, Status::default());
+    }
+
+    pub fn is_request(&self, id: ReqId) -> bool {
+        self.requests.get(id).is_some()
+    }
+
+    /// The status of a completed request, leaving it in place (`MPI_Request_get_status`).
+    pub fn peek(&self, id: ReqId) -> Result<Option<Status>> {
+        match self.requests.get(id) {
+            None => fail(ErrorClass::Request, "invalid or already freed request"),
+            Some(r) => Ok(r.complete.then_some(r.status)),
+        }
+    }
+
+    /// The status of a completed request, which is released (`MPI_Test`/`MPI_Wait`).
+    pub fn take(&mut self, id: ReqId) -> Result<Option<Status>> {
+        let status = self.peek(id)?;
+        if status.is_some() {
+            self.requests.remove(id);
+        }
+        Ok(status)
+    }
+
+    /// `MPI_Request_free`: the request goes on but nobody will wait for it.
+    pub fn detach(&mut self, id: ReqId) -> Result<()> {
+        let Some(req) = self.requests.get_mut(id) else {
+            return fail(ErrorClass::Request, "invalid or already freed request");
+        };
+        if req.complete {
+            self.requests.remove(id);
+        } else {
+            req.detached = true;
+        }
+        Ok(())
+    }
+
+    /// `MPI_Cancel`: a receive still waiting for a message completes as cancelled. Anything
+    /// else (a matched receive, any send) runs to completion; the standard allows that.
+    pub fn cancel(&mut self, id: ReqId) -> Result<()> {
+        let Some(req) = self.requests.get(id) else {
+            return fail(ErrorClass::Request, "invalid or already freed request");
+        };
+        if matches!(req.work, Work::Recv { stage: RecvStage::Posted, .. }) && self.posted.remove(id) {
+            self.finish(id, Status { cancelled: true, ..Status::default() });
+        }
+        Ok(())
+    }
+
+    /// Requests completed since the last call.
+    pub fn take_completions(&mut self) -> usize {
+        std::mem::take(&mut self.completions)
+    }
+
+    // ---- sending -------------------------------------------------------------------------
+
+    /// Starts a send of `data` to process `peer`. `env.src` is this process's rank in the
+    /// communicator `env.ctx` belongs to.
+    pub fn isend(&mut self, peer: usize, env: Envelope, data: SendData, mode: SendMode) -> ReqId {
+        let len = data.bytes().len();
+        let addr = data.addr();
+        let req = self.new_request(Work::Send { peer, data });
+        let p = &mut self.peers[peer];
+        let mut header = Header {
+            ctx: env.ctx,
+            src: env.src,
+            tag: env.tag,
+            seq: p.next_send_seq,
+            ..Header::default()
+        };
+        p.next_send_seq = p.next_send_seq.wrapping_add(1);
+        if len <= self.config.eager_limit && mode == SendMode::Standard {
+            header.kind_raw = PacketKind::Eager as u8;
+            p.outbox.push_back(Outgoing::Packet { header, req: Some(req) });
+        } else {
+            header.kind_raw = PacketKind::Rts as u8;
+            header.sreq = req.token();
+            header.len = len as u64;
+            header.addr = addr as u64;
+            p.outbox.push_back(Outgoing::Packet { header, req: None });
+        }
+        req
+    }
+
+    /// Whether any record waits for the transport.
+    pub fn has_outgoing(&self) -> bool {
+        self.peers.iter().any(|p| !p.outbox.is_empty())
+    }
+
+    pub fn has_outgoing_to(&self, peer: usize) -> bool {
+        !self.peers[peer].outbox.is_empty()
+    }
+
+    /// Hands records for `peer` to `send(header, payload)` until it refuses one (returns
+    /// false: no room now) or none are left.
+    pub fn flush(&mut self, peer: usize, send: &mut dyn FnMut(&[u8], &[u8]) -> bool) {
+        let mut hbuf = [0u8; CONTROL_LEN];
+        let chunk = self.config.chunk;
+        while let Some(out) = self.peers[peer].outbox.front_mut() {
+            match out {
+                Outgoing::Packet { header, req } => {
+                    let n = header.encode(&mut hbuf);
+                    let payload = match req.and_then(|r| self.requests.get(r)) {
+                        Some(Request { work: Work::Send { data, .. }, .. }) => data.bytes(),
+                        _ => &[],
+                    };
+                    if !send(&hbuf[..n], payload) {
+                        return;
+                    }
+                    let done = *req;
+                    self.peers[peer].outbox.pop_front();
+                    if let Some(r) = done {
+                        self.finish_send(r);
+                    }
+                }
+                Outgoing::Stream { req, rreq, offset } => {
+                    let (req, rreq, off) = (*req, *rreq, *offset);
+                    let Some(Request { work: Work::Send { data, .. }, .. }) = self.requests.get(req) else {
+                        self.peers[peer].outbox.pop_front();
+                        continue;
+                    };
+                    let bytes = data.bytes();
+                    let end = (off + chunk).min(bytes.len());
+                    let header = Header {
+                        kind_raw: PacketKind::Data as u8,
+                        rreq,
+                        addr: off as u64,
+                        ..Header::default()
+                    };
+                    let n = header.encode(&mut hbuf);
+                    if !send(&hbuf[..n], &bytes[off..end]) {
+                        return;
+                    }
+                    if end >= bytes.len() {
+                        self.peers[peer].outbox.pop_front();
+                        self.finish_send(req);
+                    } else if let Some(Outgoing::Stream { offset, .. }) = self.peers[peer].outbox.front_mut() {
+                        *offset = end;
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- receiving -----------------------------------------------------------------------
+
+    /// Posts a receive into `buf`.
+    pub fn irecv(&mut self, sel: Selector, buf: UserBuf) -> ReqId {
+        let req = self.new_request(Work::Recv { buf, stage: RecvStage::Posted });
+        match self.unexpected.take_match(&sel) {
+            Some((env, msg)) => self.deliver(req, env, msg),
+            None => self.posted.push(sel, req),
+        }
+        req
+    }
+
+    /// `MPI_Iprobe`: the envelope and length of the oldest matching message, if any.
+    pub fn iprobe(&self, sel: &Selector) -> Option<Status> {
+        self.unexpected.peek_match(sel).map(|(env, msg)| probe_status(env, msg))
+    }
+
+    /// `MPI_Improbe`: takes the oldest matching message off the queue for `imrecv`.
+    pub fn improbe(&mut self, sel: &Selector) -> Option<(MsgId, Status)> {
+        let (env, msg) = self.unexpected.take_match(sel)?;
+        let status = probe_status(&env, &msg);
+        Some((self.probed.insert((env, msg)), status))
+    }
+
+    /// `MPI_Imrecv`: receives a message `improbe` returned.
+    pub fn imrecv(&mut self, msg: MsgId, buf: UserBuf) -> Result<ReqId> {
+        let Some((env, msg)) = self.probed.remove(msg) else {
+            return fail(ErrorClass::Request, "invalid or already received message handle");
+        };
+        let req = self.new_request(Work::Recv { buf, stage: RecvStage::Posted });
+        self.deliver(req, env, msg);
+        Ok(req)
+    }
+
+    /// Matches receive `req` with message `msg`.
+    fn deliver(&mut self, req: ReqId, env: Envelope, msg: Unexpected) {
+        let Some(Request { work: Work::Recv { buf, .. }, .. }) = self.requests.get(req) else { return };
+        let buf = *buf;
+        match msg.arrival {
+            Arrival::Eager(data) => {
+                let n = buf.write_at(0, &data);
+                self.finish(req, recv_status(env, n, data.len()));
+            }
+            Arrival::Rts { sreq, len, addr } => self.start_rendezvous(req, msg.peer, env, sreq, len, addr),
+        }
+    }
+
+    fn start_rendezvous(&mut self, req: ReqId, peer: usize, env: Envelope, sreq: u64, len: usize, addr: usize) {
+        let Some(r) = self.requests.get_mut(req) else { return };
+        let Work::Recv { buf, stage } = &mut r.work else { return };
+        // The status is filled in now; `bytes` and `error` when the data is in.
+        r.status = Status { source: env.src as i32, tag: env.tag, ..Status::default() };
+        *stage = RecvStage::Rendezvous { peer, sreq, len, got: 0 };
+        if self.peers[peer].single_copy {
+            let dst = buf.slice(0, len);
+            self.reads.push(RemoteRead { peer, addr, dst, rreq: req });
+        } else {
+            self.send_control(peer, PacketKind::Cts, sreq, req.token());
+        }
+    }
+
+    fn send_control(&mut self, peer: usize, kind: PacketKind, sreq: u64, rreq: u64) {
+        let header = Header { kind_raw: kind as u8, sreq, rreq, ..Header::default() };
+        self.peers[peer].outbox.push_back(Outgoing::Packet { header, req: None });
+    }
+
+    /// Single-copy reads to perform; each must be answered with `read_done`.
+    pub fn take_reads(&mut self) -> Vec<RemoteRead> {
+        std::mem::take(&mut self.reads)
+    }
+
+    /// The I/O layer performed (`ok`) or could not perform a `RemoteRead`. A failed read falls
+    /// back to the pipelined copy, so a peer that forbids single copy costs speed, not
+    /// correctness.
+    pub fn read_done(&mut self, rreq: ReqId, ok: bool) {
+        let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { peer, sreq, len, .. } }, status, .. }) =
+            self.requests.get(rreq)
+        else {
+            return;
+        };
+        let (peer, sreq, len, buf_len, status) = (*peer, *sreq, *len, buf.len(), *status);
+        if ok {
+            self.send_control(peer, PacketKind::Fin, sreq, 0);
+            self.finish(rreq, Status { bytes: len.min(buf_len), error: truncated(len, buf_len), ..status });
+        } else {
+            self.peers[peer].single_copy = false;
+            self.send_control(peer, PacketKind::Cts, sreq, rreq.token());
+        }
+    }
+
+    /// Handles one record a transport delivered from process `peer`.
+    pub fn on_packet(&mut self, peer: usize, rec: &[u8]) -> Result<()> {
+        let (h, payload) = Header::decode(rec)?;
+        match h.kind() {
+            PacketKind::Eager | PacketKind::Rts => {
+                let p = &mut self.peers[peer];
+                if h.seq != p.next_recv_seq {
+                    p.early.insert(h.seq, (h, payload.to_vec()));
+                    return Ok(());
+                }
+                self.on_matchable(peer, h, payload);
+                loop {
+                    let p = &mut self.peers[peer];
+                    p.next_recv_seq = p.next_recv_seq.wrapping_add(1);
+                    let Some((h, data)) = p.early.remove(&p.next_recv_seq) else { break };
+                    self.on_matchable(peer, h, &data);
+                }
+            }
+            PacketKind::Cts => {
+                let req = Id::from_token(h.sreq);
+                if let Some(Request { work: Work::Send { .. }, .. }) = self.requests.get(req) {
+                    self.peers[peer].outbox.push_back(Outgoing::Stream { req, rreq: h.rreq, offset: 0 });
+                }
+            }
+            PacketKind::Fin => self.finish_send(Id::from_token(h.sreq)),
+            PacketKind::Data => self.on_data(Id::from_token(h.rreq), h.addr as usize, payload),
+        }
+        Ok(())
+    }
+
+    fn on_matchable(&mut self, peer: usize, h: Header, payload: &[u8]) {
+        let env = Envelope { ctx: h.ctx, src: h.src, tag: h.tag };
+        match self.posted.take_match(&env) {
+            Some(req) => {
+                if h.kind() == PacketKind::Eager {
+                    let Some(Request { work: Work::Recv { buf, .. }, .. }) = self.requests.get(req) else { return };
+                    let n = buf.write_at(0, payload);
+                    self.finish(req, recv_status(env, n, payload.len()));
+                } else {
+                    self.start_rendezvous(req, peer, env, h.sreq, h.len as usize, h.addr as usize);
+                }
+            }
+            None => {
+                let arrival = if h.kind() == PacketKind::Eager {
+                    Arrival::Eager(payload.to_vec())
+                } else {
+                    Arrival::Rts { sreq: h.sreq, len: h.len as usize, addr: h.addr as usize }
+                };
+                self.unexpected.push(env, Unexpected { peer, arrival });
+            }
+        }
+    }
+
+    fn on_data(&mut self, rreq: ReqId, offset: usize, payload: &[u8]) {
+        let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { len, got, .. } }, status, .. }) =
+            self.requests.get_mut(rreq)
+        else {
+            return;
+        };
+        buf.write_at(offset, payload);
+        *got += payload.len();
+        if *got >= *len {
+            let (len, buf_len, status) = (*len, buf.len(), *status);
+            self.finish(rreq, Status { bytes: len.min(buf_len), error: truncated(len, buf_len), ..status });
+        }
+    }
+}
+
+fn truncated(len: usize, buf_len: usize) -> Option<ErrorClass> {
+    (len > buf_len).then_some(ErrorClass::Truncate)
+}
+
+fn recv_status(env: Envelope, delivered: usize, sent: usize) -> Status {
+    Status {
+        source: env.src as i32,
+        tag: env.tag,
+        bytes: delivered,
+        error: truncated(sent, delivered),
+        cancelled: false,
+    }
+}
+
+fn probe_status(env: &Envelope, msg: &Unexpected) -> Status {
+    Status { source: env.src as i32, tag: env.tag, bytes: msg.len(), error: None, cancelled: false }
+}
+
+#[cfg(test)]
+mod tests;

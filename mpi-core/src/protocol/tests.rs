@@ -1,0 +1,362 @@
+//! Several `Protocol`s driven through an in-memory network that can reorder packets.
+
+use super::*;
+
+/// A deterministic xorshift generator: reproducible "random" delivery orders.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+struct Net {
+    procs: Vec<Protocol>,
+    /// Packets in flight: (from, to, record).
+    wire: Vec<(usize, usize, Vec<u8>)>,
+    rng: Option<Rng>,
+    /// Records a transport takes per flush and peer before it reports "full".
+    capacity: usize,
+}
+
+impl Net {
+    fn new(n: usize, config: Config, single_copy: bool) -> Net {
+        let mut procs: Vec<Protocol> = (0..n).map(|_| Protocol::new(n, config)).collect();
+        for p in &mut procs {
+            for peer in 0..n {
+                p.set_single_copy(peer, single_copy);
+            }
+        }
+        Net { procs, wire: Vec::new(), rng: None, capacity: 4 }
+    }
+
+    fn reordering(mut self, seed: u64) -> Net {
+        self.rng = Some(Rng(seed));
+        self
+    }
+
+    /// One round: every process flushes, then packets are delivered (all of them, in arrival
+    /// order or shuffled), then single-copy reads are performed.
+    fn step(&mut self) {
+        let n = self.procs.len();
+        for from in 0..n {
+            for to in 0..n {
+                let mut taken = 0;
+                let cap = self.capacity;
+                let wire = &mut self.wire;
+                self.procs[from].flush(to, &mut |h, p| {
+                    if taken == cap {
+                        return false;
+                    }
+                    taken += 1;
+                    let mut rec = h.to_vec();
+                    rec.extend_from_slice(p);
+                    wire.push((from, to, rec));
+                    true
+                });
+            }
+        }
+        let mut batch = std::mem::take(&mut self.wire);
+        if let Some(rng) = &mut self.rng {
+            for i in (1..batch.len()).rev() {
+                batch.swap(i, rng.below(i + 1));
+            }
+        }
+        for (from, to, rec) in batch {
+            self.procs[to].on_packet(from, &rec).unwrap();
+        }
+        for p in &mut self.procs {
+            for r in p.take_reads() {
+                let dst = r.dst.bytes_mut();
+                // SAFETY: every process of this test lives in this address space, and `addr`
+                // is a live send buffer of `dst.len()` bytes or more (the sender's request
+                // stays incomplete until `Fin`).
+                unsafe { std::ptr::copy_nonoverlapping(r.addr as *const u8, dst.as_mut_ptr(), dst.len()) };
+                p.read_done(r.rreq, true);
+            }
+        }
+    }
+
+    fn run_until(&mut self, mut done: impl FnMut(&mut Net) -> bool) {
+        for _ in 0..100_000 {
+            if done(self) {
+                return;
+            }
+            self.step();
+        }
+        panic!("no progress");
+    }
+
+    fn wait(&mut self, proc: usize, req: ReqId) -> Status {
+        let mut out = None;
+        self.run_until(|net| {
+            out = net.procs[proc].take(req).unwrap();
+            out.is_some()
+        });
+        out.unwrap()
+    }
+}
+
+const SMALL: Config = Config { eager_limit: 64, chunk: 100 };
+
+fn env(ctx: u32, src: u32, tag: i32) -> Envelope {
+    Envelope { ctx, src, tag }
+}
+
+fn sel(ctx: u32, src: Option<u32>, tag: Option<i32>) -> Selector {
+    Selector { ctx, src, tag }
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+fn send_recv(len: usize, single_copy: bool, mode: SendMode) {
+    let mut net = Net::new(2, SMALL, single_copy);
+    let data = pattern(len, 3);
+    let mut out = vec![0u8; len];
+    let s = net.procs[0].isend(1, env(0, 0, 9), SendData::Owned(data.clone()), mode);
+    let r = net.procs[1].irecv(sel(0, Some(0), Some(9)), UserBuf::from_slice(&mut out));
+    let st = net.wait(1, r);
+    net.wait(0, s);
+    assert_eq!(st, Status { source: 0, tag: 9, bytes: len, error: None, cancelled: false });
+    assert_eq!(out, data);
+}
+
+#[test]
+fn eager_rendezvous_and_pipelined() {
+    for len in [0, 1, 64, 65, 99, 100, 101, 1000, 4096] {
+        for single_copy in [true, false] {
+            send_recv(len, single_copy, SendMode::Standard);
+            send_recv(len, single_copy, SendMode::Synchronous);
+        }
+    }
+}
+
+#[test]
+fn unexpected_then_posted() {
+    for len in [10, 1000] {
+        for single_copy in [true, false] {
+            let mut net = Net::new(2, SMALL, single_copy);
+            let data = pattern(len, 1);
+            let s = net.procs[0].isend(1, env(0, 0, 1), SendData::Owned(data.clone()), SendMode::Standard);
+            for _ in 0..3 {
+                net.step();
+            }
+            assert!(net.procs[1].iprobe(&sel(0, None, None)).is_some());
+            let mut out = vec![0u8; len];
+            let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+            net.wait(1, r);
+            net.wait(0, s);
+            assert_eq!(out, data);
+        }
+    }
+}
+
+#[test]
+fn truncation_delivers_what_fits() {
+    for len in [50, 500] {
+        for single_copy in [true, false] {
+            let mut net = Net::new(2, SMALL, single_copy);
+            let data = pattern(len, 5);
+            let mut out = vec![0u8; 20];
+            let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
+            let r = net.procs[1].irecv(sel(0, Some(0), Some(0)), UserBuf::from_slice(&mut out));
+            let st = net.wait(1, r);
+            net.wait(0, s);
+            assert_eq!(st.error, Some(ErrorClass::Truncate));
+            assert_eq!(st.bytes, 20);
+            assert_eq!(out, data[..20]);
+        }
+    }
+}
+
+#[test]
+fn synchronous_send_waits_for_the_match() {
+    let mut net = Net::new(2, SMALL, true);
+    let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(vec![1, 2, 3]), SendMode::Synchronous);
+    for _ in 0..10 {
+        net.step();
+        assert_eq!(net.procs[0].peek(s).unwrap(), None, "ssend completed before the receive was posted");
+    }
+    let mut out = [0u8; 3];
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    net.wait(1, r);
+    net.wait(0, s);
+    assert_eq!(out, [1, 2, 3]);
+}
+
+/// Messages from one sender on one communicator and tag are received in send order, however
+/// the network reorders them, for eager and rendezvous sizes mixed.
+#[test]
+fn non_overtaking_under_reordering() {
+    for seed in 1..20u64 {
+        let mut net = Net::new(2, SMALL, seed % 2 == 0).reordering(seed);
+        let msgs: Vec<Vec<u8>> = (0..60).map(|i| pattern(if i % 3 == 0 { 300 } else { 8 }, i as u8)).collect();
+        let sends: Vec<_> = msgs
+            .iter()
+            .map(|m| net.procs[0].isend(1, env(0, 0, 4), SendData::Owned(m.clone()), SendMode::Standard))
+            .collect();
+        let mut outs: Vec<Vec<u8>> = msgs.iter().map(|m| vec![0; m.len()]).collect();
+        // Half posted before arrival, half after.
+        let mut recvs = Vec::new();
+        for (i, out) in outs.iter_mut().enumerate() {
+            if i == 30 {
+                for _ in 0..5 {
+                    net.step();
+                }
+            }
+            recvs.push(net.procs[1].irecv(sel(0, Some(0), Some(4)), UserBuf::from_slice(out)));
+        }
+        for r in recvs {
+            net.wait(1, r);
+        }
+        for s in sends {
+            net.wait(0, s);
+        }
+        assert_eq!(outs, msgs, "seed {seed}");
+    }
+}
+
+/// Three senders flood rank 0 before it posts anything; every message arrives once, and in
+/// order per sender.
+#[test]
+fn many_to_one_flood() {
+    let mut net = Net::new(4, SMALL, false).reordering(7);
+    net.capacity = 64;
+    let per_sender = 500u32;
+    let mut sends = Vec::new();
+    for from in 1..4usize {
+        for i in 0..per_sender {
+            let data = (from as u32 * 1_000_000 + i).to_le_bytes().to_vec();
+            sends.push((from, net.procs[from].isend(0, env(0, from as u32, 0), SendData::Owned(data), SendMode::Standard)));
+        }
+    }
+    for _ in 0..50 {
+        net.step();
+    }
+    let mut last = [None::<u32>; 4];
+    for _ in 0..3 * per_sender {
+        let mut out = [0u8; 4];
+        let r = net.procs[0].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+        let st = net.wait(0, r);
+        let v = u32::from_le_bytes(out);
+        let from = st.source as usize;
+        assert_eq!(v / 1_000_000, from as u32);
+        let i = v % 1_000_000;
+        assert_eq!(last[from].map_or(0, |l| l + 1), i);
+        last[from] = Some(i);
+    }
+    for (from, s) in sends {
+        net.wait(from, s);
+    }
+}
+
+#[test]
+fn wildcards_and_contexts() {
+    let mut net = Net::new(3, SMALL, true);
+    let a = net.procs[1].isend(0, env(5, 1, 11), SendData::Owned(vec![1]), SendMode::Standard);
+    let b = net.procs[2].isend(0, env(6, 2, 22), SendData::Owned(vec![2]), SendMode::Standard);
+    let mut x = [0u8];
+    let mut y = [0u8];
+    // Context 6 first, though its message may come second: contexts never mix.
+    let ry = net.procs[0].irecv(sel(6, None, None), UserBuf::from_slice(&mut y));
+    let rx = net.procs[0].irecv(sel(5, None, Some(11)), UserBuf::from_slice(&mut x));
+    let sy = net.wait(0, ry);
+    let sx = net.wait(0, rx);
+    net.wait(1, a);
+    net.wait(2, b);
+    assert_eq!((x[0], sx.source, sx.tag), (1, 1, 11));
+    assert_eq!((y[0], sy.source, sy.tag), (2, 2, 22));
+}
+
+#[test]
+fn matched_probe_and_receive() {
+    for len in [5, 500] {
+        let mut net = Net::new(2, SMALL, false);
+        let s = net.procs[0].isend(1, env(0, 0, 3), SendData::Owned(pattern(len, 9)), SendMode::Standard);
+        let mut found = None;
+        net.run_until(|n| {
+            found = n.procs[1].improbe(&sel(0, None, None));
+            found.is_some()
+        });
+        let (msg, st) = found.unwrap();
+        assert_eq!((st.source, st.tag, st.bytes), (0, 3, len));
+        // The message is gone from the queue: a second probe finds nothing.
+        assert!(net.procs[1].iprobe(&sel(0, None, None)).is_none());
+        let mut out = vec![0u8; len];
+        let r = net.procs[1].imrecv(msg, UserBuf::from_slice(&mut out)).unwrap();
+        assert!(net.procs[1].imrecv(msg, UserBuf::EMPTY).is_err());
+        net.wait(1, r);
+        net.wait(0, s);
+        assert_eq!(out, pattern(len, 9));
+    }
+}
+
+#[test]
+fn cancel_posted_receive() {
+    let mut net = Net::new(2, SMALL, true);
+    let mut out = [0u8; 4];
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    net.procs[1].cancel(r).unwrap();
+    let st = net.procs[1].take(r).unwrap().unwrap();
+    assert!(st.cancelled);
+    // A later message is not swallowed by the cancelled receive.
+    let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(vec![7; 4]), SendMode::Standard);
+    net.wait(0, s);
+    net.step();
+    assert!(net.procs[1].iprobe(&sel(0, None, None)).is_some());
+}
+
+#[test]
+fn detached_requests_vanish_on_completion() {
+    let mut net = Net::new(2, SMALL, false);
+    let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(pattern(1000, 0)), SendMode::Standard);
+    net.procs[0].detach(s).unwrap();
+    let mut out = vec![0u8; 1000];
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    net.wait(1, r);
+    net.run_until(|n| !n.procs[0].is_request(s));
+    assert!(net.procs[0].take(s).is_err());
+}
+
+#[test]
+fn stale_request_is_an_error() {
+    let mut p = Protocol::new(1, SMALL);
+    let r = p.completed(Status::default());
+    assert!(p.take(r).unwrap().is_some());
+    assert_eq!(p.take(r).unwrap_err().class, ErrorClass::Request);
+    assert_eq!(p.cancel(r).unwrap_err().class, ErrorClass::Request);
+}
+
+/// A failed single-copy read falls back to the pipelined copy.
+#[test]
+fn failed_read_falls_back() {
+    let mut net = Net::new(2, SMALL, true);
+    let data = pattern(700, 2);
+    let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
+    let mut out = vec![0u8; 700];
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    // Deliver the Rts by hand, then refuse the read.
+    let mut recs = Vec::new();
+    net.procs[0].flush(1, &mut |h, p| {
+        recs.push([h, p].concat());
+        true
+    });
+    for rec in recs {
+        net.procs[1].on_packet(0, &rec).unwrap();
+    }
+    let reads = net.procs[1].take_reads();
+    assert_eq!(reads.len(), 1);
+    net.procs[1].read_done(reads[0].rreq, false);
+    net.wait(1, r);
+    net.wait(0, s);
+    assert_eq!(out, data);
+}
