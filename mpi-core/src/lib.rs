@@ -4,6 +4,7 @@
 //! transports move bytes between ranks and know no MPI semantics.
 
 pub mod buffer;
+pub mod collective;
 pub mod datatype;
 pub mod error;
 pub mod matching;
