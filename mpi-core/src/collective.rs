@@ -74,7 +74,7 @@ fn check_root(root: usize, size: usize) -> Result<()> {
 
 fn check_reduction(op: BuiltinOp, kind: Kind, len: usize) -> Result<()> {
     check(op, kind)?;
-    if len % kind.size() != 0 {
+    if len / kind.size() * kind.size() != len {
         return fail(ErrorClass::Count, format!("{len} bytes is not a whole number of {kind:?} elements"));
     }
     Ok(())

@@ -149,7 +149,7 @@ pub fn reduce_into(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) ->
             format!("reduction buffers differ in length ({} and {} bytes)", inout.len(), input.len()),
         );
     }
-    if inout.len() % kind.size() != 0 {
+    if inout.len() / kind.size() * kind.size() != inout.len() {
         return fail(
             ErrorClass::Count,
             format!("{} bytes is not a whole number of {:?} elements", inout.len(), kind),
