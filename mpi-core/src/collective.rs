@@ -60,14 +60,20 @@ pub trait CollPeer {
 fn rank_size(p: &dyn CollPeer) -> Result<(usize, usize)> {
     let (rank, size) = (p.rank(), p.size());
     if size == 0 || rank >= size {
-        return fail(ErrorClass::Intern, format!("collective peer has rank {rank} of size {size}"));
+        return fail(
+            ErrorClass::Intern,
+            format!("collective peer has rank {rank} of size {size}"),
+        );
     }
     Ok((rank, size))
 }
 
 fn check_root(root: usize, size: usize) -> Result<()> {
     if root >= size {
-        return fail(ErrorClass::Root, format!("root {root} is not a rank of a communicator of size {size}"));
+        return fail(
+            ErrorClass::Root,
+            format!("root {root} is not a rank of a communicator of size {size}"),
+        );
     }
     Ok(())
 }
@@ -75,7 +81,10 @@ fn check_root(root: usize, size: usize) -> Result<()> {
 fn check_reduction(op: BuiltinOp, kind: Kind, len: usize) -> Result<()> {
     check(op, kind)?;
     if len / kind.size() * kind.size() != len {
-        return fail(ErrorClass::Count, format!("{len} bytes is not a whole number of {kind:?} elements"));
+        return fail(
+            ErrorClass::Count,
+            format!("{len} bytes is not a whole number of {kind:?} elements"),
+        );
     }
     Ok(())
 }
@@ -138,7 +147,11 @@ pub fn reduce(
     if rank == root && recvbuf.len() != sendbuf.len() {
         return fail(
             ErrorClass::Buffer,
-            format!("reduce: receive buffer of {} bytes for {} bytes of data", recvbuf.len(), sendbuf.len()),
+            format!(
+                "reduce: receive buffer of {} bytes for {} bytes of data",
+                recvbuf.len(),
+                sendbuf.len()
+            ),
         );
     }
     if rank == root {
@@ -152,7 +165,13 @@ pub fn reduce(
 /// Reduce with the root's contribution already in its result buffer (`MPI_IN_PLACE` at the
 /// root): `buf` is this rank's contribution everywhere, and the result on `root`. On other
 /// ranks `buf` is left unchanged.
-pub fn reduce_in_place(p: &mut dyn CollPeer, buf: &mut [u8], kind: Kind, op: BuiltinOp, root: usize) -> Result<()> {
+pub fn reduce_in_place(
+    p: &mut dyn CollPeer,
+    buf: &mut [u8],
+    kind: Kind,
+    op: BuiltinOp,
+    root: usize,
+) -> Result<()> {
     let (rank, size) = rank_size(p)?;
     check_root(root, size)?;
     check_reduction(op, kind, buf.len())?;
@@ -165,7 +184,13 @@ pub fn reduce_in_place(p: &mut dyn CollPeer, buf: &mut [u8], kind: Kind, op: Bui
 
 /// Binomial reduction towards `root`; `acc` holds this rank's contribution and is used as
 /// scratch (on the root it ends with the result). Arguments already checked.
-fn reduce_tree(p: &mut dyn CollPeer, acc: &mut [u8], kind: Kind, op: BuiltinOp, root: usize) -> Result<()> {
+fn reduce_tree(
+    p: &mut dyn CollPeer,
+    acc: &mut [u8],
+    kind: Kind,
+    op: BuiltinOp,
+    root: usize,
+) -> Result<()> {
     let (rank, size) = rank_size(p)?;
     if size == 1 || acc.is_empty() {
         return Ok(());
@@ -194,13 +219,23 @@ fn reduce_tree(p: &mut dyn CollPeer, acc: &mut [u8], kind: Kind, op: BuiltinOp, 
 }
 
 /// Every rank gets the reduction of all ranks' `sendbuf` in `recvbuf` (same length).
-pub fn allreduce(p: &mut dyn CollPeer, sendbuf: &[u8], recvbuf: &mut [u8], kind: Kind, op: BuiltinOp) -> Result<()> {
+pub fn allreduce(
+    p: &mut dyn CollPeer,
+    sendbuf: &[u8],
+    recvbuf: &mut [u8],
+    kind: Kind,
+    op: BuiltinOp,
+) -> Result<()> {
     rank_size(p)?;
     check_reduction(op, kind, sendbuf.len())?;
     if recvbuf.len() != sendbuf.len() {
         return fail(
             ErrorClass::Buffer,
-            format!("allreduce: receive buffer of {} bytes for {} bytes of data", recvbuf.len(), sendbuf.len()),
+            format!(
+                "allreduce: receive buffer of {} bytes for {} bytes of data",
+                recvbuf.len(),
+                sendbuf.len()
+            ),
         );
     }
     recvbuf.copy_from_slice(sendbuf);
@@ -208,7 +243,12 @@ pub fn allreduce(p: &mut dyn CollPeer, sendbuf: &[u8], recvbuf: &mut [u8], kind:
 }
 
 /// Allreduce with `buf` as both contribution and result (`MPI_IN_PLACE`).
-pub fn allreduce_in_place(p: &mut dyn CollPeer, buf: &mut [u8], kind: Kind, op: BuiltinOp) -> Result<()> {
+pub fn allreduce_in_place(
+    p: &mut dyn CollPeer,
+    buf: &mut [u8],
+    kind: Kind,
+    op: BuiltinOp,
+) -> Result<()> {
     let (rank, size) = rank_size(p)?;
     check_reduction(op, kind, buf.len())?;
     if size == 1 || buf.is_empty() {
@@ -239,7 +279,11 @@ pub fn allreduce_in_place(p: &mut dyn CollPeer, buf: &mut [u8], kind: Kind, op: 
         let mut mask = 1;
         while mask < pof2 {
             let newdst = newrank ^ mask;
-            let dst = if newdst < rem { newdst * 2 + 1 } else { newdst + rem };
+            let dst = if newdst < rem {
+                newdst * 2 + 1
+            } else {
+                newdst + rem
+            };
             p.sendrecv(dst, TAG_ALLREDUCE, buf, dst, TAG_ALLREDUCE, &mut tmp)?;
             if newdst < newrank {
                 reduce_into(op, kind, buf, &tmp)?;

@@ -132,7 +132,10 @@ pub fn check(op: BuiltinOp, kind: Kind) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        fail(ErrorClass::Op, format!("{} is not defined on datatype {:?}", op.name(), kind))
+        fail(
+            ErrorClass::Op,
+            format!("{} is not defined on datatype {:?}", op.name(), kind),
+        )
     }
 }
 
@@ -146,13 +149,21 @@ pub fn reduce_into(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) ->
     if inout.len() != input.len() {
         return fail(
             ErrorClass::Buffer,
-            format!("reduction buffers differ in length ({} and {} bytes)", inout.len(), input.len()),
+            format!(
+                "reduction buffers differ in length ({} and {} bytes)",
+                inout.len(),
+                input.len()
+            ),
         );
     }
     if inout.len() / kind.size() * kind.size() != inout.len() {
         return fail(
             ErrorClass::Count,
-            format!("{} bytes is not a whole number of {:?} elements", inout.len(), kind),
+            format!(
+                "{} bytes is not a whole number of {:?} elements",
+                inout.len(),
+                kind
+            ),
         );
     }
     use Kind::*;
@@ -184,7 +195,10 @@ pub fn reduce_into(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) ->
 
 /// For arms that `check` has already rejected: an error rather than a panic all the same.
 fn unreachable_checked(op: BuiltinOp, kind: Kind) -> Result<()> {
-    fail(ErrorClass::Intern, format!("{} reached reduce_into for {:?}", op.name(), kind))
+    fail(
+        ErrorClass::Intern,
+        format!("{} reached reduce_into for {:?}", op.name(), kind),
+    )
 }
 
 /// Plain-old-data element types: any bit pattern is a valid value.
@@ -306,8 +320,14 @@ fn complex_op<T: Float>(op: BuiltinOp, inout: &mut [u8], input: &[u8]) -> Result
             for k in 0..n {
                 // SAFETY: elements 2k and 2k+1 lie inside both slices (see zip_with).
                 unsafe {
-                    let (ar, ai) = (pi.add(2 * k).read_unaligned(), pi.add(2 * k + 1).read_unaligned());
-                    let (br, bi) = (po.add(2 * k).read_unaligned(), po.add(2 * k + 1).read_unaligned());
+                    let (ar, ai) = (
+                        pi.add(2 * k).read_unaligned(),
+                        pi.add(2 * k + 1).read_unaligned(),
+                    );
+                    let (br, bi) = (
+                        po.add(2 * k).read_unaligned(),
+                        po.add(2 * k + 1).read_unaligned(),
+                    );
                     po.add(2 * k).write_unaligned(ar * br - ai * bi);
                     po.add(2 * k + 1).write_unaligned(ar * bi + ai * br);
                 }
@@ -393,9 +413,13 @@ fn long_double_op(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) -> 
     let n = inout.len().min(input.len()) / kind.size();
     // SAFETY: both buffers hold n elements of kind.size() bytes (checked by reduce_into); the
     // C code reads and writes them with memcpy only and keeps no pointer.
-    let rc = unsafe { ferrompi_long_double_reduce(code as i32, inout.as_mut_ptr(), input.as_ptr(), n) };
+    let rc =
+        unsafe { ferrompi_long_double_reduce(code as i32, inout.as_mut_ptr(), input.as_ptr(), n) };
     if rc != 0 {
-        return fail(ErrorClass::Intern, format!("long double reduction rejected op code {}", code as i32));
+        return fail(
+            ErrorClass::Intern,
+            format!("long double reduction rejected op code {}", code as i32),
+        );
     }
     Ok(())
 }

@@ -36,7 +36,9 @@ impl CollPeer for MemPeer {
             return fail(ErrorClass::Rank, format!("send to {dest}"));
         }
         let mut q = self.mb.queues.lock().unwrap();
-        q.entry((self.rank, dest, tag)).or_default().push_back(data.to_vec());
+        q.entry((self.rank, dest, tag))
+            .or_default()
+            .push_back(data.to_vec());
         self.mb.sent.fetch_add(1, Ordering::Relaxed);
         self.mb.arrived.notify_all();
         Ok(())
@@ -48,12 +50,20 @@ impl CollPeer for MemPeer {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut q = self.mb.queues.lock().unwrap();
         loop {
-            if let Some(m) = q.get_mut(&(src, self.rank, tag)).and_then(|d| d.pop_front()) {
+            if let Some(m) = q
+                .get_mut(&(src, self.rank, tag))
+                .and_then(|d| d.pop_front())
+            {
                 if m.len() != buf.len() {
                     // The algorithms always know the exact size: anything else is a bug.
                     return fail(
                         ErrorClass::Truncate,
-                        format!("rank {} got {} bytes from {src} for {}", self.rank, m.len(), buf.len()),
+                        format!(
+                            "rank {} got {} bytes from {src} for {}",
+                            self.rank,
+                            m.len(),
+                            buf.len()
+                        ),
                     );
                 }
                 buf.copy_from_slice(&m);
@@ -61,12 +71,23 @@ impl CollPeer for MemPeer {
             }
             let now = Instant::now();
             if now >= deadline {
-                return fail(ErrorClass::Intern, format!("rank {} timed out waiting for {src} tag {tag}", self.rank));
+                return fail(
+                    ErrorClass::Intern,
+                    format!("rank {} timed out waiting for {src} tag {tag}", self.rank),
+                );
             }
             q = self.mb.arrived.wait_timeout(q, deadline - now).unwrap().0;
         }
     }
-    fn sendrecv(&mut self, dest: usize, stag: i32, data: &[u8], src: usize, rtag: i32, buf: &mut [u8]) -> Result<()> {
+    fn sendrecv(
+        &mut self,
+        dest: usize,
+        stag: i32,
+        data: &[u8],
+        src: usize,
+        rtag: i32,
+        buf: &mut [u8],
+    ) -> Result<()> {
         // Sends never block here, so sending first cannot deadlock.
         self.send(dest, stag, data)?;
         self.recv(src, rtag, buf)
@@ -85,7 +106,11 @@ fn run_counted<R: Send>(size: usize, f: impl Fn(&mut MemPeer) -> R + Sync) -> (V
     let out = std::thread::scope(|s| {
         let handles: Vec<_> = (0..size)
             .map(|rank| {
-                let mut peer = MemPeer { rank, size, mb: mb.clone() };
+                let mut peer = MemPeer {
+                    rank,
+                    size,
+                    mb: mb.clone(),
+                };
                 let f = &f;
                 s.spawn(move || f(&mut peer))
             })
@@ -128,7 +153,9 @@ fn contribution(kind: Kind, n: usize, fill: Fill, seed: u64) -> Vec<u8> {
     for _ in 0..n {
         let start = out.len();
         match (kind, fill) {
-            (Kind::F64, Fill::Exact) => out.extend_from_slice(&((rng.next() % 9) as f64 - 4.0).to_ne_bytes()),
+            (Kind::F64, Fill::Exact) => {
+                out.extend_from_slice(&((rng.next() % 9) as f64 - 4.0).to_ne_bytes())
+            }
             (Kind::F64, Fill::Inexact) => {
                 let m = (rng.next() % 1_000_000) as f64 / 997.0;
                 let e = (rng.next() % 40) as i32 - 20;
@@ -224,7 +251,10 @@ fn barrier_synchronises() {
                 arrived.fetch_add(1, Ordering::SeqCst);
                 barrier(p).unwrap();
                 // Everyone has arrived at this round's barrier before anyone leaves it.
-                assert!(arrived.load(Ordering::SeqCst) >= size * (round + 1), "size {size} round {round}");
+                assert!(
+                    arrived.load(Ordering::SeqCst) >= size * (round + 1),
+                    "size {size} round {round}"
+                );
                 barrier(p).unwrap(); // nobody starts the next round before all have checked
             }
         });
@@ -241,7 +271,15 @@ fn message_counts() {
         assert_eq!(sent, size - 1, "bcast, size {size}");
         let (_, sent) = run_counted(size, |p| {
             let mut r = [0u8; 4];
-            reduce(p, &[1, 2, 3, 4], &mut r, Kind::I32, BuiltinOp::Sum, size - 1).unwrap()
+            reduce(
+                p,
+                &[1, 2, 3, 4],
+                &mut r,
+                Kind::I32,
+                BuiltinOp::Sum,
+                size - 1,
+            )
+            .unwrap()
         });
         assert_eq!(sent, size - 1, "reduce, size {size}");
         let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros());
@@ -250,7 +288,11 @@ fn message_counts() {
             allreduce(p, &[1, 2, 3, 4], &mut r, Kind::I32, BuiltinOp::Sum).unwrap()
         });
         let log = pof2.trailing_zeros() as usize;
-        assert_eq!(sent, pof2 * log + 2 * (size - pof2), "allreduce, size {size}");
+        assert_eq!(
+            sent,
+            pof2 * log + 2 * (size - pof2),
+            "allreduce, size {size}"
+        );
     }
 }
 
@@ -261,7 +303,11 @@ fn bcast_all_sizes_and_roots() {
             for len in [0usize, 1, 13, 1000] {
                 let data: Vec<u8> = (0..len).map(|i| (i * 7 + root) as u8).collect();
                 let got = run(size, |p| {
-                    let mut buf = if p.rank == root { data.clone() } else { vec![0xEE; len] };
+                    let mut buf = if p.rank == root {
+                        data.clone()
+                    } else {
+                        vec![0xEE; len]
+                    };
                     bcast(p, &mut buf, root).unwrap();
                     buf
                 });
@@ -278,12 +324,18 @@ fn reduce_all_sizes_roots_kinds() {
     for size in 1..=9 {
         for (kind, op, fill) in EXACT_CASES {
             for n in COUNTS {
-                let contribs: Vec<Vec<u8>> = (0..size).map(|r| contribution(kind, n, fill, r as u64)).collect();
+                let contribs: Vec<Vec<u8>> = (0..size)
+                    .map(|r| contribution(kind, n, fill, r as u64))
+                    .collect();
                 let want = norm(kind, &sequential(kind, op, &contribs));
                 for root in 0..size {
                     let got = run(size, |p| {
                         let mine = &contribs[p.rank];
-                        let mut recv = if p.rank == root { vec![0u8; mine.len()] } else { Vec::new() };
+                        let mut recv = if p.rank == root {
+                            vec![0u8; mine.len()]
+                        } else {
+                            Vec::new()
+                        };
                         reduce(p, mine, &mut recv, kind, op, root).unwrap();
                         // the in-place form gives the same
                         let mut inplace = mine.clone();
@@ -293,8 +345,16 @@ fn reduce_all_sizes_roots_kinds() {
                         }
                         (recv, inplace)
                     });
-                    assert_eq!(norm(kind, &got[root].0), want, "{kind:?} {op:?} size {size} root {root} n {n}");
-                    assert_eq!(norm(kind, &got[root].1), want, "in place: {kind:?} {op:?} size {size} root {root} n {n}");
+                    assert_eq!(
+                        norm(kind, &got[root].0),
+                        want,
+                        "{kind:?} {op:?} size {size} root {root} n {n}"
+                    );
+                    assert_eq!(
+                        norm(kind, &got[root].1),
+                        want,
+                        "in place: {kind:?} {op:?} size {size} root {root} n {n}"
+                    );
                 }
             }
         }
@@ -306,7 +366,9 @@ fn allreduce_all_sizes_kinds() {
     for size in 1..=9 {
         for (kind, op, fill) in EXACT_CASES {
             for n in COUNTS {
-                let contribs: Vec<Vec<u8>> = (0..size).map(|r| contribution(kind, n, fill, r as u64 + 100)).collect();
+                let contribs: Vec<Vec<u8>> = (0..size)
+                    .map(|r| contribution(kind, n, fill, r as u64 + 100))
+                    .collect();
                 let want = norm(kind, &sequential(kind, op, &contribs));
                 let got = run(size, |p| {
                     let mine = &contribs[p.rank];
@@ -318,8 +380,15 @@ fn allreduce_all_sizes_kinds() {
                     recv
                 });
                 for (r, g) in got.iter().enumerate() {
-                    assert_eq!(g, &got[0], "{kind:?} {op:?} size {size} n {n} rank {r}: not bit-identical");
-                    assert_eq!(norm(kind, g), want, "{kind:?} {op:?} size {size} n {n} rank {r}");
+                    assert_eq!(
+                        g, &got[0],
+                        "{kind:?} {op:?} size {size} n {n} rank {r}: not bit-identical"
+                    );
+                    assert_eq!(
+                        norm(kind, g),
+                        want,
+                        "{kind:?} {op:?} size {size} n {n} rank {r}"
+                    );
                 }
             }
         }
@@ -330,7 +399,9 @@ fn allreduce_all_sizes_kinds() {
 fn allreduce_float_sums_are_bit_identical_across_ranks() {
     for size in 1..=9 {
         for (kind, n) in [(Kind::F64, 257usize), (Kind::F32, 100)] {
-            let contribs: Vec<Vec<u8>> = (0..size).map(|r| contribution(kind, n, Fill::Inexact, r as u64 + 7)).collect();
+            let contribs: Vec<Vec<u8>> = (0..size)
+                .map(|r| contribution(kind, n, Fill::Inexact, r as u64 + 7))
+                .collect();
             let want = sequential(kind, BuiltinOp::Sum, &contribs);
             let got = run(size, |p| {
                 let mut recv = vec![0u8; contribs[p.rank].len()];
@@ -355,7 +426,10 @@ fn allreduce_float_sums_are_bit_identical_across_ranks() {
                     ),
                 };
                 let tol = if kind == Kind::F64 { 1e-12 } else { 1e-5 };
-                assert!((a - b).abs() <= tol * b.abs().max(1e-30), "{kind:?} size {size} element {k}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= tol * b.abs().max(1e-30),
+                    "{kind:?} size {size} element {k}: {a} vs {b}"
+                );
             }
         }
     }
@@ -376,7 +450,11 @@ fn collectives_in_sequence_do_not_mix() {
                 allreduce(p, &mine, &mut r, Kind::I32, BuiltinOp::Sum).unwrap();
                 out.push(i32::from_ne_bytes(r) as u8);
                 barrier(p).unwrap();
-                let mut r = if p.rank == i { vec![0u8; 4] } else { Vec::new() };
+                let mut r = if p.rank == i {
+                    vec![0u8; 4]
+                } else {
+                    Vec::new()
+                };
                 reduce(p, &mine, &mut r, Kind::I32, BuiltinOp::Max, i).unwrap();
                 if p.rank == i {
                     out.push(i32::from_ne_bytes(r[..4].try_into().unwrap()) as u8);
@@ -409,20 +487,66 @@ fn bad_arguments_fail_before_any_message() {
         let mut b = [0u8; 8];
         assert_eq!(class(bcast(p, &mut b, 4)), ErrorClass::Root);
         let mut r = [0u8; 8];
-        assert_eq!(class(reduce(p, &[0; 8], &mut r, Kind::I32, BuiltinOp::Sum, 9)), ErrorClass::Root);
-        assert_eq!(class(reduce(p, &[0; 8], &mut r, Kind::Char, BuiltinOp::Sum, 0)), ErrorClass::Op);
-        assert_eq!(class(reduce(p, &[0; 8], &mut r, Kind::I32, BuiltinOp::Replace, 0)), ErrorClass::Op);
-        assert_eq!(class(reduce(p, &[0; 7], &mut r[..7], Kind::I32, BuiltinOp::Sum, 0)), ErrorClass::Count);
-        assert_eq!(class(allreduce(p, &[0; 8], &mut r, Kind::F64, BuiltinOp::Band)), ErrorClass::Op);
-        assert_eq!(class(allreduce(p, &[0; 8], &mut r[..4], Kind::I32, BuiltinOp::Sum)), ErrorClass::Buffer);
-        assert_eq!(class(allreduce_in_place(p, &mut r[..6], Kind::I32, BuiltinOp::Sum)), ErrorClass::Count);
+        assert_eq!(
+            class(reduce(p, &[0; 8], &mut r, Kind::I32, BuiltinOp::Sum, 9)),
+            ErrorClass::Root
+        );
+        assert_eq!(
+            class(reduce(p, &[0; 8], &mut r, Kind::Char, BuiltinOp::Sum, 0)),
+            ErrorClass::Op
+        );
+        assert_eq!(
+            class(reduce(p, &[0; 8], &mut r, Kind::I32, BuiltinOp::Replace, 0)),
+            ErrorClass::Op
+        );
+        assert_eq!(
+            class(reduce(
+                p,
+                &[0; 7],
+                &mut r[..7],
+                Kind::I32,
+                BuiltinOp::Sum,
+                0
+            )),
+            ErrorClass::Count
+        );
+        assert_eq!(
+            class(allreduce(p, &[0; 8], &mut r, Kind::F64, BuiltinOp::Band)),
+            ErrorClass::Op
+        );
+        assert_eq!(
+            class(allreduce(
+                p,
+                &[0; 8],
+                &mut r[..4],
+                Kind::I32,
+                BuiltinOp::Sum
+            )),
+            ErrorClass::Buffer
+        );
+        assert_eq!(
+            class(allreduce_in_place(
+                p,
+                &mut r[..6],
+                Kind::I32,
+                BuiltinOp::Sum
+            )),
+            ErrorClass::Count
+        );
         if p.rank == 0 {
             let mut short = [0u8; 4];
-            assert_eq!(class(reduce(p, &[0; 8], &mut short, Kind::I32, BuiltinOp::Sum, 0)), ErrorClass::Buffer);
+            assert_eq!(
+                class(reduce(p, &[0; 8], &mut short, Kind::I32, BuiltinOp::Sum, 0)),
+                ErrorClass::Buffer
+            );
         }
         assert_eq!(p.mb.sent.load(Ordering::SeqCst), 0);
     });
     // A peer that is not a member of its own communicator.
-    let mut bad = MemPeer { rank: 3, size: 2, mb: Arc::new(Mailbox::default()) };
+    let mut bad = MemPeer {
+        rank: 3,
+        size: 2,
+        mb: Arc::new(Mailbox::default()),
+    };
     assert_eq!(class(barrier(&mut bad)), ErrorClass::Intern);
 }

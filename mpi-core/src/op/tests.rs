@@ -43,10 +43,19 @@ fn defined(op: BuiltinOp, kind: Kind) -> bool {
     let ints = [K::I8, K::I16, K::I32, K::I64, K::U8, K::U16, K::U32, K::U64];
     let floats = [K::F32, K::F64, K::LongDouble];
     let complex = [K::ComplexF32, K::ComplexF64, K::ComplexLongDouble];
-    let pairs = [K::FloatInt, K::DoubleInt, K::LongInt, K::TwoInt, K::ShortInt, K::LongDoubleInt];
+    let pairs = [
+        K::FloatInt,
+        K::DoubleInt,
+        K::LongInt,
+        K::TwoInt,
+        K::ShortInt,
+        K::LongDoubleInt,
+    ];
     match op {
         O::Max | O::Min => ints.contains(&kind) || floats.contains(&kind),
-        O::Sum | O::Prod => ints.contains(&kind) || floats.contains(&kind) || complex.contains(&kind),
+        O::Sum | O::Prod => {
+            ints.contains(&kind) || floats.contains(&kind) || complex.contains(&kind)
+        }
         O::Land | O::Lor | O::Lxor => ints.contains(&kind) || kind == K::Bool,
         O::Band | O::Bor | O::Bxor => ints.contains(&kind) || kind == K::Byte,
         O::Maxloc | O::Minloc => pairs.contains(&kind),
@@ -165,7 +174,11 @@ fn f80_decode(b: &[u8]) -> f64 {
     let e = (se & 0x7fff) as i32;
     let sign = if neg { -1.0 } else { 1.0 };
     if e == 0x7fff {
-        return if m << 1 == 0 { sign * f64::INFINITY } else { f64::NAN };
+        return if m << 1 == 0 {
+            sign * f64::INFINITY
+        } else {
+            f64::NAN
+        };
     }
     if m == 0 {
         return sign * 0.0;
@@ -193,7 +206,18 @@ fn gen_value(rng: &mut Rng, kind: Kind, b: &mut [u8], field: Field) {
             put_int(b, size, v);
         }
         Field::F32 => {
-            let pick = [0.0f32, -0.0, 1.0, -1.5, 3.25, 1e30, -1e-30, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+            let pick = [
+                0.0f32,
+                -0.0,
+                1.0,
+                -1.5,
+                3.25,
+                1e30,
+                -1e-30,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NAN,
+            ];
             let v = if rng.below(3) == 0 {
                 f32::from_bits(rng.next() as u32 & 0xbf7f_ffff) // finite
             } else {
@@ -202,7 +226,18 @@ fn gen_value(rng: &mut Rng, kind: Kind, b: &mut [u8], field: Field) {
             b[..4].copy_from_slice(&v.to_le_bytes());
         }
         Field::F64 => {
-            let pick = [0.0f64, -0.0, 1.0, -1.5, 3.25, 1e300, -1e-300, f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
+            let pick = [
+                0.0f64,
+                -0.0,
+                1.0,
+                -1.5,
+                3.25,
+                1e300,
+                -1e-300,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+            ];
             let v = if rng.below(3) == 0 {
                 f64::from_bits(rng.next() & 0xbfef_ffff_ffff_ffff)
             } else {
@@ -260,7 +295,11 @@ fn int_ref(op: BuiltinOp, size: usize, signed: bool, a: i128, b: i128) -> i128 {
 
 /// Float MAX/MIN as documented: `inout > in ? inout : in` (resp. `<`). `a` = in, `b` = inout.
 fn fmaxmin<T: PartialOrd + Copy>(max: bool, a: T, b: T) -> T {
-    let want = if max { Ordering::Greater } else { Ordering::Less };
+    let want = if max {
+        Ordering::Greater
+    } else {
+        Ordering::Less
+    };
     if b.partial_cmp(&a) == Some(want) {
         b
     } else {
@@ -318,13 +357,19 @@ fn elem_ref(op: BuiltinOp, kind: Kind, a: &[u8], b: &[u8]) -> Vec<u8> {
             };
             // i64 values do not fit f64 exactly: compare those as integers.
             let ord = match lay[0].1 {
-                Field::Int { size, signed } => Some(get_int(a, size, signed).cmp(&get_int(b, size, signed))),
+                Field::Int { size, signed } => {
+                    Some(get_int(a, size, signed).cmp(&get_int(b, size, signed)))
+                }
                 _ => val(a).partial_cmp(&val(b)),
             };
             let (io, isz) = (lay[1].0, 4);
             let ai = get_int(&a[io..], isz, true);
             let bi = get_int(&b[io..], isz, true);
-            let want = if op == BuiltinOp::Maxloc { Ordering::Greater } else { Ordering::Less };
+            let want = if op == BuiltinOp::Maxloc {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
             let value_bytes = match lay[0].1 {
                 Field::F32 => 4,
                 Field::F64 => 8,
@@ -351,7 +396,12 @@ fn elem_ref(op: BuiltinOp, kind: Kind, a: &[u8], b: &[u8]) -> Vec<u8> {
             put_f64(&mut out[8..], ar * bi + ai * br);
         }
         Kind::ComplexLongDouble if op == BuiltinOp::Prod => {
-            let (ar, ai, br, bi) = (f80_decode(a), f80_decode(&a[16..]), f80_decode(b), f80_decode(&b[16..]));
+            let (ar, ai, br, bi) = (
+                f80_decode(a),
+                f80_decode(&a[16..]),
+                f80_decode(b),
+                f80_decode(&b[16..]),
+            );
             f80_encode(&mut out, ar * br - ai * bi);
             f80_encode(&mut out[16..], ar * bi + ai * br);
         }
@@ -359,12 +409,27 @@ fn elem_ref(op: BuiltinOp, kind: Kind, a: &[u8], b: &[u8]) -> Vec<u8> {
             for (off, field) in layout(kind) {
                 match field {
                     Field::Int { size, signed } => {
-                        let r = int_ref(op, size, signed, get_int(&a[off..], size, signed), get_int(&b[off..], size, signed));
+                        let r = int_ref(
+                            op,
+                            size,
+                            signed,
+                            get_int(&a[off..], size, signed),
+                            get_int(&b[off..], size, signed),
+                        );
                         put_int(&mut out[off..], size, r);
                     }
-                    Field::F32 => put_f32(&mut out[off..], f32_ref(op, get_f32(&a[off..]), get_f32(&b[off..]))),
-                    Field::F64 => put_f64(&mut out[off..], f64_ref(op, get_f64(&a[off..]), get_f64(&b[off..]))),
-                    Field::F80 => f80_encode(&mut out[off..], f64_ref(op, f80_decode(&a[off..]), f80_decode(&b[off..]))),
+                    Field::F32 => put_f32(
+                        &mut out[off..],
+                        f32_ref(op, get_f32(&a[off..]), get_f32(&b[off..])),
+                    ),
+                    Field::F64 => put_f64(
+                        &mut out[off..],
+                        f64_ref(op, get_f64(&a[off..]), get_f64(&b[off..])),
+                    ),
+                    Field::F80 => f80_encode(
+                        &mut out[off..],
+                        f64_ref(op, f80_decode(&a[off..]), f80_decode(&b[off..])),
+                    ),
                 }
             }
         }
@@ -402,11 +467,17 @@ fn same(kind: Kind, x: &[u8], y: &[u8]) -> bool {
         }
     }
     // padding must keep the inout bytes
-    x.iter().zip(y).zip(&covered).all(|((p, q), c)| *c || p == q)
+    x.iter()
+        .zip(y)
+        .zip(&covered)
+        .all(|((p, q), c)| *c || p == q)
 }
 
 fn uses_long_double(kind: Kind) -> bool {
-    matches!(kind, Kind::LongDouble | Kind::ComplexLongDouble | Kind::LongDoubleInt)
+    matches!(
+        kind,
+        Kind::LongDouble | Kind::ComplexLongDouble | Kind::LongDoubleInt
+    )
 }
 
 #[test]
@@ -417,7 +488,11 @@ fn every_op_on_every_kind() {
         for kind in ALL_KINDS {
             let size = kind.size();
             if !defined(op, kind) {
-                assert_eq!(check(op, kind).unwrap_err().class, ErrorClass::Op, "{op:?} {kind:?}");
+                assert_eq!(
+                    check(op, kind).unwrap_err().class,
+                    ErrorClass::Op,
+                    "{op:?} {kind:?}"
+                );
                 let mut io = vec![0u8; 2 * size];
                 let e = reduce_into(op, kind, &mut io, &[0u8; 64][..2 * size]).unwrap_err();
                 assert_eq!(e.class, ErrorClass::Op, "{op:?} {kind:?}");
