@@ -39,6 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True  # keep abi/gen free of __pycache__
 
 import constants as K  # noqa: E402  (our table, next to this script)
 
