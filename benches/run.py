@@ -401,8 +401,14 @@ def main():
         ratio = all_stats[bench].get(("ratio", size))
         if ratio is None:
             ours = [i for i in impls if i.key == "ours"]
-            why = ours[0].skip_reason.splitlines()[0] if ours and ours[0].skip_reason else \
-                "no ferrompi or no peer result at this size"
+            if not ours:
+                why = "ferrompi not selected (--impls)"
+            elif ours[0].skip_reason:
+                why = ours[0].skip_reason.splitlines()[0]
+            elif size not in samples[bench].get("ours", {}):
+                why = "ferrompi produced no result at this size; see Failures"
+            else:
+                why = "no peer produced a result at this size; see Failures"
             out.append("- %s: **NOT MEASURED** (%s)" % (text, why))
             continue
         ok = ratio >= bound if BENCHES[bench][2] else ratio <= bound
