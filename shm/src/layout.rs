@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64};
 
 /// Cache-line size used for padding: 128 bytes, because x86_64 prefetches lines in adjacent pairs
 /// (the same choice as crossbeam's `CachePadded`).
+#[allow(dead_code)]
 pub(crate) const LINE: usize = 128;
 pub(crate) const PAGE: usize = 4096;
 

@@ -40,6 +40,13 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
+/// The POSIX shared-memory name (as for shm_open; the file is `/dev/shm` + name) that the
+/// segment of job `job_key` has while its local ranks attach. A launcher may `shm_unlink` it
+/// after a job failed during start-up (ranks that time out in `attach` already do).
+pub fn segment_name(job_key: &str) -> String {
+    sys::segment_name(job_key)
+}
+
 /// Configuration of the transport.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
