@@ -118,6 +118,16 @@ static inline void tu_sleep_ms(int ms)
     }
 }
 
+/* True when running on MPICH (used only to step around known MPICH bugs, each named where used). */
+static inline int tu_is_mpich(void)
+{
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    if (MPI_Get_library_version(v, &len) != MPI_SUCCESS)
+        return 0;
+    return strstr(v, "MPICH") != NULL;
+}
+
 /* Checks a status for the given source, tag and element count of `type`. */
 #define CHECK_STATUS(st, src, tg, type, cnt)                                                       \
     do {                                                                                           \
