@@ -11,7 +11,7 @@ use clap::Parser;
 /// Exit status: 0 if every rank exits 0; otherwise the first failing rank's exit code, 128+N if
 /// it was killed by signal N, or the MPI_Abort error code.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "mpirun", version, about, long_about = None, after_help = "Compatibility no-ops: --oversubscribe, --allow-run-as-root.")]
+#[command(name = "mpirun", version)]
 pub struct Cli {
     /// Number of ranks (also -np).
     #[arg(short = 'n', long = "np", value_name = "N", default_value_t = 1)]
@@ -38,7 +38,7 @@ pub struct Cli {
     pub allow_run_as_root: bool,
 
     /// Program to run, then its arguments (`--` before the program is optional).
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM [ARGS]...")]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM")]
     pub command: Vec<String>,
 }
 

@@ -297,15 +297,17 @@ impl Client {
     /// Ask the process manager to end the job with `code`. No reply is expected; the caller
     /// should exit afterwards.
     pub fn abort(&mut self, code: i32, message: &str) -> io::Result<()> {
-        let mut text: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        // One line, single spaces.
+        let mut text = message.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
         loop {
             let msg = match self.protocol {
-                // `error_msg` as the last key (as Flux's PMI-1 client does); others ignore it.
+                // `error_msg` as the last key (as Flux's PMI-1 client does), with `%` and space
+                // written as %25 and %20 so that servers which split on spaces see one token;
+                // servers other than ours ignore it.
                 Protocol::V1 => {
-                    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
                     let mut m = Message::new("abort").arg("exitcode", code);
-                    if !words.is_empty() {
-                        m.push("error_msg", words);
+                    if !text.is_empty() {
+                        m.push("error_msg", text.replace('%', "%25").replace(' ', "%20"));
                     }
                     m
                 }
@@ -505,7 +507,7 @@ mod tests {
                     assert_eq!(c.job_attr("PMI_process_mapping").unwrap().as_deref(), Some("(vector,(0,1,3))"));
                     c.fence().unwrap();
                     if r == 1 {
-                        c.abort(5, "giving up; sorry").unwrap();
+                        c.abort(5, "giving up;  100% sorry").unwrap();
                     } else {
                         c.finalize().unwrap();
                         assert!(c.get("x").is_err());
@@ -517,7 +519,7 @@ mod tests {
             t.join().unwrap();
         }
         let events = h.join().unwrap();
-        assert!(events.contains(&Action::Abort { rank: 1, code: 5, message: "giving up; sorry".into() }), "{events:?}");
+        assert!(events.contains(&Action::Abort { rank: 1, code: 5, message: "giving up; 100% sorry".into() }), "{events:?}");
         assert_eq!(events.iter().filter(|e| matches!(e, Action::Finalized { .. })).count(), 2);
     }
 

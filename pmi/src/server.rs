@@ -259,7 +259,8 @@ impl NodeServer {
             }
             "abort" => {
                 let code = msg.get_int("exitcode").unwrap_or(1) as i32;
-                let message = msg.get("error_msg").or(msg.get("msg")).or(msg.get("message")).unwrap_or("").to_string();
+                let raw = msg.get("error_msg").or(msg.get("msg")).or(msg.get("message")).unwrap_or("");
+                let message = raw.replace("%20", " ").replace("%25", "%");
                 out.push(Action::Abort { rank, code, message });
                 return;
             }
@@ -420,6 +421,8 @@ mod tests {
         assert_eq!(parse_v1(&r[0].1).unwrap().get("value"), Some("(vector,(0,1,2))"));
         let acts = s.recv(0, b"cmd=abort exitcode=7 error_msg=it broke\n");
         assert_eq!(acts, vec![Action::Abort { rank: 0, code: 7, message: "it broke".into() }]);
+        let acts = s.recv(1, b"cmd=abort exitcode=8 error_msg=100%25%20sure\n");
+        assert_eq!(acts, vec![Action::Abort { rank: 1, code: 8, message: "100% sure".into() }]);
         let acts = s.recv(1, b"cmd=finalize\n");
         assert!(matches!(acts[1], Action::Finalized { rank: 1 }));
     }
