@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::ffi::c_char;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use mpi_core::error::{ErrorClass, MpiError, Result};
 
@@ -185,8 +185,156 @@ struct Errhandlers {
     user: mpi_core::slab::Slab<unsafe extern "C" fn(*mut MPI_Comm, *mut c_int, ...)>,
 }
 
-static ERRHANDLERS: Mutex<Option<Errhandlers>> = Mutex::new(None);
+static ERRHANDLERS: LazyLock<Mutex<Errhandlers>> = LazyLock::new(Default::default);
 
-fn errhandlers() -> std::sync::MappedMutexGuardCompat {
-    unreachable!()
+fn errhandlers() -> MutexGuard<'static, Errhandlers> {
+    ERRHANDLERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn handler_of(comm: MPI_Comm) -> Handler {
+    // An error on an invalid communicator is raised on MPI_COMM_WORLD, as MPICH and Open MPI do.
+    let comm = if handles::comm(comm).is_ok() { comm } else { MPI_COMM_WORLD };
+    errhandlers().by_comm.get(&comm).copied().unwrap_or(Handler::Fatal)
+}
+
+/// Raises `err` on `comm`'s error handler and returns the code the call must return.
+pub fn raise(comm: MPI_Comm, name: &str, err: MpiError) -> c_int {
+    let mut code = class_code(err.class);
+    match handler_of(comm) {
+        Handler::Return => code,
+        Handler::User(_, f) => {
+            let mut c = comm;
+            // SAFETY: `f` is the application's handler, registered through
+            // MPI_Comm_create_errhandler with this signature.
+            unsafe { f(&mut c, &mut code) };
+            code
+        }
+        Handler::Fatal | Handler::Abort => {
+            let rank = crate::engine().map(|e| e.rank()).unwrap_or(0);
+            let message = format!("ferrompi: rank {rank}: {name}: {} ({})", err.message, class_name(code));
+            match crate::engine() {
+                Ok(e) => e.abort(code, &message),
+                Err(_) => {
+                    eprintln!("{message}");
+                    std::process::exit(code)
+                }
+            }
+        }
+    }
+}
+
+fn class_name(code: c_int) -> &'static str {
+    let text = CLASS_TEXT.get(code as usize).copied().unwrap_or("MPI_ERR_UNKNOWN: unknown error");
+    text.split(':').next().unwrap_or(text)
+}
+
+// ---- MPI functions ----------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Error_class", || {
+        if !(0..=LAST_CODE).contains(&errorcode) {
+            return mpi_core::error::fail(ErrorClass::Arg, format!("{errorcode} is not an error code"));
+        }
+        crate::out(errorclass, errorcode)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Error_string", || {
+        let Some(text) = usize::try_from(errorcode).ok().and_then(|c| CLASS_TEXT.get(c)) else {
+            return mpi_core::error::fail(ErrorClass::Arg, format!("{errorcode} is not an error code"));
+        };
+        write_c_string(string, resultlen, text, MPI_MAX_ERROR_STRING)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_create_errhandler(
+    comm_errhandler_fn: MPI_Comm_errhandler_function,
+    errhandler: *mut MPI_Errhandler,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Comm_create_errhandler", || {
+        let Some(f) = comm_errhandler_fn else {
+            return mpi_core::error::fail(ErrorClass::Arg, "null error handler function");
+        };
+        let id = errhandlers().user.insert(f);
+        crate::out(errhandler, MPI_Errhandler(id.token() as usize))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MPI_Errhandler) -> c_int {
+    api(comm, "MPI_Comm_set_errhandler", || {
+        handles::comm(comm)?;
+        let mut table = errhandlers();
+        let handler = match errhandler {
+            MPI_ERRORS_ARE_FATAL => Handler::Fatal,
+            MPI_ERRORS_ABORT => Handler::Abort,
+            MPI_ERRORS_RETURN => Handler::Return,
+            h => match table.user.get(mpi_core::slab::Id::from_token(h.0 as u64)) {
+                Some(f) if h.0 >= 4096 => Handler::User(h, *f),
+                _ => return mpi_core::error::fail(ErrorClass::Arg, format!("invalid error handler {:#x}", h.0)),
+            },
+        };
+        table.by_comm.insert(comm, handler);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *mut MPI_Errhandler) -> c_int {
+    api(comm, "MPI_Comm_get_errhandler", || {
+        handles::comm(comm)?;
+        let h = match handler_of(comm) {
+            Handler::Fatal => MPI_ERRORS_ARE_FATAL,
+            Handler::Abort => MPI_ERRORS_ABORT,
+            Handler::Return => MPI_ERRORS_RETURN,
+            Handler::User(h, _) => h,
+        };
+        crate::out(errhandler, h)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Errhandler_free", || {
+        let h = crate::read(errhandler)?;
+        if h.0 >= 4096 {
+            // Communicators that use the handler keep their copy of the function.
+            if errhandlers().user.remove(mpi_core::slab::Id::from_token(h.0 as u64)).is_none() {
+                return mpi_core::error::fail(ErrorClass::Arg, format!("invalid error handler {:#x}", h.0));
+            }
+        } else if !matches!(h, MPI_ERRORS_ARE_FATAL | MPI_ERRORS_ABORT | MPI_ERRORS_RETURN) {
+            return mpi_core::error::fail(ErrorClass::Arg, format!("invalid error handler {:#x}", h.0));
+        }
+        crate::out(errhandler, MPI_ERRHANDLER_NULL)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_call_errhandler(comm: MPI_Comm, errorcode: c_int) -> c_int {
+    if let Err(e) = handles::comm(comm) {
+        return raise(comm, "MPI_Comm_call_errhandler", e);
+    }
+    let class = (0..=LAST_CODE).contains(&errorcode).then_some(errorcode);
+    let mut code = class.unwrap_or(MPI_ERR_UNKNOWN);
+    match handler_of(comm) {
+        Handler::Return => {}
+        Handler::User(_, f) => {
+            let mut c = comm;
+            // SAFETY: as in `raise`.
+            unsafe { f(&mut c, &mut code) };
+        }
+        Handler::Fatal | Handler::Abort => {
+            let message = format!("ferrompi: MPI_Comm_call_errhandler: error {errorcode} ({})", class_name(code));
+            match crate::engine() {
+                Ok(e) => e.abort(code, &message),
+                Err(_) => std::process::exit(code),
+            }
+        }
+    }
+    // The standard: MPI_Comm_call_errhandler returns MPI_SUCCESS if the handler returned.
+    MPI_SUCCESS
 }

@@ -1,13 +1,86 @@
-//! The MPI-5 standard ABI.
+//! `libmpi_abi.so.1`: the MPI-5 standard ABI over the `mpi-core` engine.
+//!
+//! This crate only translates: C handles into engine ids (`handles`), C buffers into
+//! `UserBuf`s, engine errors into error codes raised through the error handler (`errors`).
+//! `generated/` holds what `abi/gen/generate.py` writes from the MPI Forum's API description:
+//! the types, the constants, an `MPI_Xxx` forwarder for every function (so that profiling
+//! libraries can interpose) and a `PMPI_Xxx` stub for every function not written here.
+//!
+//! Pointers from the application are trusted to be valid for what the standard says they
+//! point to, as in any C MPI library; null is checked wherever it could be passed by mistake.
 
-pub mod errors;
+#![allow(non_snake_case, clippy::missing_safety_doc)]
 
-// Written by abi/gen/generate.py: types, constants, the MPI_ -> PMPI_ forwarders
-// and PMPI_ stubs for every function not hand-written.  The forwarders call
-// `crate::PMPI_Xxx`, so every hand-written PMPI_ function must be re-exported
-// here at the crate root as well (e.g. `pub use comm::*;`).
-#[rustfmt::skip]
-pub mod generated;
-pub use generated::consts::*;
-pub use generated::types::*;
+mod coll;
+mod errors;
+mod generated;
+mod handles;
+mod init;
+mod p2p;
+mod requests;
+mod status;
+mod toint;
+
+use std::ffi::c_char;
+use std::sync::OnceLock;
+
+use mpi_core::engine::Engine;
+use mpi_core::error::{fail, ErrorClass, Result};
+
+pub use coll::*;
+pub use errors::*;
 pub use generated::unsupported::*;
+pub use init::*;
+pub use p2p::*;
+pub use requests::*;
+pub use status::*;
+pub use toint::*;
+
+use generated::types::c_int;
+
+static ENGINE: OnceLock<Engine> = OnceLock::new();
+
+/// The engine, between `MPI_Init` and `MPI_Finalize`.
+pub(crate) fn engine() -> Result<&'static Engine> {
+    if init::is_finalized() {
+        return fail(ErrorClass::Other, "MPI has been finalized");
+    }
+    match ENGINE.get() {
+        Some(e) => Ok(e),
+        None => fail(ErrorClass::Other, "MPI is not initialized"),
+    }
+}
+
+/// Stores `value` through an output argument.
+pub(crate) unsafe fn out<T>(ptr: *mut T, value: T) -> Result<()> {
+    if ptr.is_null() {
+        return fail(ErrorClass::Arg, "null output argument");
+    }
+    // SAFETY: non-null, and the application passes a pointer to a `T` as the standard asks.
+    unsafe { ptr.write(value) };
+    Ok(())
+}
+
+/// Reads an input-output argument.
+pub(crate) unsafe fn read<T: Copy>(ptr: *const T) -> Result<T> {
+    if ptr.is_null() {
+        return fail(ErrorClass::Arg, "null argument");
+    }
+    // SAFETY: as in `out`.
+    Ok(unsafe { ptr.read() })
+}
+
+/// Copies `text` into a C buffer of `max` bytes (NUL-terminated, truncated if needed) and
+/// its length into `resultlen`.
+pub(crate) unsafe fn write_c_string(buf: *mut c_char, resultlen: *mut c_int, text: &str, max: c_int) -> Result<()> {
+    if buf.is_null() {
+        return fail(ErrorClass::Arg, "null string buffer");
+    }
+    let n = text.len().min(max as usize - 1);
+    // SAFETY: the standard sizes `buf` to `max` bytes; we write at most `max`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf as *mut u8, n);
+        *buf.add(n) = 0;
+        out(resultlen, n as c_int)
+    }
+}

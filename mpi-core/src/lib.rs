@@ -6,9 +6,11 @@
 pub mod buffer;
 pub mod collective;
 pub mod datatype;
+pub mod engine;
 pub mod error;
 pub mod matching;
 pub mod op;
 pub mod packet;
 pub mod protocol;
 pub mod slab;
+pub mod world;

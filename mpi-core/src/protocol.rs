@@ -91,7 +91,7 @@ pub struct RemoteRead {
 
 #[derive(Debug)]
 enum Work {
-    Send { peer: usize, data: SendData },
+    Send { data: SendData },
     Recv { buf: UserBuf, stage: RecvStage },
     /// Nothing left to do; the status is final.
     Done,
@@ -275,7 +275,7 @@ impl Protocol {
     pub fn isend(&mut self, peer: usize, env: Envelope, data: SendData, mode: SendMode) -> ReqId {
         let len = data.bytes().len();
         let addr = data.addr();
-        let req = self.new_request(Work::Send { peer, data });
+        let req = self.new_request(Work::Send { data });
         let p = &mut self.peers[peer];
         let mut header = Header {
             ctx: env.ctx,

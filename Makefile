@@ -1,0 +1,62 @@
+# ferrompi: `make run` builds, installs into build/install and runs an MPI job;
+# `make test` runs every test. See README.md.
+
+PREFIX ?= $(CURDIR)/build/install
+NP ?= 4
+CARGO ?= cargo
+VENV := $(CURDIR)/.venv
+
+.PHONY: all build install run test test-unit test-generated test-abi test-c bench deps clean
+
+all: build
+
+deps:
+	@tools/ensure-deps.sh
+
+build: deps
+	$(CARGO) build --release --workspace
+
+install: build
+	install -d $(PREFIX)/bin $(PREFIX)/lib/pkgconfig $(PREFIX)/include
+	install -m 755 target/release/mpirun $(PREFIX)/bin/mpirun
+	ln -sf mpirun $(PREFIX)/bin/mpiexec
+	install -m 755 abi/wrappers/mpicc $(PREFIX)/bin/mpicc
+	install -m 755 abi/wrappers/mpicc $(PREFIX)/bin/mpicxx
+	install -m 644 include/mpi.h $(PREFIX)/include/mpi.h
+	install -m 755 target/release/libmpi_abi.so $(PREFIX)/lib/libmpi_abi.so.1
+	ln -sf libmpi_abi.so.1 $(PREFIX)/lib/libmpi_abi.so
+	install -m 644 abi/wrappers/mpi.pc $(PREFIX)/lib/pkgconfig/mpi.pc
+
+run: install
+	$(PREFIX)/bin/mpicc -O2 -o build/hello examples/hello.c
+	$(PREFIX)/bin/mpirun -n $(NP) build/hello
+
+test: test-unit test-generated test-abi test-c
+
+test-unit: deps
+	$(CARGO) test --release --workspace --exclude mpi-tests
+
+# The committed generated files (mpi.h, abi/src/generated, docs/functions.md) are up to date.
+test-generated:
+	@tools/ensure-deps.sh --with-venv
+	$(VENV)/bin/python abi/gen/generate.py --check
+
+# Our mpi.h against MPICH's standard-ABI header, our exported symbols against its library.
+test-abi: install
+	@tools/ensure-deps.sh --with-venv
+	tests/abi/check_header.sh $(VENV)
+	tests/abi/check_exports.sh $(PREFIX)/lib/libmpi_abi.so.1 $(VENV)
+
+# The C suite under our mpirun: compiled with our mpicc, then compiled with MPICH's
+# mpicc_abi and run on our library (binary compatibility).
+test-c: install
+	@tools/ensure-deps.sh --with-venv
+	FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=ours $(CARGO) test --release -p mpi-tests --test c_suite
+	FERROMPI_PREFIX=$(PREFIX) FERROMPI_VENV=$(VENV) FERROMPI_TEST_IMPL=abi-compat $(CARGO) test --release -p mpi-tests --test c_suite
+
+bench: install
+	python3 benches/run.py --prefix $(PREFIX)
+
+clean:
+	$(CARGO) clean
+	rm -rf build

@@ -1,0 +1,488 @@
+//! Point-to-point: sends, receives, probes, persistent requests, attached buffers.
+//!
+//! Each operation is written once over `MPI_Count`; the `int` forms call the `_c` form.
+
+use std::ffi::c_void;
+
+use mpi_core::buffer::UserBuf;
+use mpi_core::engine::{CommId, Engine, SendKind};
+use mpi_core::error::{fail, ErrorClass, Result};
+
+use crate::errors::api;
+use crate::generated::consts::*;
+use crate::generated::types::*;
+use crate::handles;
+use crate::status::write_status;
+use crate::{engine, out};
+
+/// The user memory of `count` elements of `datatype` at `buf`.
+pub(crate) fn user_buf(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> Result<UserBuf> {
+    let len = handles::extent_bytes(count, datatype)?;
+    if len > 0 && buf.is_null() {
+        return fail(ErrorClass::Buffer, format!("null buffer for {count} elements"));
+    }
+    // SAFETY: the application keeps `len` bytes at `buf` valid until the operation completes,
+    // as the standard requires of every communication buffer.
+    Ok(unsafe { UserBuf::new(buf as *mut u8, len) })
+}
+
+struct Call {
+    engine: &'static Engine,
+    comm: CommId,
+}
+
+fn call(comm: MPI_Comm) -> Result<Call> {
+    Ok(Call { engine: engine()?, comm: handles::comm(comm)? })
+}
+
+macro_rules! blocking_send {
+    ($pmpi:ident, $pmpi_c:ident, $name:literal, $kind:expr) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $pmpi_c(
+            buf: *const c_void,
+            count: MPI_Count,
+            datatype: MPI_Datatype,
+            dest: c_int,
+            tag: c_int,
+            comm: MPI_Comm,
+        ) -> c_int {
+            api(comm, $name, || {
+                let c = call(comm)?;
+                c.engine.send(c.comm, dest, tag, user_buf(buf, count, datatype)?, $kind)
+            })
+        }
+
+        #[no_mangle]
+        pub unsafe extern "C" fn $pmpi(
+            buf: *const c_void,
+            count: c_int,
+            datatype: MPI_Datatype,
+            dest: c_int,
+            tag: c_int,
+            comm: MPI_Comm,
+        ) -> c_int {
+            $pmpi_c(buf, count.into(), datatype, dest, tag, comm)
+        }
+    };
+}
+
+macro_rules! nonblocking_send {
+    ($pmpi:ident, $pmpi_c:ident, $name:literal, $kind:expr, $start:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $pmpi_c(
+            buf: *const c_void,
+            count: MPI_Count,
+            datatype: MPI_Datatype,
+            dest: c_int,
+            tag: c_int,
+            comm: MPI_Comm,
+            request: *mut MPI_Request,
+        ) -> c_int {
+            api(comm, $name, || {
+                let c = call(comm)?;
+                if request.is_null() {
+                    return fail(ErrorClass::Arg, "null request argument");
+                }
+                let r = c.engine.$start(c.comm, dest, tag, user_buf(buf, count, datatype)?, $kind)?;
+                out(request, handles::request_handle(r))
+            })
+        }
+
+        #[no_mangle]
+        pub unsafe extern "C" fn $pmpi(
+            buf: *const c_void,
+            count: c_int,
+            datatype: MPI_Datatype,
+            dest: c_int,
+            tag: c_int,
+            comm: MPI_Comm,
+            request: *mut MPI_Request,
+        ) -> c_int {
+            $pmpi_c(buf, count.into(), datatype, dest, tag, comm, request)
+        }
+    };
+}
+
+// The macros define these functions; their names are written out for abi/gen/generate.py,
+// which finds hand-written functions by name:
+// fn PMPI_Send fn PMPI_Send_c fn PMPI_Bsend fn PMPI_Bsend_c fn PMPI_Ssend fn PMPI_Ssend_c
+// fn PMPI_Rsend fn PMPI_Rsend_c
+blocking_send!(PMPI_Send, PMPI_Send_c, "MPI_Send", SendKind::Standard);
+blocking_send!(PMPI_Bsend, PMPI_Bsend_c, "MPI_Bsend", SendKind::Buffered);
+blocking_send!(PMPI_Ssend, PMPI_Ssend_c, "MPI_Ssend", SendKind::Synchronous);
+blocking_send!(PMPI_Rsend, PMPI_Rsend_c, "MPI_Rsend", SendKind::Ready);
+
+// fn PMPI_Isend fn PMPI_Isend_c fn PMPI_Ibsend fn PMPI_Ibsend_c fn PMPI_Issend fn PMPI_Issend_c
+// fn PMPI_Irsend fn PMPI_Irsend_c
+nonblocking_send!(PMPI_Isend, PMPI_Isend_c, "MPI_Isend", SendKind::Standard, isend);
+nonblocking_send!(PMPI_Ibsend, PMPI_Ibsend_c, "MPI_Ibsend", SendKind::Buffered, isend);
+nonblocking_send!(PMPI_Issend, PMPI_Issend_c, "MPI_Issend", SendKind::Synchronous, isend);
+nonblocking_send!(PMPI_Irsend, PMPI_Irsend_c, "MPI_Irsend", SendKind::Ready, isend);
+
+// fn PMPI_Send_init fn PMPI_Send_init_c fn PMPI_Bsend_init fn PMPI_Bsend_init_c
+// fn PMPI_Ssend_init fn PMPI_Ssend_init_c fn PMPI_Rsend_init fn PMPI_Rsend_init_c
+nonblocking_send!(PMPI_Send_init, PMPI_Send_init_c, "MPI_Send_init", SendKind::Standard, send_init);
+nonblocking_send!(PMPI_Bsend_init, PMPI_Bsend_init_c, "MPI_Bsend_init", SendKind::Buffered, send_init);
+nonblocking_send!(PMPI_Ssend_init, PMPI_Ssend_init_c, "MPI_Ssend_init", SendKind::Synchronous, send_init);
+nonblocking_send!(PMPI_Rsend_init, PMPI_Rsend_init_c, "MPI_Rsend_init", SendKind::Ready, send_init);
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Recv_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(comm, "MPI_Recv", || {
+        let c = call(comm)?;
+        let st = c.engine.recv(c.comm, source, tag, user_buf(buf, count, datatype)?)?;
+        write_status(status, &st);
+        crate::status::check(&st)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Recv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    PMPI_Recv_c(buf, count.into(), datatype, source, tag, comm, status)
+}
+
+macro_rules! nonblocking_recv {
+    ($pmpi:ident, $pmpi_c:ident, $name:literal, $start:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $pmpi_c(
+            buf: *mut c_void,
+            count: MPI_Count,
+            datatype: MPI_Datatype,
+            source: c_int,
+            tag: c_int,
+            comm: MPI_Comm,
+            request: *mut MPI_Request,
+        ) -> c_int {
+            api(comm, $name, || {
+                let c = call(comm)?;
+                if request.is_null() {
+                    return fail(ErrorClass::Arg, "null request argument");
+                }
+                let r = c.engine.$start(c.comm, source, tag, user_buf(buf, count, datatype)?)?;
+                out(request, handles::request_handle(r))
+            })
+        }
+
+        #[no_mangle]
+        pub unsafe extern "C" fn $pmpi(
+            buf: *mut c_void,
+            count: c_int,
+            datatype: MPI_Datatype,
+            source: c_int,
+            tag: c_int,
+            comm: MPI_Comm,
+            request: *mut MPI_Request,
+        ) -> c_int {
+            $pmpi_c(buf, count.into(), datatype, source, tag, comm, request)
+        }
+    };
+}
+
+// fn PMPI_Irecv fn PMPI_Irecv_c fn PMPI_Recv_init fn PMPI_Recv_init_c
+nonblocking_recv!(PMPI_Irecv, PMPI_Irecv_c, "MPI_Irecv", irecv);
+nonblocking_recv!(PMPI_Recv_init, PMPI_Recv_init_c, "MPI_Recv_init", recv_init);
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Sendrecv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(comm, "MPI_Sendrecv", || {
+        let c = call(comm)?;
+        let sbuf = user_buf(sendbuf, sendcount, sendtype)?;
+        let rbuf = user_buf(recvbuf, recvcount, recvtype)?;
+        let r = c.engine.irecv(c.comm, source, recvtag, rbuf)?;
+        let s = match c.engine.isend(c.comm, dest, sendtag, sbuf, SendKind::Standard) {
+            Ok(s) => s,
+            Err(e) => {
+                // Do not leave the receive posted into memory the caller is about to reuse.
+                let _ = c.engine.cancel(r);
+                let _ = c.engine.wait(r);
+                return Err(e);
+            }
+        };
+        c.engine.wait(s)?;
+        let st = c.engine.wait(r)?;
+        write_status(status, &st);
+        crate::status::check(&st)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Sendrecv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    PMPI_Sendrecv_c(
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        dest,
+        sendtag,
+        recvbuf,
+        recvcount.into(),
+        recvtype,
+        source,
+        recvtag,
+        comm,
+        status,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Sendrecv_replace_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(comm, "MPI_Sendrecv_replace", || {
+        let c = call(comm)?;
+        let user = user_buf(buf, count, datatype)?;
+        // The outgoing data is copied so that the receive can land in the same buffer.
+        let mut copy = user.bytes().to_vec();
+        let r = c.engine.irecv(c.comm, source, recvtag, user)?;
+        let s = c.engine.isend(c.comm, dest, sendtag, UserBuf::from_slice(&mut copy), SendKind::Standard);
+        let s = match s {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = c.engine.cancel(r);
+                let _ = c.engine.wait(r);
+                return Err(e);
+            }
+        };
+        c.engine.wait(s)?;
+        let st = c.engine.wait(r)?;
+        write_status(status, &st);
+        crate::status::check(&st)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Sendrecv_replace(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    PMPI_Sendrecv_replace_c(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
+    api(comm, "MPI_Probe", || {
+        let c = call(comm)?;
+        let st = c.engine.probe(c.comm, source, tag)?;
+        write_status(status, &st);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Iprobe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(comm, "MPI_Iprobe", || {
+        let c = call(comm)?;
+        let found = c.engine.iprobe(c.comm, source, tag)?;
+        if let Some(st) = &found {
+            write_status(status, st);
+        }
+        out(flag, found.is_some() as c_int)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Mprobe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(comm, "MPI_Mprobe", || {
+        let c = call(comm)?;
+        if message.is_null() {
+            return fail(ErrorClass::Arg, "null message argument");
+        }
+        let (m, st) = c.engine.mprobe(c.comm, source, tag)?;
+        write_status(status, &st);
+        out(message, handles::message_handle(m))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Improbe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    flag: *mut c_int,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(comm, "MPI_Improbe", || {
+        let c = call(comm)?;
+        if message.is_null() || flag.is_null() {
+            return fail(ErrorClass::Arg, "null flag or message argument");
+        }
+        match c.engine.improbe(c.comm, source, tag)? {
+            Some((m, st)) => {
+                write_status(status, &st);
+                out(message, handles::message_handle(m))?;
+                out(flag, 1)
+            }
+            None => out(flag, 0),
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Mrecv_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Mrecv", || {
+        let e = engine()?;
+        let m = handles::message(crate::read(message)?)?;
+        let r = e.imrecv(m, user_buf(buf, count, datatype)?)?;
+        out(message, MPI_MESSAGE_NULL)?;
+        let st = e.wait(r)?;
+        write_status(status, &st);
+        crate::status::check(&st)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Mrecv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> c_int {
+    PMPI_Mrecv_c(buf, count.into(), datatype, message, status)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Imrecv_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    message: *mut MPI_Message,
+    request: *mut MPI_Request,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Imrecv", || {
+        let e = engine()?;
+        if request.is_null() {
+            return fail(ErrorClass::Arg, "null request argument");
+        }
+        let m = handles::message(crate::read(message)?)?;
+        let r = e.imrecv(m, user_buf(buf, count, datatype)?)?;
+        out(message, MPI_MESSAGE_NULL)?;
+        out(request, handles::request_handle(r))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Imrecv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    message: *mut MPI_Message,
+    request: *mut MPI_Request,
+) -> c_int {
+    PMPI_Imrecv_c(buf, count.into(), datatype, message, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Buffer_attach_c(buffer: *mut c_void, size: MPI_Count) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Buffer_attach", || {
+        if size < 0 {
+            return fail(ErrorClass::Arg, format!("negative buffer size {size}"));
+        }
+        if buffer.is_null() && size > 0 {
+            return fail(ErrorClass::Buffer, "null buffer");
+        }
+        engine()?.buffer_attach(size as usize, buffer as usize)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
+    PMPI_Buffer_attach_c(buffer, size.into())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Buffer_detach_c(buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Buffer_detach", || {
+        let (len, addr) = engine()?.buffer_detach()?;
+        // `buffer_addr` is declared `void *` but points to the caller's `void *`.
+        out(buffer_addr as *mut *mut c_void, addr as *mut c_void)?;
+        out(size, len as MPI_Count)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
+    let mut n: MPI_Count = 0;
+    let rc = PMPI_Buffer_detach_c(buffer_addr, &mut n);
+    if rc == MPI_SUCCESS {
+        if let Err(e) = out(size, n as c_int) {
+            return crate::errors::raise(MPI_COMM_WORLD, "MPI_Buffer_detach", e);
+        }
+    }
+    rc
+}

@@ -1,0 +1,356 @@
+//! Completing requests: the wait and test families, cancel, free, start.
+
+use std::ffi::c_int;
+
+use mpi_core::engine::{Request, State};
+use mpi_core::error::{fail, ErrorClass, MpiError, Result};
+use mpi_core::protocol::Status;
+
+use crate::errors::api;
+use crate::generated::consts::*;
+use crate::generated::types::*;
+use crate::status::{check, write_status, write_status_with_error};
+use crate::{engine, handles, out};
+
+/// The status of `MPI_REQUEST_NULL` and of inactive persistent requests.
+fn empty() -> Status {
+    Status { source: MPI_ANY_SOURCE, tag: MPI_ANY_TAG, ..Status::default() }
+}
+
+/// Tests one request under the engine lock. On completion, the handle becomes
+/// `MPI_REQUEST_NULL` unless the request is persistent.
+fn test_one(st: &mut State, handle: &mut MPI_Request) -> Result<Option<Status>> {
+    let Some(r) = handles::request(*handle)? else {
+        return Ok(Some(empty()));
+    };
+    let persistent = st.is_persistent(r);
+    let status = st.test(r)?;
+    if status.is_some() && !persistent {
+        *handle = MPI_REQUEST_NULL;
+    }
+    Ok(status)
+}
+
+/// Whether a request takes part in `MPI_Waitany`/`Waitsome` (not null, not inactive).
+fn is_active(st: &State, handle: MPI_Request) -> Result<Option<Request>> {
+    Ok(handles::request(handle)?.filter(|r| !st.is_inactive(*r)))
+}
+
+/// The application's request array.
+unsafe fn requests<'a>(count: c_int, reqs: *mut MPI_Request) -> Result<&'a mut [MPI_Request]> {
+    if count < 0 {
+        return fail(ErrorClass::Count, format!("negative request count {count}"));
+    }
+    if count == 0 {
+        return Ok(&mut []);
+    }
+    if reqs.is_null() {
+        return fail(ErrorClass::Arg, "null request array");
+    }
+    // SAFETY: the application passes `count` requests.
+    Ok(unsafe { std::slice::from_raw_parts_mut(reqs, count as usize) })
+}
+
+unsafe fn status_at(statuses: *mut MPI_Status, i: usize) -> *mut MPI_Status {
+    if statuses.is_null() {
+        std::ptr::null_mut()
+    } else {
+        unsafe { statuses.add(i) }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_Status) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Wait", || {
+        let mut h = crate::read(request)?;
+        let st = if handles::request(h)?.is_none() {
+            empty()
+        } else {
+            engine()?.wait_until(|state| test_one(state, &mut h))?
+        };
+        out(request, h)?;
+        write_status(status, &st);
+        check(&st)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Test", || {
+        let mut h = crate::read(request)?;
+        let done = engine()?.with_state(|state| test_one(state, &mut h))?;
+        out(request, h)?;
+        out(flag, done.is_some() as c_int)?;
+        match done {
+            Some(st) => {
+                write_status(status, &st);
+                check(&st)
+            }
+            None => Ok(()),
+        }
+    })
+}
+
+/// One pass of `MPI_Testany`: `Some(Some(i))` when request `i` completed, `Some(None)` when
+/// no request is active, `None` when active requests remain incomplete.
+fn any_pass(state: &mut State, reqs: &mut [MPI_Request]) -> Result<Option<Option<(usize, Status)>>> {
+    let mut active = false;
+    for (i, h) in reqs.iter_mut().enumerate() {
+        if is_active(state, *h)?.is_none() {
+            continue;
+        }
+        active = true;
+        if let Some(st) = test_one(state, h)? {
+            return Ok(Some(Some((i, st))));
+        }
+    }
+    Ok(if active { None } else { Some(None) })
+}
+
+unsafe fn finish_any(found: Option<(usize, Status)>, index: *mut c_int, status: *mut MPI_Status) -> Result<()> {
+    match found {
+        Some((i, st)) => {
+            out(index, i as c_int)?;
+            write_status(status, &st);
+            check(&st)
+        }
+        None => {
+            out(index, MPI_UNDEFINED)?;
+            write_status(status, &empty());
+            Ok(())
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Waitany(
+    count: c_int,
+    array_of_requests: *mut MPI_Request,
+    index: *mut c_int,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Waitany", || {
+        let reqs = requests(count, array_of_requests)?;
+        let found = engine()?.wait_until(|state| any_pass(state, reqs))?;
+        finish_any(found, index, status)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Testany(
+    count: c_int,
+    array_of_requests: *mut MPI_Request,
+    index: *mut c_int,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Testany", || {
+        let reqs = requests(count, array_of_requests)?;
+        match engine()?.with_state(|state| any_pass(state, reqs))? {
+            Some(found) => {
+                out(flag, 1)?;
+                finish_any(found, index, status)
+            }
+            None => {
+                out(flag, 0)?;
+                out(index, MPI_UNDEFINED)
+            }
+        }
+    })
+}
+
+/// Writes the statuses of a multiple-completion call, `status_of(k)` for the k-th completed
+/// request. With an error among them, every status gets its `MPI_ERROR` and the call fails
+/// with `MPI_ERR_IN_STATUS`, as the standard asks.
+unsafe fn write_statuses(done: &[(usize, Status)], status_of: impl Fn(usize, usize) -> *mut MPI_Status) -> Result<()> {
+    let failed = done.iter().any(|(_, st)| st.error.is_some());
+    for (k, (i, st)) in done.iter().enumerate() {
+        let ptr = status_of(k, *i);
+        if failed {
+            write_status_with_error(ptr, st);
+        } else {
+            write_status(ptr, st);
+        }
+    }
+    if failed {
+        return Err(MpiError::new(ErrorClass::InStatus, "a request completed with an error; see the statuses"));
+    }
+    Ok(())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Waitall(count: c_int, array_of_requests: *mut MPI_Request, array_of_statuses: *mut MPI_Status) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Waitall", || {
+        let reqs = requests(count, array_of_requests)?;
+        let e = engine()?;
+        let mut done = Vec::with_capacity(reqs.len());
+        for (i, h) in reqs.iter_mut().enumerate() {
+            let st = e.wait_until(|state| test_one(state, h))?;
+            done.push((i, st));
+        }
+        write_statuses(&done, |_, i| status_at(array_of_statuses, i))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Testall(
+    count: c_int,
+    array_of_requests: *mut MPI_Request,
+    flag: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Testall", || {
+        let reqs = requests(count, array_of_requests)?;
+        let done = engine()?.with_state(|state| {
+            // Complete nothing unless everything is complete.
+            for h in reqs.iter() {
+                if let Some(r) = handles::request(*h)? {
+                    if state.peek(r)?.is_none() {
+                        return Ok(None);
+                    }
+                }
+            }
+            let mut done = Vec::with_capacity(reqs.len());
+            for (i, h) in reqs.iter_mut().enumerate() {
+                done.push((i, test_one(state, h)?.unwrap_or_else(empty)));
+            }
+            Ok(Some(done))
+        })?;
+        out(flag, done.is_some() as c_int)?;
+        match done {
+            Some(done) => write_statuses(&done, |_, i| status_at(array_of_statuses, i)),
+            None => Ok(()),
+        }
+    })
+}
+
+/// One pass of `MPI_Testsome`: every completed request, or `None` when no request is active.
+fn some_pass(state: &mut State, reqs: &mut [MPI_Request]) -> Result<Option<Vec<(usize, Status)>>> {
+    let mut active = false;
+    let mut done = Vec::new();
+    for (i, h) in reqs.iter_mut().enumerate() {
+        if is_active(state, *h)?.is_none() {
+            continue;
+        }
+        active = true;
+        if let Some(st) = test_one(state, h)? {
+            done.push((i, st));
+        }
+    }
+    Ok(active.then_some(done))
+}
+
+unsafe fn finish_some(
+    done: Option<Vec<(usize, Status)>>,
+    outcount: *mut c_int,
+    indices: *mut c_int,
+    statuses: *mut MPI_Status,
+) -> Result<()> {
+    let Some(done) = done else {
+        return out(outcount, MPI_UNDEFINED);
+    };
+    out(outcount, done.len() as c_int)?;
+    if !done.is_empty() && indices.is_null() {
+        return fail(ErrorClass::Arg, "null indices array");
+    }
+    for (k, (i, _)) in done.iter().enumerate() {
+        *indices.add(k) = *i as c_int;
+    }
+    write_statuses(&done, |k, _| status_at(statuses, k))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Waitsome(
+    incount: c_int,
+    array_of_requests: *mut MPI_Request,
+    outcount: *mut c_int,
+    array_of_indices: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Waitsome", || {
+        let reqs = requests(incount, array_of_requests)?;
+        let done = engine()?.wait_until(|state| {
+            Ok(match some_pass(state, reqs)? {
+                None => Some(None),
+                Some(d) if d.is_empty() => None,
+                Some(d) => Some(Some(d)),
+            })
+        })?;
+        finish_some(done, outcount, array_of_indices, array_of_statuses)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Testsome(
+    incount: c_int,
+    array_of_requests: *mut MPI_Request,
+    outcount: *mut c_int,
+    array_of_indices: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Testsome", || {
+        let reqs = requests(incount, array_of_requests)?;
+        let done = engine()?.with_state(|state| some_pass(state, reqs))?;
+        finish_some(done, outcount, array_of_indices, array_of_statuses)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Request_free(request: *mut MPI_Request) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Request_free", || {
+        let Some(r) = handles::request(crate::read(request)?)? else {
+            return fail(ErrorClass::Request, "MPI_Request_free of MPI_REQUEST_NULL");
+        };
+        engine()?.free(r)?;
+        out(request, MPI_REQUEST_NULL)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Request_get_status(request: MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Request_get_status", || {
+        let st = match handles::request(request)? {
+            None => Some(empty()),
+            Some(r) => engine()?.with_state(|state| state.peek(r))?,
+        };
+        out(flag, st.is_some() as c_int)?;
+        if let Some(st) = st {
+            write_status(status, &st);
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cancel(request: *mut MPI_Request) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Cancel", || {
+        let Some(r) = handles::request(crate::read(request)?)? else {
+            return fail(ErrorClass::Request, "MPI_Cancel of MPI_REQUEST_NULL");
+        };
+        engine()?.cancel(r)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Start(request: *mut MPI_Request) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Start", || {
+        let Some(r) = handles::request(crate::read(request)?)? else {
+            return fail(ErrorClass::Request, "MPI_Start of MPI_REQUEST_NULL");
+        };
+        engine()?.start(r)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Startall(count: c_int, array_of_requests: *mut MPI_Request) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Startall", || {
+        let e = engine()?;
+        for h in requests(count, array_of_requests)?.iter() {
+            let Some(r) = handles::request(*h)? else {
+                return fail(ErrorClass::Request, "MPI_Startall with MPI_REQUEST_NULL");
+            };
+            e.start(r)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,808 @@
+//! The engine: one per process. It owns the protocol state machine, the communicators and the
+//! requests behind one lock, and drives the transports (the progress engine).
+//!
+//! Every MPI call that can make progress runs `progress` once under the lock: drain incoming
+//! records from every transport into the protocol, perform the single-copy reads it asks for,
+//! and hand its outgoing records to the transports. A call that must wait repeats that with a
+//! `Backoff` between rounds (spin, then yield, then block on the shared-memory doorbell), so
+//! that ranks outnumbering cores hand their core to the rank that has work.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::buffer::UserBuf;
+use crate::collective::{self, CollPeer};
+use crate::datatype::Kind;
+use crate::error::{fail, ErrorClass, MpiError, Result};
+use crate::matching::{Envelope, Selector};
+use crate::op::{self, BuiltinOp};
+use crate::protocol::{Config, MsgId, Protocol, ReqId, SendData, SendMode, Status};
+use crate::slab::{Id, Slab};
+use crate::world::World;
+
+/// `MPI_ANY_SOURCE`, `MPI_ANY_TAG`, `MPI_PROC_NULL`: the engine uses the standard ABI's values
+/// for the rank and tag wildcards so that `abi` passes ranks and tags through unchanged.
+pub const ANY_SOURCE: i32 = -1;
+pub const ANY_TAG: i32 = -2;
+pub const PROC_NULL: i32 = -3;
+/// Largest valid tag (`MPI_TAG_UB`).
+pub const TAG_UB: i32 = i32::MAX;
+
+/// A communicator: an index into the engine's table. 0 and 1 are WORLD and SELF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CommId(pub u32);
+
+impl CommId {
+    pub const WORLD: CommId = CommId(0);
+    pub const SELF: CommId = CommId(1);
+}
+
+/// A request as the application holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Request(Id);
+
+impl Request {
+    pub fn token(self) -> u64 {
+        self.0.token()
+    }
+    pub fn from_token(t: u64) -> Request {
+        Request(Id::from_token(t))
+    }
+}
+
+/// A message taken by `MPI_Mprobe`, waiting for `MPI_Mrecv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// The message of a matched probe of `MPI_PROC_NULL` (`MPI_MESSAGE_NO_PROC`).
+    NoProc,
+    Real(MsgId),
+}
+
+/// The send modes of MPI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendKind {
+    Standard,
+    Buffered,
+    Synchronous,
+    Ready,
+}
+
+struct Comm {
+    /// Point-to-point context id; collectives use `ctx + 1`.
+    ctx: u32,
+    rank: u32,
+    /// World rank of each communicator rank.
+    members: Vec<usize>,
+}
+
+#[derive(Clone, Copy)]
+enum Persistent {
+    Send { comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind },
+    Recv { comm: CommId, src: i32, tag: i32, buf: UserBuf },
+}
+
+enum Req {
+    Active(ReqId),
+    Persistent { spec: Persistent, active: Option<ReqId> },
+}
+
+/// `MPI_BSEND_OVERHEAD`: what each buffered message costs in the attached buffer besides its data.
+pub const BSEND_OVERHEAD: usize = 512;
+
+#[derive(Default)]
+struct BsendBuffer {
+    /// Size and address of the attached buffer. Buffered sends copy into memory the engine
+    /// owns and only account against this size; the address is handed back on detach.
+    attached: Option<(usize, usize)>,
+    /// Buffered sends still in flight and the bytes each holds.
+    pending: Vec<(ReqId, usize)>,
+}
+
+/// Everything behind the engine lock.
+pub struct State {
+    proto: Protocol,
+    comms: Vec<Option<Comm>>,
+    requests: Slab<Req>,
+    bsend: BsendBuffer,
+    /// Records sent by this process to itself.
+    loopback: VecDeque<Vec<u8>>,
+}
+
+/// How a world rank is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Loopback,
+    Shm { local: usize },
+}
+
+pub struct Engine {
+    state: Mutex<State>,
+    world: Mutex<World>,
+    rank: usize,
+    size: usize,
+    appnum: i32,
+    node: Option<shm::Node>,
+    routes: Vec<Route>,
+    /// World rank of each shared-memory local rank.
+    local_to_world: Vec<usize>,
+    /// Threads blocked in `Backoff::snooze`; completions wake them.
+    sleepers: AtomicUsize,
+    /// Ranks on this host outnumber its cores: waiting ranks yield at once instead of spinning.
+    oversubscribed: bool,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+impl Engine {
+    /// Bootstraps the job and attaches the transports (`MPI_Init`).
+    pub fn bootstrap() -> Result<Engine> {
+        let world = World::bootstrap()?;
+        let (rank, size) = (world.rank, world.size);
+        let local_size = world.local_ranks.len();
+        let node = if local_size > 1 {
+            let cfg = shm::Config { ring_bytes: env_usize("FERROMPI_SHM_RING_BYTES", 256 << 10) };
+            Some(
+                shm::Node::attach(&world.job_id, world.local_rank(), local_size, &cfg)
+                    .or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let mut routes = Vec::with_capacity(size);
+        for r in 0..size {
+            if r == rank {
+                routes.push(Route::Loopback);
+            } else if let Some(local) = world.local_ranks.iter().position(|&x| x == r) {
+                routes.push(Route::Shm { local });
+            } else {
+                return fail(
+                    ErrorClass::Other,
+                    format!("rank {r} runs on another host; the inter-host transport (libfabric) is not built yet"),
+                );
+            }
+        }
+        let max_record = node.as_ref().map_or(usize::MAX, |n| n.max_record());
+        let room = max_record.saturating_sub(crate::packet::CONTROL_LEN);
+        let config = Config {
+            eager_limit: env_usize("FERROMPI_EAGER_LIMIT", 16 << 10).min(room),
+            chunk: (64 << 10).min(room),
+        };
+        let mut proto = Protocol::new(size, config);
+        for (r, route) in routes.iter().enumerate() {
+            let single_copy = match route {
+                Route::Loopback => true,
+                Route::Shm { local } => node.as_ref().is_some_and(|n| n.single_copy(*local)),
+            };
+            proto.set_single_copy(r, single_copy);
+        }
+        let world_comm = Comm { ctx: 0, rank: rank as u32, members: (0..size).collect() };
+        let self_comm = Comm { ctx: 2, rank: 0, members: vec![rank] };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Engine {
+            state: Mutex::new(State {
+                proto,
+                comms: vec![Some(world_comm), Some(self_comm)],
+                requests: Slab::default(),
+                bsend: BsendBuffer::default(),
+                loopback: VecDeque::new(),
+            }),
+            rank,
+            size,
+            appnum: world.appnum,
+            local_to_world: world.local_ranks.clone(),
+            world: Mutex::new(world),
+            node,
+            routes,
+            sleepers: AtomicUsize::new(0),
+            oversubscribed: local_size > cores,
+        })
+    }
+
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    pub fn appnum(&self) -> i32 {
+        self.appnum
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a thread panicked inside the engine; with panic=abort in the
+        // library that cannot happen, and in tests the state is still the best we have.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // ---- progress ------------------------------------------------------------------------
+
+    /// One round of progress on every transport.
+    fn progress(&self, st: &mut State) -> Result<()> {
+        let State { proto, loopback, .. } = st;
+        let mut bad = None;
+        if let Some(node) = &self.node {
+            let l2w = &self.local_to_world;
+            node.poll(&mut |local, rec| {
+                if let Err(e) = proto.on_packet(l2w[local], rec) {
+                    bad = Some(e);
+                }
+            });
+        }
+        while let Some(rec) = loopback.pop_front() {
+            proto.on_packet(self.rank, &rec)?;
+        }
+        if let Some(e) = bad {
+            return Err(e);
+        }
+        for read in proto.take_reads() {
+            let ok = match self.routes[read.peer] {
+                Route::Loopback => {
+                    // SAFETY: the sender is this process and its request keeps `addr..+len`
+                    // alive until our `Fin`; `dst` is a distinct receive buffer (MPI forbids
+                    // overlapping send and receive buffers).
+                    unsafe {
+                        std::ptr::copy(read.addr as *const u8, read.dst.bytes_mut().as_mut_ptr(), read.dst.len())
+                    };
+                    true
+                }
+                Route::Shm { local } => {
+                    let node = self.node.as_ref().expect("shm route without a node");
+                    node.read_remote(local, read.addr, read.dst.bytes_mut()).is_ok()
+                }
+            };
+            proto.read_done(read.rreq, ok);
+        }
+        for (peer, route) in self.routes.iter().enumerate() {
+            if !proto.has_outgoing_to(peer) {
+                continue;
+            }
+            match route {
+                Route::Loopback => proto.flush(peer, &mut |h, p| {
+                    loopback.push_back([h, p].concat());
+                    true
+                }),
+                Route::Shm { local } => {
+                    let node = self.node.as_ref().expect("shm route without a node");
+                    proto.flush(peer, &mut |h, p| node.try_send(*local, &[h, p]));
+                }
+            }
+        }
+        // Self-sends complete in the same round: deliver what was just looped back.
+        while let Some(rec) = loopback.pop_front() {
+            proto.on_packet(self.rank, &rec)?;
+        }
+        if proto.take_completions() > 0 && self.sleepers.load(Ordering::Relaxed) > 0 {
+            if let Some(node) = &self.node {
+                node.wake_self();
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `f` after one round of progress.
+    pub fn with_state<T>(&self, f: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
+        let mut st = self.lock();
+        self.progress(&mut st)?;
+        f(&mut st)
+    }
+
+    /// Makes progress until `f` returns `Some`.
+    pub fn wait_until<T>(&self, mut f: impl FnMut(&mut State) -> Result<Option<T>>) -> Result<T> {
+        let mut backoff = Backoff::new(self.oversubscribed);
+        loop {
+            let pending_out = {
+                let mut st = self.lock();
+                self.progress(&mut st)?;
+                if let Some(v) = f(&mut st)? {
+                    return Ok(v);
+                }
+                st.proto.has_outgoing() || !st.loopback.is_empty()
+            };
+            backoff.snooze(self, pending_out);
+        }
+    }
+
+    // ---- communicators and ranks ---------------------------------------------------------
+
+    pub fn comm_rank(&self, comm: CommId) -> Result<usize> {
+        self.with_comm(comm, |c| Ok(c.rank as usize))
+    }
+
+    pub fn comm_size(&self, comm: CommId) -> Result<usize> {
+        self.with_comm(comm, |c| Ok(c.members.len()))
+    }
+
+    fn with_comm<T>(&self, comm: CommId, f: impl FnOnce(&Comm) -> Result<T>) -> Result<T> {
+        let st = self.lock();
+        match st.comms.get(comm.0 as usize).and_then(|c| c.as_ref()) {
+            Some(c) => f(c),
+            None => fail(ErrorClass::Comm, "invalid communicator"),
+        }
+    }
+
+    // ---- point-to-point ------------------------------------------------------------------
+
+    /// Starts a send of `data` (`count * type size` bytes of user memory, or an owned copy).
+    pub fn isend(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<Request> {
+        let mut st = self.lock();
+        let r = st.start_send(comm, dest, tag, buf, kind)?;
+        let req = st.requests.insert(Req::Active(r));
+        self.progress(&mut st)?;
+        Ok(Request(req))
+    }
+
+    /// Starts a receive into `buf`.
+    pub fn irecv(&self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<Request> {
+        let mut st = self.lock();
+        let r = st.start_recv(comm, src, tag, buf)?;
+        let req = st.requests.insert(Req::Active(r));
+        self.progress(&mut st)?;
+        Ok(Request(req))
+    }
+
+    /// Blocking send.
+    pub fn send(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<()> {
+        let req = self.isend(comm, dest, tag, buf, kind)?;
+        self.wait(req).map(|_| ())
+    }
+
+    /// Blocking receive.
+    pub fn recv(&self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<Status> {
+        let req = self.irecv(comm, src, tag, buf)?;
+        self.wait(req)
+    }
+
+    /// Waits for one request; returns its status (the request is released unless persistent).
+    /// An error in the status (truncation) is returned as the status's `error`, not as `Err`.
+    pub fn wait(&self, req: Request) -> Result<Status> {
+        self.wait_until(|st| st.test(req))
+    }
+
+    pub fn test(&self, req: Request) -> Result<Option<Status>> {
+        self.with_state(|st| st.test(req))
+    }
+
+    /// `MPI_Iprobe`.
+    pub fn iprobe(&self, comm: CommId, src: i32, tag: i32) -> Result<Option<Status>> {
+        self.with_state(|st| st.iprobe(comm, src, tag))
+    }
+
+    /// `MPI_Probe`.
+    pub fn probe(&self, comm: CommId, src: i32, tag: i32) -> Result<Status> {
+        self.wait_until(|st| st.iprobe(comm, src, tag))
+    }
+
+    /// `MPI_Improbe`.
+    pub fn improbe(&self, comm: CommId, src: i32, tag: i32) -> Result<Option<(Message, Status)>> {
+        self.with_state(|st| st.improbe(comm, src, tag))
+    }
+
+    /// `MPI_Mprobe`.
+    pub fn mprobe(&self, comm: CommId, src: i32, tag: i32) -> Result<(Message, Status)> {
+        self.wait_until(|st| st.improbe(comm, src, tag))
+    }
+
+    /// `MPI_Imrecv`.
+    pub fn imrecv(&self, msg: Message, buf: UserBuf) -> Result<Request> {
+        let mut st = self.lock();
+        let r = match msg {
+            Message::NoProc => st.proto.completed(proc_null_status()),
+            Message::Real(m) => st.proto.imrecv(m, buf)?,
+        };
+        let req = st.requests.insert(Req::Active(r));
+        self.progress(&mut st)?;
+        Ok(Request(req))
+    }
+
+    /// A persistent send (`MPI_Send_init` and its modes); inactive until `start`.
+    pub fn send_init(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<Request> {
+        let mut st = self.lock();
+        st.check_send_args(comm, dest, tag)?;
+        let spec = Persistent::Send { comm, dest, tag, buf, kind };
+        Ok(Request(st.requests.insert(Req::Persistent { spec, active: None })))
+    }
+
+    /// A persistent receive (`MPI_Recv_init`).
+    pub fn recv_init(&self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<Request> {
+        let mut st = self.lock();
+        st.selector(comm, src, tag)?;
+        let spec = Persistent::Recv { comm, src, tag, buf };
+        Ok(Request(st.requests.insert(Req::Persistent { spec, active: None })))
+    }
+
+    /// `MPI_Start`.
+    pub fn start(&self, req: Request) -> Result<()> {
+        let mut st = self.lock();
+        st.start(req)?;
+        self.progress(&mut st)
+    }
+
+    /// `MPI_Request_free`.
+    pub fn free(&self, req: Request) -> Result<()> {
+        self.lock().free(req)
+    }
+
+    /// `MPI_Cancel`.
+    pub fn cancel(&self, req: Request) -> Result<()> {
+        let mut st = self.lock();
+        let r = match st.requests.get(req.0) {
+            Some(Req::Active(r)) | Some(Req::Persistent { active: Some(r), .. }) => *r,
+            Some(Req::Persistent { active: None, .. }) => return fail(ErrorClass::Request, "cancel of an inactive persistent request"),
+            None => return fail(ErrorClass::Request, "invalid request"),
+        };
+        st.proto.cancel(r)
+    }
+
+    /// `MPI_Buffer_attach`: `size` bytes at `addr` available to buffered sends.
+    pub fn buffer_attach(&self, size: usize, addr: usize) -> Result<()> {
+        let mut st = self.lock();
+        if st.bsend.attached.is_some() {
+            return fail(ErrorClass::Buffer, "a buffer is already attached");
+        }
+        st.bsend.attached = Some((size, addr));
+        Ok(())
+    }
+
+    /// `MPI_Buffer_detach`: waits until every buffered send has left the buffer, then returns
+    /// its size and address.
+    pub fn buffer_detach(&self) -> Result<(usize, usize)> {
+        self.wait_until(|st| {
+            let Some(attached) = st.bsend.attached else {
+                return fail(ErrorClass::Buffer, "no buffer is attached");
+            };
+            st.reap_bsends();
+            if st.bsend.pending.is_empty() {
+                st.bsend.attached = None;
+                Ok(Some(attached))
+            } else {
+                Ok(None)
+            }
+        })
+    }
+
+    // ---- collectives ---------------------------------------------------------------------
+
+    pub fn barrier(&self, comm: CommId) -> Result<()> {
+        collective::barrier(&mut self.coll_peer(comm)?)
+    }
+
+    pub fn bcast(&self, comm: CommId, buf: &mut [u8], root: i32) -> Result<()> {
+        let mut p = self.coll_peer(comm)?;
+        let root = check_root(root, p.size)?;
+        collective::bcast(&mut p, buf, root)
+    }
+
+    /// `MPI_Reduce`. `send == None` is `MPI_IN_PLACE` at the root (its data is in `recv`).
+    pub fn reduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp, root: i32) -> Result<()> {
+        let mut p = self.coll_peer(comm)?;
+        let root = check_root(root, p.size)?;
+        op::check(op, kind)?;
+        match send {
+            Some(s) => collective::reduce(&mut p, s, recv, kind, op, root),
+            None => collective::reduce_in_place(&mut p, recv, kind, op, root),
+        }
+    }
+
+    /// `MPI_Allreduce`. `send == None` is `MPI_IN_PLACE`.
+    pub fn allreduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp) -> Result<()> {
+        let mut p = self.coll_peer(comm)?;
+        op::check(op, kind)?;
+        match send {
+            Some(s) => collective::allreduce(&mut p, s, recv, kind, op),
+            None => collective::allreduce_in_place(&mut p, recv, kind, op),
+        }
+    }
+
+    fn coll_peer(&self, comm: CommId) -> Result<EnginePeer<'_>> {
+        let (rank, size) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.len())))?;
+        Ok(EnginePeer { engine: self, comm, rank, size })
+    }
+
+    // ---- life cycle ----------------------------------------------------------------------
+
+    /// `MPI_Finalize`: flushes what is still queued, synchronises with every rank (so that no
+    /// rank leaves while a peer may still read its memory), and tells the launcher.
+    pub fn finalize(&self) -> Result<()> {
+        self.wait_until(|st| Ok((!st.proto.has_outgoing()).then_some(())))?;
+        self.barrier(CommId::WORLD)?;
+        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pmi) = world.pmi.as_mut() {
+            pmi.finalize().or_else(|e| fail(ErrorClass::Other, format!("PMI finalize: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// `MPI_Abort`: asks the launcher to end the job with `code`, then exits.
+    pub fn abort(&self, code: i32, message: &str) -> ! {
+        if let Ok(mut world) = self.world.try_lock() {
+            if let Some(pmi) = world.pmi.as_mut() {
+                let _ = pmi.abort(code, message);
+            }
+        }
+        eprintln!("{message}");
+        std::process::exit(code)
+    }
+}
+
+fn check_root(root: i32, size: usize) -> Result<usize> {
+    if root < 0 || root as usize >= size {
+        return fail(ErrorClass::Root, format!("root {root} is not a rank of a communicator of size {size}"));
+    }
+    Ok(root as usize)
+}
+
+fn proc_null_status() -> Status {
+    Status { source: PROC_NULL, tag: ANY_TAG, ..Status::default() }
+}
+
+impl State {
+    fn comm(&self, comm: CommId) -> Result<&Comm> {
+        match self.comms.get(comm.0 as usize).and_then(|c| c.as_ref()) {
+            Some(c) => Ok(c),
+            None => fail(ErrorClass::Comm, "invalid communicator"),
+        }
+    }
+
+    fn check_send_args(&self, comm: CommId, dest: i32, tag: i32) -> Result<()> {
+        let c = self.comm(comm)?;
+        if dest != PROC_NULL && (dest < 0 || dest as usize >= c.members.len()) {
+            return fail(ErrorClass::Rank, format!("destination {dest} is not a rank of a communicator of size {}", c.members.len()));
+        }
+        if !(0..=TAG_UB).contains(&tag) {
+            return fail(ErrorClass::Tag, format!("tag {tag} is outside 0..={TAG_UB}"));
+        }
+        Ok(())
+    }
+
+    fn start_send(&mut self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<ReqId> {
+        self.check_send_args(comm, dest, tag)?;
+        if dest == PROC_NULL {
+            return Ok(self.proto.completed(proc_null_status()));
+        }
+        let c = self.comm(comm)?;
+        let peer = c.members[dest as usize];
+        let env = Envelope { ctx: c.ctx, src: c.rank, tag };
+        Ok(match kind {
+            SendKind::Standard | SendKind::Ready => self.proto.isend(peer, env, SendData::User(buf), SendMode::Standard),
+            SendKind::Synchronous => self.proto.isend(peer, env, SendData::User(buf), SendMode::Synchronous),
+            SendKind::Buffered => {
+                // The data is copied now, so the user's request is complete at once; the copy
+                // travels on a detached request whose bytes count against the attached buffer.
+                self.reap_bsends();
+                let Some((cap, _)) = self.bsend.attached else {
+                    return fail(ErrorClass::Buffer, "buffered send without an attached buffer");
+                };
+                let used: usize = self.bsend.pending.iter().map(|p| p.1).sum();
+                let need = buf.len() + BSEND_OVERHEAD;
+                if used + need > cap {
+                    return fail(ErrorClass::Buffer, format!("buffered send of {} bytes does not fit: {} of {cap} bytes in use", buf.len(), used));
+                }
+                let inner = self.proto.isend(peer, env, SendData::Owned(buf.bytes().to_vec()), SendMode::Standard);
+                self.proto.detach(inner)?;
+                self.bsend.pending.push((inner, need));
+                self.proto.completed(Status::default())
+            }
+        })
+    }
+
+    fn reap_bsends(&mut self) {
+        let proto = &self.proto;
+        self.bsend.pending.retain(|(r, _)| proto.is_request(*r));
+    }
+
+    /// The selector for a receive or probe, or `None` for `MPI_PROC_NULL`.
+    fn selector(&self, comm: CommId, src: i32, tag: i32) -> Result<Option<Selector>> {
+        let c = self.comm(comm)?;
+        if src == PROC_NULL {
+            return Ok(None);
+        }
+        if src != ANY_SOURCE && (src < 0 || src as usize >= c.members.len()) {
+            return fail(ErrorClass::Rank, format!("source {src} is not a rank of a communicator of size {}", c.members.len()));
+        }
+        if tag != ANY_TAG && !(0..=TAG_UB).contains(&tag) {
+            return fail(ErrorClass::Tag, format!("tag {tag} is outside 0..={TAG_UB}"));
+        }
+        Ok(Some(Selector {
+            ctx: c.ctx,
+            src: (src != ANY_SOURCE).then_some(src as u32),
+            tag: (tag != ANY_TAG).then_some(tag),
+        }))
+    }
+
+    fn start_recv(&mut self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<ReqId> {
+        Ok(match self.selector(comm, src, tag)? {
+            None => self.proto.completed(proc_null_status()),
+            Some(sel) => self.proto.irecv(sel, buf),
+        })
+    }
+
+    fn iprobe(&mut self, comm: CommId, src: i32, tag: i32) -> Result<Option<Status>> {
+        Ok(match self.selector(comm, src, tag)? {
+            None => Some(proc_null_status()),
+            Some(sel) => self.proto.iprobe(&sel),
+        })
+    }
+
+    fn improbe(&mut self, comm: CommId, src: i32, tag: i32) -> Result<Option<(Message, Status)>> {
+        Ok(match self.selector(comm, src, tag)? {
+            None => Some((Message::NoProc, proc_null_status())),
+            Some(sel) => self.proto.improbe(&sel).map(|(m, s)| (Message::Real(m), s)),
+        })
+    }
+
+    /// `MPI_Test` on one request: `Some(status)` once complete. A completed non-persistent
+    /// request is released; a persistent one becomes inactive. An inactive persistent request
+    /// tests complete with an empty status, as the standard asks.
+    pub fn test(&mut self, req: Request) -> Result<Option<Status>> {
+        match self.requests.get_mut(req.0) {
+            None => fail(ErrorClass::Request, "invalid or already completed request"),
+            Some(Req::Active(r)) => {
+                let status = self.proto.take(*r)?;
+                if status.is_some() {
+                    self.requests.remove(req.0);
+                }
+                Ok(status)
+            }
+            Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
+            Some(Req::Persistent { active: Some(r), .. }) => {
+                let r = *r;
+                let status = self.proto.take(r)?;
+                if status.is_some() {
+                    if let Some(Req::Persistent { active, .. }) = self.requests.get_mut(req.0) {
+                        *active = None;
+                    }
+                }
+                Ok(status)
+            }
+        }
+    }
+
+    /// Whether the request is complete, without releasing it (`MPI_Request_get_status`).
+    pub fn peek(&self, req: Request) -> Result<Option<Status>> {
+        match self.requests.get(req.0) {
+            None => fail(ErrorClass::Request, "invalid or already completed request"),
+            Some(Req::Active(r)) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.peek(*r),
+            Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
+        }
+    }
+
+    /// Whether `req` is a persistent request that is not started (`MPI_Waitany` skips those).
+    pub fn is_inactive(&self, req: Request) -> bool {
+        matches!(self.requests.get(req.0), Some(Req::Persistent { active: None, .. }))
+    }
+
+    pub fn is_persistent(&self, req: Request) -> bool {
+        matches!(self.requests.get(req.0), Some(Req::Persistent { .. }))
+    }
+
+    fn start(&mut self, req: Request) -> Result<()> {
+        let spec = match self.requests.get(req.0) {
+            Some(Req::Persistent { spec, active: None }) => *spec,
+            Some(Req::Persistent { active: Some(_), .. }) => return fail(ErrorClass::Request, "persistent request is already active"),
+            _ => return fail(ErrorClass::Request, "MPI_Start needs a persistent request"),
+        };
+        let r = match spec {
+            Persistent::Send { comm, dest, tag, buf, kind } => self.start_send(comm, dest, tag, buf, kind)?,
+            Persistent::Recv { comm, src, tag, buf } => self.start_recv(comm, src, tag, buf)?,
+        };
+        if let Some(Req::Persistent { active, .. }) = self.requests.get_mut(req.0) {
+            *active = Some(r);
+        }
+        Ok(())
+    }
+
+    fn free(&mut self, req: Request) -> Result<()> {
+        match self.requests.remove(req.0) {
+            None => fail(ErrorClass::Request, "invalid or already freed request"),
+            Some(Req::Active(r)) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.detach(r),
+            Some(Req::Persistent { active: None, .. }) => Ok(()),
+        }
+    }
+}
+
+fn empty_status() -> Status {
+    Status { source: ANY_SOURCE, tag: ANY_TAG, ..Status::default() }
+}
+
+/// A communicator's collective context as `collective` algorithms see it.
+struct EnginePeer<'a> {
+    engine: &'a Engine,
+    comm: CommId,
+    rank: usize,
+    size: usize,
+}
+
+impl EnginePeer<'_> {
+    fn coll_send(&self, dest: usize, tag: i32, data: &[u8]) -> Result<Request> {
+        let mut st = self.engine.lock();
+        let c = st.comm(self.comm)?;
+        let (peer, env) = (c.members[dest], Envelope { ctx: c.ctx + 1, src: c.rank, tag });
+        // SAFETY: the collective waits for this request before `data`'s borrow ends.
+        let buf = unsafe { UserBuf::new(data.as_ptr() as *mut u8, data.len()) };
+        let r = st.proto.isend(peer, env, SendData::User(buf), SendMode::Standard);
+        let req = Request(st.requests.insert(Req::Active(r)));
+        self.engine.progress(&mut st)?;
+        Ok(req)
+    }
+
+    fn coll_recv(&self, src: usize, tag: i32, buf: &mut [u8]) -> Result<Request> {
+        let mut st = self.engine.lock();
+        let c = st.comm(self.comm)?;
+        let sel = Selector { ctx: c.ctx + 1, src: Some(src as u32), tag: Some(tag) };
+        let r = st.proto.irecv(sel, UserBuf::from_slice(buf));
+        let req = Request(st.requests.insert(Req::Active(r)));
+        self.engine.progress(&mut st)?;
+        Ok(req)
+    }
+
+    fn wait_ok(&self, req: Request) -> Result<()> {
+        let status = self.engine.wait(req)?;
+        match status.error {
+            Some(class) => Err(MpiError::new(class, "collective message of unexpected length")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl CollPeer for EnginePeer<'_> {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn send(&mut self, dest: usize, tag: i32, data: &[u8]) -> Result<()> {
+        let r = self.coll_send(dest, tag, data)?;
+        self.wait_ok(r)
+    }
+    fn recv(&mut self, src: usize, tag: i32, buf: &mut [u8]) -> Result<()> {
+        let r = self.coll_recv(src, tag, buf)?;
+        self.wait_ok(r)
+    }
+    fn sendrecv(&mut self, dest: usize, stag: i32, data: &[u8], src: usize, rtag: i32, buf: &mut [u8]) -> Result<()> {
+        let r = self.coll_recv(src, rtag, buf)?;
+        let s = self.coll_send(dest, stag, data)?;
+        self.wait_ok(s)?;
+        self.wait_ok(r)
+    }
+}
+
+/// Waiting without starving other ranks: spin a little (a reply often comes within a
+/// microsecond), then yield the core, then block on the doorbell that senders ring.
+struct Backoff {
+    step: u32,
+    spin_limit: u32,
+}
+
+const YIELD_LIMIT: u32 = 16;
+
+impl Backoff {
+    fn new(oversubscribed: bool) -> Backoff {
+        Backoff { step: 0, spin_limit: if oversubscribed { 0 } else { 6 } }
+    }
+
+    fn snooze(&mut self, engine: &Engine, pending_out: bool) {
+        if self.step < self.spin_limit {
+            for _ in 0..(1 << self.step) {
+                std::hint::spin_loop();
+            }
+        } else if self.step < self.spin_limit + YIELD_LIMIT || engine.node.is_none() && !pending_out {
+            std::thread::yield_now();
+        } else if pending_out {
+            // A peer's ring is full: nobody rings our doorbell when it drains, so poll gently.
+            std::thread::sleep(Duration::from_micros(50));
+        } else if let Some(node) = &engine.node {
+            engine.sleepers.fetch_add(1, Ordering::Relaxed);
+            node.wait(Duration::from_millis(10));
+            engine.sleepers.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.step = self.step.saturating_add(1);
+    }
+}
+

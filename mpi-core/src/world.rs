@@ -1,0 +1,73 @@
+//! Bootstrap: who we are, who else is in the job, and which of them share our host.
+//!
+//! A process started by a PMI server (our `mpirun`, MPICH's hydra, Slurm's `srun --mpi=pmi2`)
+//! learns its rank and the job's size from PMI, publishes its host identity in the key-value
+//! space and reads everyone else's. A process started without one is a 1-rank job.
+
+use crate::error::{fail, ErrorClass, Result};
+
+pub struct World {
+    pub rank: usize,
+    pub size: usize,
+    /// Unique per job: names the shared-memory segment.
+    pub job_id: String,
+    /// `MPI_APPNUM` as the launcher reports it (-1 when it does not know).
+    pub appnum: i32,
+    /// World ranks on this host, ascending; our local rank is our index here.
+    pub local_ranks: Vec<usize>,
+    pub pmi: Option<pmi::Client>,
+}
+
+impl World {
+    pub fn bootstrap() -> Result<World> {
+        let client = pmi::Client::from_env().or_else(|e| fail(ErrorClass::Other, format!("PMI bootstrap failed: {e}")))?;
+        let Some(mut pmi) = client else {
+            return Ok(World {
+                rank: 0,
+                size: 1,
+                job_id: format!("singleton-{}", std::process::id()),
+                appnum: 0,
+                local_ranks: vec![0],
+                pmi: None,
+            });
+        };
+        let (rank, size) = (pmi.rank(), pmi.size());
+        let io = |e: std::io::Error| crate::error::MpiError::new(ErrorClass::Other, format!("PMI: {e}"));
+        let me = host_identity();
+        let mut local_ranks = vec![rank];
+        if size > 1 {
+            pmi.put(&format!("host-{rank}"), &me).map_err(io)?;
+            pmi.fence().map_err(io)?;
+            local_ranks.clear();
+            for r in 0..size {
+                let theirs = if r == rank {
+                    me.clone()
+                } else {
+                    pmi.get(&format!("host-{r}")).map_err(io)?.unwrap_or_default()
+                };
+                if theirs == me {
+                    local_ranks.push(r);
+                }
+            }
+        }
+        Ok(World { rank, size, job_id: pmi.job_id().to_string(), appnum: pmi.appnum(), local_ranks, pmi: Some(pmi) })
+    }
+
+    pub fn local_rank(&self) -> usize {
+        self.local_ranks.iter().position(|&r| r == self.rank).unwrap_or(0)
+    }
+}
+
+/// "Same host" means the same hostname and the same kernel boot: two containers on one machine
+/// with one hostname but separate kernels' views can never share memory, and two hosts never
+/// share a boot id.
+fn host_identity() -> String {
+    let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    format!("{host}/{}", boot.trim())
+}
+
+/// This host's name, for `MPI_Get_processor_name`.
+pub fn processor_name() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "localhost".into())
+}

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs what `make run` and `make test` need and is missing: a C compiler (Debian's gcc),
+# and a Python venv at .venv with the PyPI packages the tests use (MPICH's standard-ABI build
+# as the binary-compatibility reference, and the MPI Forum's API description for the header
+# generator). Rust (cargo) must already be installed: https://rustup.rs
+set -eu
+cd "$(dirname "$0")/.."
+
+need_apt=""
+command -v cc >/dev/null 2>&1 || need_apt="$need_apt gcc libc6-dev"
+command -v python3 >/dev/null 2>&1 || need_apt="$need_apt python3"
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt="$need_apt python3-venv"
+if [ -n "$need_apt" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "ensure-deps: installing Debian packages:$need_apt"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
+    else
+        echo "ensure-deps: please install these Debian packages:$need_apt" >&2
+        exit 1
+    fi
+fi
+command -v cargo >/dev/null 2>&1 || { echo "ensure-deps: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
+
+if [ "${1:-}" = "--with-venv" ]; then
+    stamp=.venv/.ferrompi-deps-1
+    if [ ! -f "$stamp" ]; then
+        [ -x .venv/bin/python ] || python3 -m venv .venv
+        echo "ensure-deps: installing PyPI packages into .venv (mpich, pympistandard)"
+        .venv/bin/pip install -q --disable-pip-version-check mpich==5.0.2 pympistandard==0.2.0
+        touch "$stamp"
+    fi
+fi
