@@ -275,7 +275,7 @@ pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MP
             MPI_ERRORS_RETURN => Handler::Return,
             h => match table.user.get(mpi_core::slab::Id::from_token(h.0 as u64)) {
                 Some(f) if h.0 >= 4096 => Handler::User(h, *f),
-                _ => return mpi_core::error::fail(ErrorClass::Arg, format!("invalid error handler {:#x}", h.0)),
+                _ => return mpi_core::error::fail(ErrorClass::Errhandler, format!("invalid error handler {:#x}", h.0)),
             },
         };
         table.by_comm.insert(comm, handler);
@@ -304,10 +304,10 @@ pub unsafe extern "C" fn PMPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -
         if h.0 >= 4096 {
             // Communicators that use the handler keep their copy of the function.
             if errhandlers().user.remove(mpi_core::slab::Id::from_token(h.0 as u64)).is_none() {
-                return mpi_core::error::fail(ErrorClass::Arg, format!("invalid error handler {:#x}", h.0));
+                return mpi_core::error::fail(ErrorClass::Errhandler, format!("invalid error handler {:#x}", h.0));
             }
         } else if !matches!(h, MPI_ERRORS_ARE_FATAL | MPI_ERRORS_ABORT | MPI_ERRORS_RETURN) {
-            return mpi_core::error::fail(ErrorClass::Arg, format!("invalid error handler {:#x}", h.0));
+            return mpi_core::error::fail(ErrorClass::Errhandler, format!("invalid error handler {:#x}", h.0));
         }
         crate::out(errhandler, MPI_ERRHANDLER_NULL)
     })

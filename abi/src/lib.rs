@@ -11,7 +11,9 @@
 
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
+mod attr;
 mod coll;
+mod datatype;
 mod errors;
 mod generated;
 mod handles;
@@ -27,7 +29,9 @@ use std::sync::OnceLock;
 use mpi_core::engine::Engine;
 use mpi_core::error::{fail, ErrorClass, Result};
 
+pub use attr::*;
 pub use coll::*;
+pub use datatype::*;
 pub use errors::*;
 pub use generated::unsupported::*;
 pub use init::*;

@@ -80,15 +80,30 @@ pub unsafe extern "C" fn PMPI_Get_count(status: *const MPI_Status, datatype: MPI
     api(MPI_COMM_WORLD, "MPI_Get_count", || out(count, narrow(count_of(status, datatype)?)))
 }
 
-// With predefined datatypes only, an element is a whole datatype: Get_elements is Get_count.
+/// Basic elements in the status's byte count (a MAXLOC pair is two), or `MPI_UNDEFINED`.
+fn elements_of(status: *const MPI_Status, datatype: MPI_Datatype) -> Result<MPI_Count> {
+    let s = unsafe { crate::read(status)? };
+    let bytes = status_bytes(&s) as usize;
+    Ok(match handles::datatype(datatype)? {
+        None if bytes == 0 => 0,
+        None => MPI_UNDEFINED as MPI_Count,
+        Some(kind) => kind.elements_in(bytes).map_or(MPI_UNDEFINED as MPI_Count, |n| n as MPI_Count),
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_elements_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Get_elements", || out(count, count_of(status, datatype)?))
+    api(MPI_COMM_WORLD, "MPI_Get_elements", || out(count, elements_of(status, datatype)?))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_elements(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Get_elements", || out(count, narrow(count_of(status, datatype)?)))
+    api(MPI_COMM_WORLD, "MPI_Get_elements", || out(count, narrow(elements_of(status, datatype)?)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Get_elements_x(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
+    PMPI_Get_elements_c(status, datatype, count)
 }
 
 #[no_mangle]
@@ -147,13 +162,3 @@ macro_rules! status_field {
 status_field!(PMPI_Status_get_source, PMPI_Status_set_source, "MPI_Status_get_source", "MPI_Status_set_source", MPI_SOURCE);
 status_field!(PMPI_Status_get_tag, PMPI_Status_set_tag, "MPI_Status_get_tag", "MPI_Status_set_tag", MPI_TAG);
 status_field!(PMPI_Status_get_error, PMPI_Status_set_error, "MPI_Status_get_error", "MPI_Status_set_error", MPI_ERROR);
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Type_size", || out(size, handles::datatype(datatype)?.map_or(0, Kind::size) as MPI_Count))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Type_size", || out(size, handles::datatype(datatype)?.map_or(0, Kind::size) as c_int))
-}

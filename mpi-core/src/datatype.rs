@@ -58,4 +58,30 @@ impl Kind {
             Kind::ComplexLongDouble | Kind::LongDoubleInt => 32,
         }
     }
+
+    /// For the MAXLOC/MINLOC pair kinds, the size of the value that precedes the `int` index.
+    /// A pair counts as two basic elements for `MPI_Get_elements`.
+    pub const fn pair_value_size(self) -> Option<usize> {
+        match self {
+            Kind::FloatInt | Kind::TwoInt => Some(4),
+            Kind::ShortInt => Some(2),
+            Kind::DoubleInt | Kind::LongInt => Some(8),
+            Kind::LongDoubleInt => Some(16),
+            _ => None,
+        }
+    }
+
+    /// Basic elements in `bytes` bytes of this kind (`MPI_Get_elements`), or `None` when the
+    /// bytes end inside an element.
+    pub fn elements_in(self, bytes: usize) -> Option<usize> {
+        let size = self.size();
+        let (whole, rest) = (bytes / size, bytes % size);
+        match self.pair_value_size() {
+            None if rest == 0 => Some(whole),
+            None => None,
+            Some(_) if rest == 0 => Some(2 * whole),
+            Some(value) if rest == value => Some(2 * whole + 1),
+            Some(_) => None,
+        }
+    }
 }

@@ -520,12 +520,14 @@ impl Engine {
 
     /// `MPI_Abort`: asks the launcher to end the job with `code`, then exits.
     pub fn abort(&self, code: i32, message: &str) -> ! {
-        if let Ok(mut world) = self.world.try_lock() {
-            if let Some(pmi) = world.pmi.as_mut() {
-                let _ = pmi.abort(code, message);
-            }
+        // The launcher prints the message it receives; print it here only if none took it.
+        let told_launcher = match self.world.try_lock() {
+            Ok(mut world) => world.pmi.as_mut().is_some_and(|pmi| pmi.abort(code, message).is_ok()),
+            Err(_) => false,
+        };
+        if !told_launcher {
+            eprintln!("{message}");
         }
-        eprintln!("{message}");
         std::process::exit(code)
     }
 }

@@ -1,0 +1,53 @@
+//! Datatype queries. Issue 2 has the predefined types only: each is contiguous, with lower
+//! bound 0 and extent equal to its size (0 for optional types this build does not support).
+
+use mpi_core::datatype::Kind;
+use mpi_core::error::Result;
+
+use crate::errors::api;
+use crate::generated::consts::*;
+use crate::generated::types::*;
+use crate::{handles, out};
+
+fn size_of(datatype: MPI_Datatype) -> Result<MPI_Count> {
+    Ok(handles::datatype(datatype)?.map_or(0, Kind::size) as MPI_Count)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Type_size", || out(size, size_of(datatype)?))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Type_size", || out(size, size_of(datatype)? as c_int))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
+    PMPI_Type_size_c(datatype, size)
+}
+
+macro_rules! extent_query {
+    ($($pmpi:ident, $name:literal, $t:ty;)*) => {$(
+        #[no_mangle]
+        pub unsafe extern "C" fn $pmpi(datatype: MPI_Datatype, lb: *mut $t, extent: *mut $t) -> c_int {
+            api(MPI_COMM_WORLD, $name, || {
+                let size = size_of(datatype)?;
+                out(lb, 0)?;
+                out(extent, size as $t)
+            })
+        }
+    )*};
+}
+
+// fn PMPI_Type_get_extent fn PMPI_Type_get_extent_c fn PMPI_Type_get_extent_x
+// fn PMPI_Type_get_true_extent fn PMPI_Type_get_true_extent_c fn PMPI_Type_get_true_extent_x
+extent_query! {
+    PMPI_Type_get_extent, "MPI_Type_get_extent", MPI_Aint;
+    PMPI_Type_get_extent_c, "MPI_Type_get_extent", MPI_Count;
+    PMPI_Type_get_extent_x, "MPI_Type_get_extent_x", MPI_Count;
+    PMPI_Type_get_true_extent, "MPI_Type_get_true_extent", MPI_Aint;
+    PMPI_Type_get_true_extent_c, "MPI_Type_get_true_extent", MPI_Count;
+    PMPI_Type_get_true_extent_x, "MPI_Type_get_true_extent_x", MPI_Count;
+}
