@@ -592,7 +592,8 @@ impl Node {
         let mask = cap - 1;
         let maxrec = self.max_record() as u64;
         let mut count = 0usize;
-        let mut released = false;
+        // Range of peers whose ring I released space in (checked for want_space below).
+        let (mut lo, mut hi) = (usize::MAX, 0usize);
         for peer in 0..n {
             let ring = self.lay.ring(peer, self.rank);
             let ctl = self.ctl(ring);
@@ -641,16 +642,17 @@ impl Node {
             // Release: our reads of the records (and f's uses of the slices) happen-before the
             // producer's reuse of the space, which it loads `head` with Acquire for.
             ctl.cons.0.head.store(head, Ordering::Release);
-            released = true;
+            lo = lo.min(peer);
+            hi = peer;
         }
-        if released {
+        if lo <= hi {
             // Dekker with a producer that found its ring full (see try_send): head stored above,
             // SeqCst fence, then load want_space. If set, clear it and wake the producer if it
             // sleeps (the clearing is what its `wait` checks; same fence/sleepers argument as for
             // records, with want_space in the role of tail).
             fence(Ordering::SeqCst);
             let mut wake = false;
-            for peer in 0..n {
+            for peer in lo..=hi {
                 let ctl = self.ctl(self.lay.ring(peer, self.rank));
                 if ctl.cons.0.want_space.load(Ordering::Relaxed) != 0 {
                     ctl.cons.0.want_space.store(0, Ordering::Relaxed);

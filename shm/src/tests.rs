@@ -23,6 +23,7 @@ fn solo(tag: &str, ring: usize) -> Node {
 /// Deterministic record content for (src, dst, seq).
 fn gen(src: usize, dst: usize, seq: u64, maxlen: usize) -> Vec<u8> {
     let h = sys::fnv1a(&[src as u8, dst as u8]) ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    #[allow(clippy::manual_is_multiple_of)] // MSRV 1.80
     let len = if seq % 997 == 0 { maxlen } else { (h % 97) as usize }.max(8);
     let mut v = vec![0u8; len];
     v[..8].copy_from_slice(&seq.to_le_bytes());
