@@ -50,6 +50,33 @@ def loadavg():
         return "?"
 
 
+def cpu_busy(interval=0.3):
+    """Fraction of all CPUs busy over `interval` seconds (from /proc/stat), or None."""
+    def sample():
+        with open("/proc/stat") as f:
+            vals = [int(x) for x in f.readline().split()[1:]]
+        idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+        return sum(vals), idle
+    try:
+        t1, i1 = sample()
+        time.sleep(interval)
+        t2, i2 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 1.0 - (i2 - i1) / max(1, t2 - t1)
+
+
+def wait_quiet(threshold, max_wait):
+    """Wait until the host is quieter than `threshold` (fraction of all CPUs busy) or
+    max_wait seconds passed. Returns (busy fraction seen last, seconds waited)."""
+    t0 = time.time()
+    busy = cpu_busy()
+    while busy is not None and busy > threshold and time.time() - t0 < max_wait:
+        time.sleep(0.5)
+        busy = cpu_busy()
+    return busy, time.time() - t0
+
+
 def log(msg):
     print("[run.py] " + msg, file=sys.stderr, flush=True)
 
@@ -204,9 +231,11 @@ def compile_all(impls, build_dir, cflags):
             impl.binaries[name] = exe
 
 
-def run_one(impl, bench, extra, timeout):
+def run_one(impl, bench, extra, timeout, nice=0):
     """Returns ({size: value}, error or None)."""
     cmd = impl.launcher + [impl.binaries[bench]] + extra
+    if nice:
+        cmd = ["nice", "-n", str(nice)] + cmd
     t0 = time.time()
     try:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -325,6 +354,13 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="seconds per benchmark run")
     ap.add_argument("--wait-venv", type=int, default=900,
                     help="seconds to wait for the shared MPICH venv to appear")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run launchers under `nice -n N` (N < 0 needs root): on a shared host, "
+                         "-10 or so keeps background builds from taking the polling ranks' cores")
+    ap.add_argument("--quiet-threshold", type=float, default=0.25,
+                    help="before each run wait until at most this fraction of all CPUs is busy "
+                         "(1 disables the gate)")
+    ap.add_argument("--quiet-wait", type=int, default=30, help="longest wait for a quiet host, seconds")
     ap.add_argument("--bench-args", default="", help="extra arguments passed to both programs")
     args = ap.parse_args()
     reps = args.reps if args.reps is not None else (2 if args.quick else 5)
@@ -341,6 +377,7 @@ def main():
     failures = []
     t_start = time.time()
     load_before = loadavg()
+    busy_seen, noisy_runs = [], []
     for rep in range(reps):
         for bench in benches:
             extra = list(BENCHES[bench][4] if args.quick else BENCHES[bench][3])
@@ -349,7 +386,14 @@ def main():
             # implementation rotates so no one always goes first.
             order = active[rep % len(active):] + active[:rep % len(active)] if active else []
             for impl in order:
-                res, err = run_one(impl, bench, extra, args.timeout)
+                if args.quiet_threshold < 1.0:
+                    busy, waited = wait_quiet(args.quiet_threshold, args.quiet_wait)
+                    if busy is not None:
+                        busy_seen.append(busy)
+                        if busy > args.quiet_threshold:
+                            noisy_runs.append("rep %d %s %s" % (rep + 1, impl.label, bench))
+                            log("host still %.0f%% busy after %.0fs; running anyway" % (100 * busy, waited))
+                res, err = run_one(impl, bench, extra, args.timeout, args.nice)
                 for s, v in res.items():
                     samples[bench][impl.key].setdefault(s, []).append(v)
                 if err:
@@ -370,8 +414,13 @@ def main():
     out.append("- host: %s, %d cores, Linux %s; %d repetitions, interleaved; %s mode; %.0f s"
                % (platform.node(), os.cpu_count() or 0, platform.release(), reps,
                   "quick" if args.quick else "full", elapsed))
-    out.append("- load average (1/5/15 min) before: %s, after: %s (other work on the host adds noise)"
-               % (load_before, load_after))
+    out.append("- load average (1/5/15 min) before: %s, after: %s (other work on the host adds noise)%s"
+               % (load_before, load_after, "; launchers run under `nice -n %d`" % args.nice if args.nice else ""))
+    if busy_seen:
+        out.append("- quiet gate: each run waits (up to %ds) until the host is <= %.0f%% busy; "
+                   "busy before runs: median %.0f%%, max %.0f%%; %d of %d runs started above the gate"
+                   % (args.quiet_wait, 100 * args.quiet_threshold, 100 * statistics.median(busy_seen),
+                      100 * max(busy_seen), len(noisy_runs), len(busy_seen)))
     out.append("- cells: median (min..max) over the repetitions; ratio = ferrompi median / best peer median")
     for impl in impls:
         if impl.skip_reason:
