@@ -1,5 +1,6 @@
-//! Datatype queries. Issue 2 has the predefined types only: each is contiguous, with lower
-//! bound 0 and extent equal to its size (0 for optional types this build does not support).
+//! Datatype queries. Issue 2 has the predefined types only: lower bound 0, extent `sizeof`,
+//! size the data bytes (less than the extent for pair types such as `MPI_DOUBLE_INT`), and
+//! both 0 for optional types this build does not support.
 
 use mpi_core::datatype::Kind;
 use mpi_core::error::Result;
@@ -11,6 +12,10 @@ use crate::{handles, out};
 
 fn size_of(datatype: MPI_Datatype) -> Result<MPI_Count> {
     Ok(handles::datatype(datatype)?.map_or(0, Kind::size) as MPI_Count)
+}
+
+fn extent_of(datatype: MPI_Datatype) -> Result<MPI_Count> {
+    Ok(handles::datatype(datatype)?.map_or(0, Kind::extent) as MPI_Count)
 }
 
 #[no_mangle]
@@ -33,9 +38,9 @@ macro_rules! extent_query {
         #[no_mangle]
         pub unsafe extern "C" fn $pmpi(datatype: MPI_Datatype, lb: *mut $t, extent: *mut $t) -> c_int {
             api(MPI_COMM_WORLD, $name, || {
-                let size = size_of(datatype)?;
+                let e = extent_of(datatype)?;
                 out(lb, 0)?;
-                out(extent, size as $t)
+                out(extent, e as $t)
             })
         }
     )*};

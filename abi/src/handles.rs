@@ -64,12 +64,13 @@ pub fn datatype(d: MPI_Datatype) -> Result<Option<Kind>> {
     fail(ErrorClass::Type, format!("invalid datatype handle {:#x}", d.0))
 }
 
-/// Bytes in `count` elements of `d`, with the count and type checks MPI asks for.
+/// Bytes of memory that `count` elements of `d` span, with the count and type checks MPI asks
+/// for. Contiguous messages travel as this memory image, padding of pair types included.
 pub fn extent_bytes(count: MPI_Count, d: MPI_Datatype) -> Result<usize> {
     if count < 0 {
         return fail(ErrorClass::Count, format!("negative count {count}"));
     }
-    let size = datatype(d)?.map_or(0, Kind::size);
+    let size = datatype(d)?.map_or(0, Kind::extent);
     match (count as usize).checked_mul(size) {
         Some(n) if n <= isize::MAX as usize => Ok(n),
         _ => fail(ErrorClass::Count, format!("count {count} of {size}-byte elements overflows")),

@@ -1,6 +1,7 @@
 //! `MPI_Status`: how the engine's status is stored in the C struct, and the status queries.
 //!
-//! The five `MPI_internal` ints hold: [0], [1] the received byte count (low, high 32 bits);
+//! The five `MPI_internal` ints hold: [0], [1] the received byte count (low, high 32 bits), as
+//! bytes of memory layout (a `MPI_DOUBLE_INT` counts 16, its extent);
 //! [2] 1 if the request was cancelled; [3], [4] unused (zero).
 
 use mpi_core::datatype::Kind;
@@ -57,7 +58,7 @@ fn status_bytes(s: &MPI_Status) -> u64 {
 fn count_of(status: *const MPI_Status, datatype: MPI_Datatype) -> Result<MPI_Count> {
     let s = unsafe { crate::read(status)? };
     let bytes = status_bytes(&s);
-    let size = handles::datatype(datatype)?.map_or(0, Kind::size) as u64;
+    let size = handles::datatype(datatype)?.map_or(0, Kind::extent) as u64;
     Ok(match (size, bytes) {
         (0, 0) => 0,
         (0, _) => MPI_UNDEFINED as MPI_Count,

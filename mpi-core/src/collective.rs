@@ -80,7 +80,7 @@ fn check_root(root: usize, size: usize) -> Result<()> {
 
 fn check_reduction(op: BuiltinOp, kind: Kind, len: usize) -> Result<()> {
     check(op, kind)?;
-    if len / kind.size() * kind.size() != len {
+    if len / kind.extent() * kind.extent() != len {
         return fail(
             ErrorClass::Count,
             format!("{len} bytes is not a whole number of {kind:?} elements"),

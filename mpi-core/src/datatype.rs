@@ -46,8 +46,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Size in bytes of one element (its extent too: predefined types have no gaps to skip).
-    pub const fn size(self) -> usize {
+    /// Bytes one element occupies in memory (`sizeof`, the extent): the stride of a buffer.
+    pub const fn extent(self) -> usize {
         match self {
             Kind::I8 | Kind::U8 | Kind::Bool | Kind::Byte | Kind::Char | Kind::Packed => 1,
             Kind::I16 | Kind::U16 => 2,
@@ -56,6 +56,15 @@ impl Kind {
             Kind::FloatInt | Kind::TwoInt | Kind::ShortInt => 8,
             Kind::LongDouble | Kind::ComplexF64 | Kind::DoubleInt | Kind::LongInt => 16,
             Kind::ComplexLongDouble | Kind::LongDoubleInt => 32,
+        }
+    }
+
+    /// Bytes of data in one element (`MPI_Type_size`): the extent less the padding that the
+    /// pair kinds carry between or after their two fields.
+    pub const fn size(self) -> usize {
+        match self.pair_value_size() {
+            Some(value) => value + 4,
+            None => self.extent(),
         }
     }
 
@@ -71,11 +80,11 @@ impl Kind {
         }
     }
 
-    /// Basic elements in `bytes` bytes of this kind (`MPI_Get_elements`), or `None` when the
-    /// bytes end inside an element.
+    /// Basic elements in `bytes` bytes of memory layout of this kind (`MPI_Get_elements`), or
+    /// `None` when the bytes end inside an element.
     pub fn elements_in(self, bytes: usize) -> Option<usize> {
-        let size = self.size();
-        let (whole, rest) = (bytes / size, bytes % size);
+        let extent = self.extent();
+        let (whole, rest) = (bytes / extent, bytes % extent);
         match self.pair_value_size() {
             None if rest == 0 => Some(whole),
             None => None,

@@ -144,7 +144,13 @@ impl Engine {
         let (rank, size) = (world.rank, world.size);
         let local_size = world.local_ranks.len();
         let node = if local_size > 1 {
-            let cfg = shm::Config { ring_bytes: env_usize("FERROMPI_SHM_RING_BYTES", 256 << 10) };
+            // local_size² rings share the segment: shrink them as ranks per host grow (256 KiB
+            // each up to 16 ranks, never below 16 KiB) unless FERROMPI_SHM_RING_BYTES says.
+            let default_ring = ((64usize << 20) / (local_size * local_size)).clamp(16 << 10, 256 << 10);
+            let cfg = match std::env::var_os("FERROMPI_SHM_RING_BYTES") {
+                Some(_) => shm::Config::from_env().or_else(|e| fail(ErrorClass::Arg, format!("FERROMPI_SHM_RING_BYTES: {e}")))?,
+                None => shm::Config { ring_bytes: default_ring },
+            };
             Some(
                 shm::Node::attach(&world.job_id, world.local_rank(), local_size, &cfg)
                     .or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))?,
@@ -296,15 +302,14 @@ impl Engine {
     pub fn wait_until<T>(&self, mut f: impl FnMut(&mut State) -> Result<Option<T>>) -> Result<T> {
         let mut backoff = Backoff::new(self.oversubscribed);
         loop {
-            let pending_out = {
+            {
                 let mut st = self.lock();
                 self.progress(&mut st)?;
                 if let Some(v) = f(&mut st)? {
                     return Ok(v);
                 }
-                st.proto.has_outgoing() || !st.loopback.is_empty()
-            };
-            backoff.snooze(self, pending_out);
+            }
+            backoff.snooze(self);
         }
     }
 
@@ -789,17 +794,16 @@ impl Backoff {
         Backoff { step: 0, spin_limit: if oversubscribed { 0 } else { 6 } }
     }
 
-    fn snooze(&mut self, engine: &Engine, pending_out: bool) {
+    fn snooze(&mut self, engine: &Engine) {
         if self.step < self.spin_limit {
             for _ in 0..(1 << self.step) {
                 std::hint::spin_loop();
             }
-        } else if self.step < self.spin_limit + YIELD_LIMIT || engine.node.is_none() && !pending_out {
+        } else if self.step < self.spin_limit + YIELD_LIMIT || engine.node.is_none() {
             std::thread::yield_now();
-        } else if pending_out {
-            // A peer's ring is full: nobody rings our doorbell when it drains, so poll gently.
-            std::thread::sleep(Duration::from_micros(50));
         } else if let Some(node) = &engine.node {
+            // Returns when a record arrives, when a ring we could not send into has room
+            // again, or when another thread of this process completes a request.
             engine.sleepers.fetch_add(1, Ordering::Relaxed);
             node.wait(Duration::from_millis(10));
             engine.sleepers.fetch_sub(1, Ordering::Relaxed);

@@ -156,7 +156,7 @@ pub fn reduce_into(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) ->
             ),
         );
     }
-    if inout.len() / kind.size() * kind.size() != inout.len() {
+    if inout.len() / kind.extent() * kind.extent() != inout.len() {
         return fail(
             ErrorClass::Count,
             format!(
@@ -410,8 +410,8 @@ fn long_double_op(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) -> 
         (Kind::LongDoubleInt, BuiltinOp::Minloc) => LdOp::Minloc,
         _ => return unreachable_checked(op, kind),
     };
-    let n = inout.len().min(input.len()) / kind.size();
-    // SAFETY: both buffers hold n elements of kind.size() bytes (checked by reduce_into); the
+    let n = inout.len().min(input.len()) / kind.extent();
+    // SAFETY: both buffers hold n elements of kind.extent() bytes (checked by reduce_into); the
     // C code reads and writes them with memcpy only and keeps no pointer.
     let rc =
         unsafe { ferrompi_long_double_reduce(code as i32, inout.as_mut_ptr(), input.as_ptr(), n) };

@@ -149,7 +149,7 @@ enum Fill {
 
 fn contribution(kind: Kind, n: usize, fill: Fill, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
-    let mut out = Vec::with_capacity(n * kind.size());
+    let mut out = Vec::with_capacity(n * kind.extent());
     for _ in 0..n {
         let start = out.len();
         match (kind, fill) {
@@ -181,12 +181,12 @@ fn contribution(kind: Kind, n: usize, fill: Fill, seed: u64) -> Vec<u8> {
                 out.extend_from_slice(&[0; 4]);
             }
             _ => {
-                for _ in 0..kind.size() {
+                for _ in 0..kind.extent() {
                     out.push(rng.next() as u8);
                 }
             }
         }
-        assert_eq!(out.len() - start, kind.size());
+        assert_eq!(out.len() - start, kind.extent());
     }
     out
 }
@@ -211,7 +211,7 @@ fn norm(kind: Kind, buf: &[u8]) -> Vec<u8> {
         Kind::ComplexF64 => &[0, 8],
         _ => &[],
     };
-    for e in out.chunks_exact_mut(kind.size()) {
+    for e in out.chunks_exact_mut(kind.extent()) {
         for &off in f64_fields {
             if f64::from_ne_bytes(e[off..off + 8].try_into().unwrap()) == 0.0 {
                 e[off..off + 8].copy_from_slice(&0f64.to_ne_bytes());
@@ -413,7 +413,7 @@ fn allreduce_float_sums_are_bit_identical_across_ranks() {
                 assert_eq!(g, &got[0], "{kind:?} size {size}: ranks disagree bitwise");
             }
             // and close to the sequential sum
-            let es = kind.size();
+            let es = kind.extent();
             for k in 0..n {
                 let (a, b) = match kind {
                     Kind::F64 => (

@@ -260,7 +260,7 @@ fn gen_value(rng: &mut Rng, kind: Kind, b: &mut [u8], field: Field) {
 }
 
 fn gen_buffer(rng: &mut Rng, kind: Kind, n: usize) -> Vec<u8> {
-    let size = kind.size();
+    let size = kind.extent();
     let mut buf = rng.bytes(n * size); // padding stays random
     for e in buf.chunks_exact_mut(size) {
         for (off, field) in layout(kind) {
@@ -486,7 +486,7 @@ fn every_op_on_every_kind() {
     let mut checked = 0;
     for op in BuiltinOp::ALL {
         for kind in ALL_KINDS {
-            let size = kind.size();
+            let size = kind.extent();
             if !defined(op, kind) {
                 assert_eq!(
                     check(op, kind).unwrap_err().class,
