@@ -264,19 +264,9 @@ impl Engine {
             };
             proto.read_done(read.rreq, ok);
         }
-        for (peer, route) in self.routes.iter().enumerate() {
-            if !proto.has_outgoing_to(peer) {
-                continue;
-            }
-            match route {
-                Route::Loopback => proto.flush(peer, &mut |h, p| {
-                    loopback.push_back([h, p].concat());
-                    true
-                }),
-                Route::Shm { local } => {
-                    let node = self.node.as_ref().expect("shm route without a node");
-                    proto.flush(peer, &mut |h, p| node.try_send(*local, &[h, p]));
-                }
+        for peer in 0..self.routes.len() {
+            if proto.has_outgoing_to(peer) {
+                proto.flush(peer, &mut |h, p| self.transmit(loopback, peer, h, p));
             }
         }
         // Self-sends complete in the same round: deliver what was just looped back.
@@ -289,6 +279,25 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Hands one record to the transport that reaches `peer`; false when it has no room now.
+    fn transmit(&self, loopback: &mut VecDeque<Vec<u8>>, peer: usize, header: &[u8], payload: &[u8]) -> bool {
+        match self.routes[peer] {
+            Route::Loopback => {
+                loopback.push_back([header, payload].concat());
+                true
+            }
+            Route::Shm { local } => {
+                let node = self.node.as_ref().expect("shm route without a node");
+                node.try_send(local, &[header, payload])
+            }
+        }
+    }
+
+    /// Makes progress until the protocol request `r` completes; releases it.
+    fn wait_protocol(&self, r: ReqId) -> Result<Status> {
+        self.wait_until(|st| st.proto.take(r))
     }
 
     /// Runs `f` after one round of progress.
@@ -353,14 +362,48 @@ impl Engine {
 
     /// Blocking send.
     pub fn send(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<()> {
-        let req = self.isend(comm, dest, tag, buf, kind)?;
-        self.wait(req).map(|_| ())
+        if matches!(kind, SendKind::Standard | SendKind::Ready) && dest != PROC_NULL {
+            let st = self.lock();
+            st.check_send_args(comm, dest, tag)?;
+            let c = st.comm(comm)?;
+            let (peer, env) = (c.members[dest as usize], Envelope { ctx: c.ctx, src: c.rank, tag });
+            return self.send_to(st, peer, env, buf);
+        }
+        let r = {
+            let mut st = self.lock();
+            let r = st.start_send(comm, dest, tag, buf, kind)?;
+            self.progress(&mut st)?;
+            r
+        };
+        self.wait_protocol(r).map(|_| ())
+    }
+
+    /// A blocking standard send to process `peer`. A small one goes straight into the
+    /// transport when nothing is queued ahead of it (`Protocol::send_now`), with no request;
+    /// anything else waits on a protocol request.
+    fn send_to(&self, mut st: MutexGuard<'_, State>, peer: usize, env: Envelope, buf: UserBuf) -> Result<()> {
+        let r = {
+            let State { proto, loopback, .. } = &mut *st;
+            if proto.send_now(peer, env, buf.bytes(), &mut |h, p| self.transmit(loopback, peer, h, p)) {
+                return Ok(());
+            }
+            let r = proto.isend(peer, env, SendData::User(buf), SendMode::Standard);
+            self.progress(&mut st)?;
+            r
+        };
+        drop(st);
+        self.wait_protocol(r).map(|_| ())
     }
 
     /// Blocking receive.
     pub fn recv(&self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<Status> {
-        let req = self.irecv(comm, src, tag, buf)?;
-        self.wait(req)
+        let r = {
+            let mut st = self.lock();
+            let r = st.start_recv(comm, src, tag, buf)?;
+            self.progress(&mut st)?;
+            r
+        };
+        self.wait_protocol(r)
     }
 
     /// Waits for one request; returns its status (the request is released unless persistent).
@@ -726,30 +769,16 @@ struct EnginePeer<'a> {
 }
 
 impl EnginePeer<'_> {
-    fn coll_send(&self, dest: usize, tag: i32, data: &[u8]) -> Result<Request> {
-        let mut st = self.engine.lock();
-        let c = st.comm(self.comm)?;
-        let (peer, env) = (c.members[dest], Envelope { ctx: c.ctx + 1, src: c.rank, tag });
-        // SAFETY: the collective waits for this request before `data`'s borrow ends.
-        let buf = unsafe { UserBuf::new(data.as_ptr() as *mut u8, data.len()) };
-        let r = st.proto.isend(peer, env, SendData::User(buf), SendMode::Standard);
-        let req = Request(st.requests.insert(Req::Active(r)));
-        self.engine.progress(&mut st)?;
-        Ok(req)
-    }
-
-    fn coll_recv(&self, src: usize, tag: i32, buf: &mut [u8]) -> Result<Request> {
+    /// Starts the receive of a collective message.
+    fn post_recv(&self, src: usize, tag: i32, buf: &mut [u8]) -> Result<ReqId> {
         let mut st = self.engine.lock();
         let c = st.comm(self.comm)?;
         let sel = Selector { ctx: c.ctx + 1, src: Some(src as u32), tag: Some(tag) };
-        let r = st.proto.irecv(sel, UserBuf::from_slice(buf));
-        let req = Request(st.requests.insert(Req::Active(r)));
-        self.engine.progress(&mut st)?;
-        Ok(req)
+        Ok(st.proto.irecv(sel, UserBuf::from_slice(buf)))
     }
 
-    fn wait_ok(&self, req: Request) -> Result<()> {
-        let status = self.engine.wait(req)?;
+    fn wait_recv(&self, r: ReqId) -> Result<()> {
+        let status = self.engine.wait_protocol(r)?;
         match status.error {
             Some(class) => Err(MpiError::new(class, "collective message of unexpected length")),
             None => Ok(()),
@@ -765,18 +794,21 @@ impl CollPeer for EnginePeer<'_> {
         self.size
     }
     fn send(&mut self, dest: usize, tag: i32, data: &[u8]) -> Result<()> {
-        let r = self.coll_send(dest, tag, data)?;
-        self.wait_ok(r)
+        let st = self.engine.lock();
+        let c = st.comm(self.comm)?;
+        let (peer, env) = (c.members[dest], Envelope { ctx: c.ctx + 1, src: c.rank, tag });
+        // SAFETY: `send_to` returns only once the send is complete, within `data`'s borrow.
+        let buf = unsafe { UserBuf::new(data.as_ptr() as *mut u8, data.len()) };
+        self.engine.send_to(st, peer, env, buf)
     }
     fn recv(&mut self, src: usize, tag: i32, buf: &mut [u8]) -> Result<()> {
-        let r = self.coll_recv(src, tag, buf)?;
-        self.wait_ok(r)
+        let r = self.post_recv(src, tag, buf)?;
+        self.wait_recv(r)
     }
     fn sendrecv(&mut self, dest: usize, stag: i32, data: &[u8], src: usize, rtag: i32, buf: &mut [u8]) -> Result<()> {
-        let r = self.coll_recv(src, rtag, buf)?;
-        let s = self.coll_send(dest, stag, data)?;
-        self.wait_ok(s)?;
-        self.wait_ok(r)
+        let r = self.post_recv(src, rtag, buf)?;
+        self.send(dest, stag, data)?;
+        self.wait_recv(r)
     }
 }
 

@@ -298,6 +298,31 @@ impl Protocol {
         req
     }
 
+    /// A blocking standard send's fast path: when the message is eager-sized and nothing is
+    /// queued ahead of it for `peer`, hands it to `send` at once, with no request at all.
+    /// Returns false (and changes nothing) when it cannot; the caller then uses `isend`.
+    pub fn send_now(&mut self, peer: usize, env: Envelope, data: &[u8], send: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> bool {
+        let p = &mut self.peers[peer];
+        if data.len() > self.config.eager_limit || !p.outbox.is_empty() {
+            return false;
+        }
+        let header = Header {
+            kind_raw: PacketKind::Eager as u8,
+            ctx: env.ctx,
+            src: env.src,
+            tag: env.tag,
+            seq: p.next_send_seq,
+            ..Header::default()
+        };
+        let mut hbuf = [0u8; CONTROL_LEN];
+        let n = header.encode(&mut hbuf);
+        if !send(&hbuf[..n], data) {
+            return false;
+        }
+        p.next_send_seq = p.next_send_seq.wrapping_add(1);
+        true
+    }
+
     /// Whether any record waits for the transport.
     pub fn has_outgoing(&self) -> bool {
         self.peers.iter().any(|p| !p.outbox.is_empty())

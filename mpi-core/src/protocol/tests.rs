@@ -360,3 +360,33 @@ fn failed_read_falls_back() {
     net.wait(0, s);
     assert_eq!(out, data);
 }
+
+/// The fast path sends only when nothing is queued ahead (ordering) and the transport takes
+/// the packet; otherwise it changes nothing and the message goes through `isend`.
+#[test]
+fn send_now_keeps_order() {
+    let mut net = Net::new(2, SMALL, false);
+    // Refused by the transport: nothing happens.
+    assert!(!net.procs[0].send_now(1, env(0, 0, 0), &[1], &mut |_, _| false));
+    // Too large for eager.
+    assert!(!net.procs[0].send_now(1, env(0, 0, 0), &[0; 65], &mut |_, _| true));
+    // A queued send is ahead: the fast path must not overtake it.
+    let queued = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(vec![1]), SendMode::Standard);
+    assert!(!net.procs[0].send_now(1, env(0, 0, 0), &[2], &mut |_, _| true));
+    net.wait(0, queued);
+    let mut wire = Vec::new();
+    assert!(net.procs[0].send_now(1, env(0, 0, 0), &[2], &mut |h, p| {
+        wire.push([h, p].concat());
+        true
+    }));
+    for rec in wire {
+        net.wire.push((0, 1, rec));
+    }
+    let mut a = [0u8];
+    let mut b = [0u8];
+    let ra = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut a));
+    let rb = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut b));
+    net.wait(1, ra);
+    net.wait(1, rb);
+    assert_eq!((a[0], b[0]), (1, 2));
+}
