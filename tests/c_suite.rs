@@ -88,8 +88,10 @@ struct Spec {
 /// Paths and commands of the implementation under test.
 struct Setup {
     imp: Impl,
-    /// The compiler wrapper and the key naming its build directory.
+    /// The compiler wrapper.
     cc: PathBuf,
+    /// The `mpi.h` it compiles against: a newer one invalidates the cached binaries.
+    mpi_header: PathBuf,
     launcher: PathBuf,
     /// `LD_LIBRARY_PATH` to set for the job, if any.
     ld_path: Option<PathBuf>,
@@ -99,7 +101,10 @@ struct Setup {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 fn env_path(var: &str, default: PathBuf) -> PathBuf {
@@ -125,27 +130,42 @@ fn setup() -> Result<Setup, String> {
     let root = workspace_root();
     let prefix = env_path("FERROMPI_PREFIX", root.join("build").join("install"));
     let venv = env_path("FERROMPI_VENV", root.join(".venv"));
+    let mpi_header = match imp {
+        Impl::Ours => prefix.join("include/mpi.h"),
+        _ => venv.join("include/mpi_abi.h"),
+    };
     let (cc, launcher, ld_path, key) = match imp {
-        Impl::Ours => (prefix.join("bin/mpicc"), prefix.join("bin/mpirun"), None, "ours"),
+        Impl::Ours => (
+            prefix.join("bin/mpicc"),
+            prefix.join("bin/mpirun"),
+            None,
+            "ours",
+        ),
         Impl::AbiCompat => (
             venv.join("bin/mpicc_abi"),
             prefix.join("bin/mpirun"),
             Some(prefix.join("lib")),
             "mpicc_abi",
         ),
-        Impl::Mpich => (venv.join("bin/mpicc_abi"), venv.join("bin/mpiexec"), None, "mpicc_abi"),
+        Impl::Mpich => (
+            venv.join("bin/mpicc_abi"),
+            venv.join("bin/mpiexec"),
+            None,
+            "mpicc_abi",
+        ),
     };
     let timeout_scale = match std::env::var("FERROMPI_TEST_TIMEOUT_SCALE") {
-        Ok(s) if !s.is_empty() => s
-            .parse::<f64>()
-            .ok()
-            .filter(|x| *x > 0.0)
-            .ok_or_else(|| format!("FERROMPI_TEST_TIMEOUT_SCALE={s:?} is not a positive number"))?,
+        Ok(s) if !s.is_empty() => {
+            s.parse::<f64>().ok().filter(|x| *x > 0.0).ok_or_else(|| {
+                format!("FERROMPI_TEST_TIMEOUT_SCALE={s:?} is not a positive number")
+            })?
+        }
         _ => 1.0,
     };
     Ok(Setup {
         imp,
         cc,
+        mpi_header,
         launcher,
         ld_path,
         build_dir: target_dir().join(key),
@@ -164,8 +184,22 @@ impl Setup {
                         .venv/bin/pip install mpich==5.0.2` in the workspace root \
                         (or point FERROMPI_VENV at a venv holding bin/mpicc_abi)";
         for (path, how) in [
-            (&self.cc, if self.imp == Impl::Ours { how_ours } else { how_venv }),
-            (&self.launcher, if self.imp == Impl::Mpich { how_venv } else { how_ours }),
+            (
+                &self.cc,
+                if self.imp == Impl::Ours {
+                    how_ours
+                } else {
+                    how_venv
+                },
+            ),
+            (
+                &self.launcher,
+                if self.imp == Impl::Mpich {
+                    how_venv
+                } else {
+                    how_ours
+                },
+            ),
         ] {
             if !path.is_file() {
                 msgs.push(format!(
@@ -246,7 +280,9 @@ fn parse_spec(path: &Path) -> Result<Spec, String> {
     for comment in header_comments(&text) {
         for line in comment.lines() {
             let line = line.trim().trim_start_matches('*').trim();
-            let Some((key, value)) = line.split_once(':') else { continue };
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
             let key = key.trim();
             if !KEYS.contains(&key) {
                 continue;
@@ -270,13 +306,16 @@ fn parse_spec(path: &Path) -> Result<Spec, String> {
                 }
                 "expect-stderr" => spec.expect_stderr.push(value.to_string()),
                 "expect-stdout" => spec.expect_stdout.push(value.to_string()),
-                "mpirun-args" => {
-                    spec.mpirun_args.extend(value.split_whitespace().map(str::to_string))
-                }
+                "mpirun-args" => spec
+                    .mpirun_args
+                    .extend(value.split_whitespace().map(str::to_string)),
                 "env" => {
                     let vars = value
                         .split_whitespace()
-                        .map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                        .map(|kv| {
+                            kv.split_once('=')
+                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                        })
                         .collect::<Option<Vec<_>>>()
                         .filter(|v| !v.is_empty())
                         .ok_or_else(|| bad(line))?;
@@ -284,7 +323,7 @@ fn parse_spec(path: &Path) -> Result<Spec, String> {
                 }
                 "timeout" => {
                     let secs: f64 = value.parse().map_err(|_| bad(line))?;
-                    if !(secs > 0.0) {
+                    if secs.is_nan() || secs <= 0.0 {
                         return Err(bad(line));
                     }
                     spec.timeout = Duration::from_secs_f64(secs);
@@ -332,12 +371,19 @@ fn compile(setup: &Setup, spec: &Spec) -> Result<PathBuf, String> {
     let exe = setup.build_dir.join(&spec.name);
     let header = setup.c_dir.join("testutil.h");
     if let Some(built) = mtime(&exe) {
-        let inputs = [mtime(&spec.source), mtime(&header), mtime(&setup.cc)];
-        if inputs.iter().all(|t| t.map_or(true, |t| t <= built)) {
+        let inputs = [
+            mtime(&spec.source),
+            mtime(&header),
+            mtime(&setup.cc),
+            mtime(&setup.mpi_header),
+        ];
+        if !inputs.iter().any(|t| matches!(t, Some(t) if *t > built)) {
             return Ok(exe);
         }
     }
-    let tmp = setup.build_dir.join(format!(".{}.tmp{}", spec.name, std::process::id()));
+    let tmp = setup
+        .build_dir
+        .join(format!(".{}.tmp{}", spec.name, std::process::id()));
     let out = Command::new(&setup.cc)
         .args(["-Wall", "-Werror", "-O1", "-pthread", "-I"])
         .arg(&setup.c_dir)
@@ -394,11 +440,17 @@ fn kill_group(pgid: u32, sig: libc::c_int) {
 fn run_job(mut cmd: Command, stdin: Option<&str>, timeout: Duration) -> Result<JobResult, String> {
     use std::os::unix::process::CommandExt;
     cmd.process_group(0)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
     let pid = child.id();
     if let Some(text) = stdin {
         let mut w = child.stdin.take().unwrap();
@@ -442,7 +494,13 @@ fn run_job(mut cmd: Command, stdin: Option<&str>, timeout: Duration) -> Result<J
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_else(|_| "<output still held open by a leftover process>".to_string())
     };
-    Ok(JobResult { status, timed_out, elapsed, stdout: collect(out_rx), stderr: collect(err_rx) })
+    Ok(JobResult {
+        status,
+        timed_out,
+        elapsed,
+        stdout: collect(out_rx),
+        stderr: collect(err_rx),
+    })
 }
 
 fn tail(s: &str, max: usize) -> &str {
@@ -488,7 +546,10 @@ fn run_trial(
     }
     let exe = compile(setup, spec)?;
     let mut cmd = Command::new(&setup.launcher);
-    cmd.arg("-n").arg(ranks.to_string()).args(&spec.mpirun_args).arg(&exe);
+    cmd.arg("-n")
+        .arg(ranks.to_string())
+        .args(&spec.mpirun_args)
+        .arg(&exe);
     cmd.current_dir(&setup.build_dir);
     if let Some(lib) = &setup.ld_path {
         let mut v = lib.as_os_str().to_owned();
@@ -506,7 +567,10 @@ fn run_trial(
 
     let mut problems = Vec::new();
     if res.timed_out {
-        problems.push(format!("timed out after {:.1} s and was killed", timeout.as_secs_f64()));
+        problems.push(format!(
+            "timed out after {:.1} s and was killed",
+            timeout.as_secs_f64()
+        ));
     } else {
         let code = res.status.and_then(|s| {
             use std::os::unix::process::ExitStatusExt;
@@ -581,7 +645,9 @@ fn main() {
             Ok(s) => Arc::new(s),
             Err(e) => {
                 let name = file.file_stem().unwrap().to_string_lossy().into_owned();
-                trials.push(Trial::test(format!("{name}::directives"), move || Err(e.into())));
+                trials.push(Trial::test(format!("{name}::directives"), move || {
+                    Err(e.into())
+                }));
                 continue;
             }
         };
