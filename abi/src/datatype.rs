@@ -20,12 +20,12 @@ fn extent_of(datatype: MPI_Datatype) -> Result<MPI_Count> {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Type_size", || out(size, size_of(datatype)?))
+    api(MPI_COMM_SELF, "MPI_Type_size", || out(size, size_of(datatype)?))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Type_size", || out(size, size_of(datatype)? as c_int))
+    api(MPI_COMM_SELF, "MPI_Type_size", || out(size, size_of(datatype)? as c_int))
 }
 
 #[no_mangle]
@@ -37,7 +37,7 @@ macro_rules! extent_query {
     ($($pmpi:ident, $name:literal, $t:ty;)*) => {$(
         #[no_mangle]
         pub unsafe extern "C" fn $pmpi(datatype: MPI_Datatype, lb: *mut $t, extent: *mut $t) -> c_int {
-            api(MPI_COMM_WORLD, $name, || {
+            api(MPI_COMM_SELF, $name, || {
                 let e = extent_of(datatype)?;
                 out(lb, 0)?;
                 out(extent, e as $t)

@@ -192,8 +192,9 @@ fn errhandlers() -> MutexGuard<'static, Errhandlers> {
 }
 
 fn handler_of(comm: MPI_Comm) -> Handler {
-    // An error on an invalid communicator is raised on MPI_COMM_WORLD, as MPICH and Open MPI do.
-    let comm = if handles::comm(comm).is_ok() { comm } else { MPI_COMM_WORLD };
+    // An error on an invalid communicator has no object to be raised on: like errors of calls
+    // that name no communicator, it goes to MPI_COMM_SELF (MPI-4.0 §9.3, and MPICH).
+    let comm = if handles::comm(comm).is_ok() { comm } else { MPI_COMM_SELF };
     errhandlers().by_comm.get(&comm).copied().unwrap_or(Handler::Fatal)
 }
 
@@ -232,7 +233,7 @@ fn class_name(code: c_int) -> &'static str {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Error_class", || {
+    api(MPI_COMM_SELF, "MPI_Error_class", || {
         if !(0..=LAST_CODE).contains(&errorcode) {
             return mpi_core::error::fail(ErrorClass::Arg, format!("{errorcode} is not an error code"));
         }
@@ -242,7 +243,7 @@ pub unsafe extern "C" fn PMPI_Error_class(errorcode: c_int, errorclass: *mut c_i
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Error_string", || {
+    api(MPI_COMM_SELF, "MPI_Error_string", || {
         let Some(text) = usize::try_from(errorcode).ok().and_then(|c| CLASS_TEXT.get(c)) else {
             return mpi_core::error::fail(ErrorClass::Arg, format!("{errorcode} is not an error code"));
         };
@@ -255,7 +256,7 @@ pub unsafe extern "C" fn PMPI_Comm_create_errhandler(
     comm_errhandler_fn: MPI_Comm_errhandler_function,
     errhandler: *mut MPI_Errhandler,
 ) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Comm_create_errhandler", || {
+    api(MPI_COMM_SELF, "MPI_Comm_create_errhandler", || {
         let Some(f) = comm_errhandler_fn else {
             return mpi_core::error::fail(ErrorClass::Arg, "null error handler function");
         };
@@ -299,7 +300,7 @@ pub unsafe extern "C" fn PMPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *m
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Errhandler_free", || {
+    api(MPI_COMM_SELF, "MPI_Errhandler_free", || {
         let h = crate::read(errhandler)?;
         if h.0 >= 4096 {
             // Communicators that use the handler keep their copy of the function.

@@ -52,7 +52,7 @@ fn init(required: c_int, provided: *mut c_int) -> mpi_core::error::Result<()> {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Init(_argc: *mut c_int, _argv: *mut *mut *mut c_char) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Init", || init(MPI_THREAD_SINGLE, std::ptr::null_mut()))
+    api(MPI_COMM_SELF, "MPI_Init", || init(MPI_THREAD_SINGLE, std::ptr::null_mut()))
 }
 
 #[no_mangle]
@@ -62,7 +62,7 @@ pub unsafe extern "C" fn PMPI_Init_thread(
     required: c_int,
     provided: *mut c_int,
 ) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Init_thread", || {
+    api(MPI_COMM_SELF, "MPI_Init_thread", || {
         if provided.is_null() {
             return fail(ErrorClass::Arg, "null `provided` argument");
         }
@@ -72,7 +72,7 @@ pub unsafe extern "C" fn PMPI_Init_thread(
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Finalize() -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Finalize", || {
+    api(MPI_COMM_SELF, "MPI_Finalize", || {
         let e = crate::engine()?;
         e.finalize()?;
         FINALIZED.store(true, Ordering::Release);
@@ -82,12 +82,12 @@ pub unsafe extern "C" fn PMPI_Finalize() -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Initialized(flag: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Initialized", || out(flag, ENGINE.get().is_some() as c_int))
+    api(MPI_COMM_SELF, "MPI_Initialized", || out(flag, ENGINE.get().is_some() as c_int))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Finalized(flag: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Finalized", || out(flag, is_finalized() as c_int))
+    api(MPI_COMM_SELF, "MPI_Finalized", || out(flag, is_finalized() as c_int))
 }
 
 #[no_mangle]
@@ -105,12 +105,12 @@ pub unsafe extern "C" fn PMPI_Abort(comm: MPI_Comm, errorcode: c_int) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Query_thread(provided: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Query_thread", || out(provided, THREAD_LEVEL.load(Ordering::Relaxed)))
+    api(MPI_COMM_SELF, "MPI_Query_thread", || out(provided, THREAD_LEVEL.load(Ordering::Relaxed)))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Is_thread_main(flag: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Is_thread_main", || {
+    api(MPI_COMM_SELF, "MPI_Is_thread_main", || {
         crate::engine()?;
         out(flag, (MAIN_THREAD.get() == Some(&std::thread::current().id())) as c_int)
     })
@@ -118,7 +118,7 @@ pub unsafe extern "C" fn PMPI_Is_thread_main(flag: *mut c_int) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_version(version: *mut c_int, subversion: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Get_version", || {
+    api(MPI_COMM_SELF, "MPI_Get_version", || {
         out(version, MPI_VERSION)?;
         out(subversion, MPI_SUBVERSION)
     })
@@ -127,14 +127,14 @@ pub unsafe extern "C" fn PMPI_Get_version(version: *mut c_int, subversion: *mut 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_library_version(version: *mut c_char, resultlen: *mut c_int) -> c_int {
     let text = concat!("ferrompi ", env!("CARGO_PKG_VERSION"), " (MPI 5.0, standard ABI 1.0)");
-    api(MPI_COMM_WORLD, "MPI_Get_library_version", || {
+    api(MPI_COMM_SELF, "MPI_Get_library_version", || {
         write_c_string(version, resultlen, text, MPI_MAX_LIBRARY_VERSION_STRING)
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Abi_get_version(abi_major: *mut c_int, abi_minor: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Abi_get_version", || {
+    api(MPI_COMM_SELF, "MPI_Abi_get_version", || {
         out(abi_major, MPI_ABI_VERSION)?;
         out(abi_minor, MPI_ABI_SUBVERSION)
     })
@@ -142,7 +142,7 @@ pub unsafe extern "C" fn PMPI_Abi_get_version(abi_major: *mut c_int, abi_minor: 
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_processor_name(name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Get_processor_name", || {
+    api(MPI_COMM_SELF, "MPI_Get_processor_name", || {
         write_c_string(name, resultlen, &mpi_core::world::processor_name(), MPI_MAX_PROCESSOR_NAME)
     })
 }
@@ -160,7 +160,7 @@ pub unsafe extern "C" fn PMPI_Wtick() -> f64 {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Alloc_mem(size: MPI_Aint, _info: MPI_Info, baseptr: *mut c_void) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Alloc_mem", || {
+    api(MPI_COMM_SELF, "MPI_Alloc_mem", || {
         if size < 0 {
             return fail(ErrorClass::Size, format!("negative size {size}"));
         }

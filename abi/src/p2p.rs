@@ -449,7 +449,7 @@ pub unsafe extern "C" fn PMPI_Imrecv(
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Buffer_attach_c(buffer: *mut c_void, size: MPI_Count) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Buffer_attach", || {
+    api(MPI_COMM_SELF, "MPI_Buffer_attach", || {
         if size < 0 {
             return fail(ErrorClass::Arg, format!("negative buffer size {size}"));
         }
@@ -467,7 +467,7 @@ pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) ->
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Buffer_detach_c(buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Buffer_detach", || {
+    api(MPI_COMM_SELF, "MPI_Buffer_detach", || {
         let (len, addr) = engine()?.buffer_detach()?;
         // `buffer_addr` is declared `void *` but points to the caller's `void *`.
         out(buffer_addr as *mut *mut c_void, addr as *mut c_void)?;
@@ -481,7 +481,7 @@ pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut
     let rc = PMPI_Buffer_detach_c(buffer_addr, &mut n);
     if rc == MPI_SUCCESS {
         if let Err(e) = out(size, n as c_int) {
-            return crate::errors::raise(MPI_COMM_WORLD, "MPI_Buffer_detach", e);
+            return crate::errors::raise(MPI_COMM_SELF, "MPI_Buffer_detach", e);
         }
     }
     rc

@@ -73,12 +73,12 @@ fn narrow(n: MPI_Count) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_count_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Get_count", || out(count, count_of(status, datatype)?))
+    api(MPI_COMM_SELF, "MPI_Get_count", || out(count, count_of(status, datatype)?))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_count(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Get_count", || out(count, narrow(count_of(status, datatype)?)))
+    api(MPI_COMM_SELF, "MPI_Get_count", || out(count, narrow(count_of(status, datatype)?)))
 }
 
 /// Basic elements in the status's byte count (a MAXLOC pair is two), or `MPI_UNDEFINED`.
@@ -94,12 +94,12 @@ fn elements_of(status: *const MPI_Status, datatype: MPI_Datatype) -> Result<MPI_
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_elements_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Get_elements", || out(count, elements_of(status, datatype)?))
+    api(MPI_COMM_SELF, "MPI_Get_elements", || out(count, elements_of(status, datatype)?))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_elements(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Get_elements", || out(count, narrow(elements_of(status, datatype)?)))
+    api(MPI_COMM_SELF, "MPI_Get_elements", || out(count, narrow(elements_of(status, datatype)?)))
 }
 
 #[no_mangle]
@@ -109,7 +109,7 @@ pub unsafe extern "C" fn PMPI_Get_elements_x(status: *const MPI_Status, datatype
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Status_set_elements_c(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Status_set_elements", || {
+    api(MPI_COMM_SELF, "MPI_Status_set_elements", || {
         let bytes = handles::extent_bytes(count, datatype)? as u64;
         let mut s = crate::read(status)?;
         s.MPI_internal[0] = bytes as u32 as c_int;
@@ -125,7 +125,7 @@ pub unsafe extern "C" fn PMPI_Status_set_elements(status: *mut MPI_Status, datat
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Test_cancelled(status: *const MPI_Status, flag: *mut c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Test_cancelled", || {
+    api(MPI_COMM_SELF, "MPI_Test_cancelled", || {
         let s = crate::read(status)?;
         out(flag, (s.MPI_internal[2] != 0) as c_int)
     })
@@ -133,7 +133,7 @@ pub unsafe extern "C" fn PMPI_Test_cancelled(status: *const MPI_Status, flag: *m
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Status_set_cancelled(status: *mut MPI_Status, flag: c_int) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Status_set_cancelled", || {
+    api(MPI_COMM_SELF, "MPI_Status_set_cancelled", || {
         let mut s = crate::read(status)?;
         s.MPI_internal[2] = (flag != 0) as c_int;
         out(status, s)
@@ -144,12 +144,12 @@ macro_rules! status_field {
     ($get:ident, $set:ident, $name_get:literal, $name_set:literal, $field:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $get(status: *const MPI_Status, value: *mut c_int) -> c_int {
-            api(MPI_COMM_WORLD, $name_get, || out(value, crate::read(status)?.$field))
+            api(MPI_COMM_SELF, $name_get, || out(value, crate::read(status)?.$field))
         }
 
         #[no_mangle]
         pub unsafe extern "C" fn $set(status: *mut MPI_Status, value: c_int) -> c_int {
-            api(MPI_COMM_WORLD, $name_set, || {
+            api(MPI_COMM_SELF, $name_set, || {
                 let mut s = crate::read(status)?;
                 s.$field = value;
                 out(status, s)
