@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::buffer::UserBuf;
 use crate::collective::{self, CollPeer};
@@ -174,8 +174,11 @@ impl Engine {
         let max_record = node.as_ref().map_or(usize::MAX, |n| n.max_record());
         let room = max_record.saturating_sub(crate::packet::CONTROL_LEN);
         let config = Config {
-            eager_limit: env_usize("FERROMPI_EAGER_LIMIT", 16 << 10).min(room),
+            // Measured on a 2-core VM with benches/osu_latency.c and osu_bw.c (docs/benchmarks.md):
+            // from 32 KiB on, two single copies at once beat copying through the ring twice.
+            eager_limit: env_usize("FERROMPI_EAGER_LIMIT", 32 << 10).min(room),
             chunk: (64 << 10).min(room),
+            split_min: env_usize("FERROMPI_SPLIT_MIN", 32 << 10),
         };
         let mut proto = Protocol::new(size, config);
         for (r, route) in routes.iter().enumerate() {
@@ -246,29 +249,35 @@ impl Engine {
         if let Some(e) = bad {
             return Err(e);
         }
+        // Control packets first: a `Write` must reach the sender before we spend a long time
+        // on our own half of the copy, or the two halves run one after the other.
+        self.flush_all(proto, loopback);
         for read in proto.take_reads() {
             let ok = match self.routes[read.peer] {
                 Route::Loopback => {
                     // SAFETY: the sender is this process and its request keeps `addr..+len`
                     // alive until our `Fin`; `dst` is a distinct receive buffer (MPI forbids
                     // overlapping send and receive buffers).
-                    unsafe {
-                        std::ptr::copy(read.addr as *const u8, read.dst.bytes_mut().as_mut_ptr(), read.dst.len())
-                    };
+                    unsafe { std::ptr::copy(read.addr as *const u8, read.dst.bytes_mut().as_mut_ptr(), read.dst.len()) };
                     true
                 }
-                Route::Shm { local } => {
-                    let node = self.node.as_ref().expect("shm route without a node");
-                    node.read_remote(local, read.addr, read.dst.bytes_mut()).is_ok()
-                }
+                Route::Shm { local } => self.shm().read_remote(local, read.addr, read.dst.bytes_mut()).is_ok(),
             };
-            proto.read_done(read.rreq, ok);
+            proto.read_done(&read, ok);
         }
-        for peer in 0..self.routes.len() {
-            if proto.has_outgoing_to(peer) {
-                proto.flush(peer, &mut |h, p| self.transmit(loopback, peer, h, p));
-            }
+        for write in proto.take_writes() {
+            let ok = match self.routes[write.peer] {
+                Route::Loopback => {
+                    // SAFETY: the receiver is this process; its request keeps `addr..+len`
+                    // alive until it has all bytes, which includes these.
+                    unsafe { std::ptr::copy(write.src.bytes().as_ptr(), write.addr as *mut u8, write.src.len()) };
+                    true
+                }
+                Route::Shm { local } => self.shm().write_remote(local, write.addr, write.src.bytes()).is_ok(),
+            };
+            proto.write_done(&write, ok);
         }
+        self.flush_all(proto, loopback);
         // Self-sends complete in the same round: deliver what was just looped back.
         while let Some(rec) = loopback.pop_front() {
             proto.on_packet(self.rank, &rec)?;
@@ -281,6 +290,20 @@ impl Engine {
         Ok(())
     }
 
+    /// Hands every queued record to its transport, as far as each takes them.
+    fn flush_all(&self, proto: &mut Protocol, loopback: &mut VecDeque<Vec<u8>>) {
+        for peer in 0..self.routes.len() {
+            if proto.has_outgoing_to(peer) {
+                proto.flush(peer, &mut |h, p| self.transmit(loopback, peer, h, p));
+            }
+        }
+    }
+
+    /// The shared-memory node; only called for `Route::Shm` peers, which exist only with one.
+    fn shm(&self) -> &shm::Node {
+        self.node.as_ref().expect("a shared-memory route without a shared-memory node")
+    }
+
     /// Hands one record to the transport that reaches `peer`; false when it has no room now.
     fn transmit(&self, loopback: &mut VecDeque<Vec<u8>>, peer: usize, header: &[u8], payload: &[u8]) -> bool {
         match self.routes[peer] {
@@ -288,10 +311,7 @@ impl Engine {
                 loopback.push_back([header, payload].concat());
                 true
             }
-            Route::Shm { local } => {
-                let node = self.node.as_ref().expect("shm route without a node");
-                node.try_send(local, &[header, payload])
-            }
+            Route::Shm { local } => self.shm().try_send(local, &[header, payload]),
         }
     }
 
@@ -812,35 +832,56 @@ impl CollPeer for EnginePeer<'_> {
     }
 }
 
-/// Waiting without starving other ranks: spin a little (a reply often comes within a
-/// microsecond), then yield the core, then block on the doorbell that senders ring.
+/// Waiting without starving other ranks.
+///
+/// With a core to itself, a waiting rank polls: spinning at first (a reply often comes within
+/// a microsecond), then yielding, and only after `POLL_BEFORE_BLOCK` without progress does it
+/// block on the doorbell that senders ring. Blocking early is costly: waking a sleeping vCPU
+/// takes tens of microseconds on a virtual machine, longer than a 64 KiB copy.
+///
+/// When ranks outnumber cores, polling steals the core from the rank that has work, so a
+/// waiting rank yields from the start and blocks soon after.
 struct Backoff {
     step: u32,
-    spin_limit: u32,
+    oversubscribed: bool,
+    started: Option<Instant>,
 }
 
-const YIELD_LIMIT: u32 = 16;
+const SPIN_STEPS: u32 = 8;
+const YIELDS_WHEN_OVERSUBSCRIBED: u32 = 16;
+const POLL_BEFORE_BLOCK: Duration = Duration::from_micros(500);
 
 impl Backoff {
     fn new(oversubscribed: bool) -> Backoff {
-        Backoff { step: 0, spin_limit: if oversubscribed { 0 } else { 6 } }
+        Backoff { step: 0, oversubscribed, started: None }
     }
 
     fn snooze(&mut self, engine: &Engine) {
-        if self.step < self.spin_limit {
-            for _ in 0..(1 << self.step) {
+        self.step = self.step.saturating_add(1);
+        let Some(node) = &engine.node else {
+            // No other process on this host: nothing to block on.
+            std::thread::yield_now();
+            return;
+        };
+        let block = if self.oversubscribed {
+            self.step > YIELDS_WHEN_OVERSUBSCRIBED
+        } else if self.step <= SPIN_STEPS {
+            for _ in 0..(1u32 << self.step) {
                 std::hint::spin_loop();
             }
-        } else if self.step < self.spin_limit + YIELD_LIMIT || engine.node.is_none() {
+            return;
+        } else {
+            self.started.get_or_insert_with(Instant::now).elapsed() > POLL_BEFORE_BLOCK
+        };
+        if !block {
             std::thread::yield_now();
-        } else if let Some(node) = &engine.node {
-            // Returns when a record arrives, when a ring we could not send into has room
-            // again, or when another thread of this process completes a request.
-            engine.sleepers.fetch_add(1, Ordering::Relaxed);
-            node.wait(Duration::from_millis(10));
-            engine.sleepers.fetch_sub(1, Ordering::Relaxed);
+            return;
         }
-        self.step = self.step.saturating_add(1);
+        // Returns when a record arrives, when a ring we could not send into has room again,
+        // or when another thread of this process completes a request.
+        engine.sleepers.fetch_add(1, Ordering::Relaxed);
+        node.wait(Duration::from_millis(10));
+        engine.sleepers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -12,11 +12,13 @@
 //! 12       4    tag         MPI tag (matching)
 //! 16       4    seq         per (sender, receiver) sequence of matchable packets (Eager, Rts)
 //! 20       4    (zero)
-//! -- control kinds (Rts, Cts, Data, Fin) only --
+//! -- every kind but Eager --
 //! 24       8    sreq        sender's request token
 //! 32       8    rreq        receiver's request token
-//! 40       8    len         Rts: message length in bytes
-//! 48       8    addr        Rts: sender's buffer address (single-copy); Data: byte offset
+//! 40       8    len         Rts: message length; Cts: end of the range to stream;
+//!                           Write: bytes the sender is to write; Written: bytes written
+//! 48       8    addr        Rts: sender's buffer address (single copy); Cts: start of the
+//!                           range to stream; Write: receiver's buffer address; Data: offset
 //! ```
 
 use crate::error::{fail, ErrorClass, Result};
@@ -31,12 +33,18 @@ pub enum PacketKind {
     Eager = 1,
     /// Ready to send a large (or synchronous) message of `len` bytes held at `addr`.
     Rts = 2,
-    /// Receiver matched an Rts and asks for the data as `Data` packets (no single-copy path).
+    /// Receiver matched an Rts and asks for bytes `addr..len` as `Data` packets.
     Cts = 3,
     /// A chunk of a rendezvous message at offset `addr`; payload follows.
     Data = 4,
-    /// Receiver finished reading the sender's buffer directly: the send is complete.
+    /// Receiver has every byte of a rendezvous and no longer touches the sender's buffer: the
+    /// send is complete.
     Fin = 5,
+    /// Receiver matched an Rts and asks the sender to write the first `len` bytes straight into
+    /// its buffer at `addr`, while it reads the rest itself (both ends copy, each byte once).
+    Write = 6,
+    /// Sender wrote the `len` bytes a `Write` asked for.
+    Written = 7,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -63,7 +71,9 @@ impl Header {
             2 => PacketKind::Rts,
             3 => PacketKind::Cts,
             4 => PacketKind::Data,
-            _ => PacketKind::Fin,
+            5 => PacketKind::Fin,
+            6 => PacketKind::Write,
+            _ => PacketKind::Written,
         }
     }
 
@@ -96,7 +106,7 @@ impl Header {
 
     /// Splits a received record into its header and payload.
     pub fn decode(rec: &[u8]) -> Result<(Header, &[u8])> {
-        if rec.len() < PREFIX_LEN || !(1..=5).contains(&rec[0]) {
+        if rec.len() < PREFIX_LEN || !(1..=7).contains(&rec[0]) {
             return fail(ErrorClass::Intern, format!("malformed packet of {} bytes", rec.len()));
         }
         let u32_at = |o: usize| u32::from_le_bytes(rec[o..o + 4].try_into().unwrap());
@@ -129,7 +139,15 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        for kind in [PacketKind::Eager, PacketKind::Rts, PacketKind::Cts, PacketKind::Data, PacketKind::Fin] {
+        for kind in [
+            PacketKind::Eager,
+            PacketKind::Rts,
+            PacketKind::Cts,
+            PacketKind::Data,
+            PacketKind::Fin,
+            PacketKind::Write,
+            PacketKind::Written,
+        ] {
             let h = Header {
                 kind_raw: kind as u8,
                 ctx: 7,

@@ -10,9 +10,17 @@
 //! rendezvous: the sender announces the message (`Rts`) and keeps its buffer; once the receiver
 //! has matched it, either
 //! - it reads the sender's buffer directly (single copy, `process_vm_readv` within a host) and
-//!   answers `Fin`, or
+//!   answers `Fin`; from `Config::split_min` bytes on, both ends copy at once: the receiver
+//!   answers `Write`, the sender writes the first part straight into the receiver's buffer
+//!   (`process_vm_writev`) and reports `Written` while the receiver reads the rest, and the
+//!   receiver answers `Fin` once both parts are in. Each byte is still copied once, but by two
+//!   cores, which matters where one core cannot saturate memory bandwidth; or
 //! - when single copy is impossible, it answers `Cts` and the sender streams `Data` chunks
-//!   through the transport, a few at a time as the transport takes them (pipelined copy).
+//!   through the transport, a few at a time as the transport takes them (pipelined copy),
+//!   and the receiver answers `Fin` once all are in.
+//!
+//! Whatever the path, a rendezvous send completes on the receiver's `Fin` and on nothing else,
+//! so mixed paths (a failed read or write falls back to streaming its bytes) stay simple.
 //!
 //! Ordering: transports may reorder packets. Matchable packets (`Eager`, `Rts`) carry a
 //! per-(sender, receiver) sequence number and are matched strictly in sequence order, which is
@@ -36,6 +44,8 @@ pub struct Config {
     pub eager_limit: usize,
     /// Payload bytes per `Data` packet of a pipelined rendezvous.
     pub chunk: usize,
+    /// Single-copy messages of at least this many bytes are copied by both ends.
+    pub split_min: usize,
 }
 
 /// What a completed request reports (the engine's `MPI_Status`).
@@ -89,6 +99,17 @@ pub struct RemoteRead {
     pub rreq: ReqId,
 }
 
+/// A single-copy write the I/O layer must perform: `src` to `addr` in `peer`.
+#[derive(Debug)]
+pub struct RemoteWrite {
+    pub peer: usize,
+    pub addr: usize,
+    pub src: UserBuf,
+    pub sreq: ReqId,
+    /// The receiver's request, for the `Written` answer.
+    pub rreq: u64,
+}
+
 #[derive(Debug)]
 enum Work {
     Send { data: SendData },
@@ -100,8 +121,9 @@ enum Work {
 #[derive(Debug)]
 enum RecvStage {
     Posted,
-    /// Matched an `Rts`: data arriving by `Data` packets or a single-copy read.
-    Rendezvous { peer: usize, sreq: u64, len: usize, got: usize },
+    /// Matched an `Rts` of `len` bytes: `need` bytes are to arrive (by `Data` packets, a
+    /// single-copy read, the sender's `Written`), `got` have.
+    Rendezvous { peer: usize, sreq: u64, len: usize, need: usize, got: usize },
 }
 
 #[derive(Debug)]
@@ -141,8 +163,8 @@ enum Outgoing {
     /// A header alone, or an `Eager` header followed by the send request's data. An `Eager`
     /// packet completes its request when it leaves.
     Packet { header: Header, req: Option<ReqId> },
-    /// The `Data` chunks of a pipelined rendezvous, from byte `offset` on.
-    Stream { req: ReqId, rreq: u64, offset: usize },
+    /// The `Data` chunks of bytes `offset..end` of a pipelined rendezvous.
+    Stream { req: ReqId, rreq: u64, offset: usize, end: usize },
 }
 
 #[derive(Default)]
@@ -167,6 +189,7 @@ pub struct Protocol {
     /// Messages taken off the unexpected queue by `improbe`, waiting for `imrecv`.
     probed: Slab<(Envelope, Unexpected)>,
     reads: Vec<RemoteRead>,
+    writes: Vec<RemoteWrite>,
     /// Requests completed since the I/O layer last asked (to wake waiting threads).
     completions: usize,
 }
@@ -181,6 +204,7 @@ impl Protocol {
             unexpected: UnexpectedQueue::default(),
             probed: Slab::default(),
             reads: Vec::new(),
+            writes: Vec::new(),
             completions: 0,
         }
     }
@@ -354,13 +378,14 @@ impl Protocol {
                         self.finish_send(r);
                     }
                 }
-                Outgoing::Stream { req, rreq, offset } => {
-                    let (req, rreq, off) = (*req, *rreq, *offset);
+                Outgoing::Stream { req, rreq, offset, end } => {
+                    let (req, rreq, off, stop) = (*req, *rreq, *offset, *end);
                     let Some(Request { work: Work::Send { data, .. }, .. }) = self.requests.get(req) else {
                         self.peers[peer].outbox.pop_front();
                         continue;
                     };
-                    let bytes = data.bytes();
+                    let bytes = &data.bytes()[..stop.min(data.bytes().len())];
+                    let off = off.min(bytes.len());
                     let end = (off + chunk).min(bytes.len());
                     let header = Header {
                         kind_raw: PacketKind::Data as u8,
@@ -374,7 +399,6 @@ impl Protocol {
                     }
                     if end >= bytes.len() {
                         self.peers[peer].outbox.pop_front();
-                        self.finish_send(req);
                     } else if let Some(Outgoing::Stream { offset, .. }) = self.peers[peer].outbox.front_mut() {
                         *offset = end;
                     }
@@ -431,21 +455,44 @@ impl Protocol {
     }
 
     fn start_rendezvous(&mut self, req: ReqId, peer: usize, env: Envelope, sreq: u64, len: usize, addr: usize) {
+        let single_copy = self.peers[peer].single_copy;
+        let split_min = self.config.split_min;
         let Some(r) = self.requests.get_mut(req) else { return };
         let Work::Recv { buf, stage } = &mut r.work else { return };
+        let buf = *buf;
         // The status is filled in now; `bytes` and `error` when the data is in.
         r.status = Status { source: env.src as i32, tag: env.tag, ..Status::default() };
-        *stage = RecvStage::Rendezvous { peer, sreq, len, got: 0 };
-        if self.peers[peer].single_copy {
-            let dst = buf.slice(0, len);
-            self.reads.push(RemoteRead { peer, addr, dst, rreq: req });
+        if !single_copy {
+            *stage = RecvStage::Rendezvous { peer, sreq, len, need: len, got: 0 };
+            self.send_control(peer, PacketKind::Cts, sreq, req.token(), 0, len);
+            return;
+        }
+        let need = len.min(buf.len());
+        // Both ends copy a large message: the sender writes 0..split, we read split..need.
+        // The split is page-aligned so that neither side pins a page the other copies.
+        let split = if len >= split_min { (len / 2 & !4095).min(need) } else { 0 };
+        *stage = RecvStage::Rendezvous { peer, sreq, len, need, got: 0 };
+        if split > 0 {
+            let header = Header {
+                kind_raw: PacketKind::Write as u8,
+                sreq,
+                rreq: req.token(),
+                len: split as u64,
+                addr: buf.addr() as u64,
+                ..Header::default()
+            };
+            self.peers[peer].outbox.push_back(Outgoing::Packet { header, req: None });
+        }
+        if need > split {
+            self.reads.push(RemoteRead { peer, addr: addr + split, dst: buf.slice(split, need - split), rreq: req });
         } else {
-            self.send_control(peer, PacketKind::Cts, sreq, req.token());
+            // Nothing for us to read (an empty message, or the sender writes it all).
+            self.arrived(req, 0);
         }
     }
 
-    fn send_control(&mut self, peer: usize, kind: PacketKind, sreq: u64, rreq: u64) {
-        let header = Header { kind_raw: kind as u8, sreq, rreq, ..Header::default() };
+    fn send_control(&mut self, peer: usize, kind: PacketKind, sreq: u64, rreq: u64, addr: usize, len: usize) {
+        let header = Header { kind_raw: kind as u8, sreq, rreq, addr: addr as u64, len: len as u64, ..Header::default() };
         self.peers[peer].outbox.push_back(Outgoing::Packet { header, req: None });
     }
 
@@ -454,23 +501,61 @@ impl Protocol {
         std::mem::take(&mut self.reads)
     }
 
+    /// Single-copy writes to perform; each must be answered with `write_done`.
+    pub fn take_writes(&mut self) -> Vec<RemoteWrite> {
+        std::mem::take(&mut self.writes)
+    }
+
     /// The I/O layer performed (`ok`) or could not perform a `RemoteRead`. A failed read falls
-    /// back to the pipelined copy, so a peer that forbids single copy costs speed, not
-    /// correctness.
-    pub fn read_done(&mut self, rreq: ReqId, ok: bool) {
-        let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { peer, sreq, len, .. } }, status, .. }) =
-            self.requests.get(rreq)
+    /// back to the pipelined copy of the same bytes, so a peer that forbids single copy costs
+    /// speed, not correctness.
+    pub fn read_done(&mut self, read: &RemoteRead, ok: bool) {
+        let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { peer, sreq, .. } }, .. }) =
+            self.requests.get(read.rreq)
         else {
             return;
         };
-        let (peer, sreq, len, buf_len, status) = (*peer, *sreq, *len, buf.len(), *status);
         if ok {
-            self.send_control(peer, PacketKind::Fin, sreq, 0);
-            self.finish(rreq, Status { bytes: len.min(buf_len), error: truncated(len, buf_len), ..status });
+            self.arrived(read.rreq, read.dst.len());
         } else {
+            let (peer, sreq) = (*peer, *sreq);
+            let start = read.dst.addr() - buf.addr();
             self.peers[peer].single_copy = false;
-            self.send_control(peer, PacketKind::Cts, sreq, rreq.token());
+            self.send_control(peer, PacketKind::Cts, sreq, read.rreq.token(), start, start + read.dst.len());
         }
+    }
+
+    /// The I/O layer performed (`ok`) or could not perform a `RemoteWrite`. A failed write
+    /// falls back to streaming the same bytes as `Data`.
+    pub fn write_done(&mut self, write: &RemoteWrite, ok: bool) {
+        if ok {
+            let header = Header {
+                kind_raw: PacketKind::Written as u8,
+                rreq: write.rreq,
+                len: write.src.len() as u64,
+                ..Header::default()
+            };
+            self.peers[write.peer].outbox.push_back(Outgoing::Packet { header, req: None });
+        } else {
+            let stream = Outgoing::Stream { req: write.sreq, rreq: write.rreq, offset: 0, end: write.src.len() };
+            self.peers[write.peer].outbox.push_back(stream);
+        }
+    }
+
+    /// `n` more bytes of rendezvous receive `rreq` are in place: complete it once all are.
+    fn arrived(&mut self, rreq: ReqId, n: usize) {
+        let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { peer, sreq, len, need, got } }, status, .. }) =
+            self.requests.get_mut(rreq)
+        else {
+            return;
+        };
+        *got += n;
+        if *got < *need {
+            return;
+        }
+        let (peer, sreq, len, buf_len, status) = (*peer, *sreq, *len, buf.len(), *status);
+        self.send_control(peer, PacketKind::Fin, sreq, 0, 0, 0);
+        self.finish(rreq, Status { bytes: len.min(buf_len), error: truncated(len, buf_len), ..status });
     }
 
     /// Handles one record a transport delivered from process `peer`.
@@ -494,9 +579,23 @@ impl Protocol {
             PacketKind::Cts => {
                 let req = Id::from_token(h.sreq);
                 if let Some(Request { work: Work::Send { .. }, .. }) = self.requests.get(req) {
-                    self.peers[peer].outbox.push_back(Outgoing::Stream { req, rreq: h.rreq, offset: 0 });
+                    let (offset, end) = (h.addr as usize, h.len as usize);
+                    self.peers[peer].outbox.push_back(Outgoing::Stream { req, rreq: h.rreq, offset, end });
                 }
             }
+            PacketKind::Write => {
+                let sreq = Id::from_token(h.sreq);
+                if let Some(Request { work: Work::Send { data }, .. }) = self.requests.get(sreq) {
+                    let src = match data {
+                        SendData::User(b) => b.slice(0, h.len as usize),
+                        // SAFETY: the owned copy lives in the request until it completes,
+                        // which is after this write (on the receiver's `Fin`).
+                        SendData::Owned(v) => unsafe { UserBuf::new(v.as_ptr() as *mut u8, v.len()) }.slice(0, h.len as usize),
+                    };
+                    self.writes.push(RemoteWrite { peer, addr: h.addr as usize, src, sreq, rreq: h.rreq });
+                }
+            }
+            PacketKind::Written => self.arrived(Id::from_token(h.rreq), h.len as usize),
             PacketKind::Fin => self.finish_send(Id::from_token(h.sreq)),
             PacketKind::Data => self.on_data(Id::from_token(h.rreq), h.addr as usize, payload),
         }
@@ -527,17 +626,11 @@ impl Protocol {
     }
 
     fn on_data(&mut self, rreq: ReqId, offset: usize, payload: &[u8]) {
-        let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { len, got, .. } }, status, .. }) =
-            self.requests.get_mut(rreq)
-        else {
+        let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { .. } }, .. }) = self.requests.get(rreq) else {
             return;
         };
         buf.write_at(offset, payload);
-        *got += payload.len();
-        if *got >= *len {
-            let (len, buf_len, status) = (*len, buf.len(), *status);
-            self.finish(rreq, Status { bytes: len.min(buf_len), error: truncated(len, buf_len), ..status });
-        }
+        self.arrived(rreq, payload.len());
     }
 }
 

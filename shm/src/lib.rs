@@ -753,6 +753,19 @@ impl Node {
         read_vm(self.pids[peer], remote_addr, dst)
     }
 
+    /// Single-copy write of `src` to `remote_addr` in local rank `peer`'s address space
+    /// (process_vm_writev; partial transfers are continued). Works whenever `read_remote` does:
+    /// both need the same ptrace permission.
+    pub fn write_remote(&self, peer: usize, remote_addr: usize, src: &[u8]) -> io::Result<()> {
+        if peer >= self.lay.n {
+            return Err(err(
+                io::ErrorKind::InvalidInput,
+                format!("shm: write_remote to local rank {peer} of {}", self.lay.n),
+            ));
+        }
+        write_vm(self.pids[peer], remote_addr, src)
+    }
+
     /// Whether `read_remote` from `peer` works: probed once at attach (ptrace rules may forbid CMA);
     /// `FERROMPI_SHM_SINGLE_COPY=0` forces false so tests exercise the engine's pipelined fallback.
     pub fn single_copy(&self, peer: usize) -> bool {
@@ -760,21 +773,44 @@ impl Node {
     }
 }
 
+fn write_vm(pid: i32, remote_addr: usize, src: &[u8]) -> io::Result<()> {
+    use nix::sys::uio::{process_vm_writev, RemoteIoVec};
+    cross_memory_copy(pid, remote_addr, src.len(), "process_vm_writev", |done| {
+        let local = [io::IoSlice::new(&src[done..])];
+        let remote = [RemoteIoVec { base: remote_addr + done, len: src.len() - done }];
+        process_vm_writev(nix::unistd::Pid::from_raw(pid), &local, &remote)
+    })
+}
+
 fn read_vm(pid: i32, remote_addr: usize, dst: &mut [u8]) -> io::Result<()> {
     use nix::sys::uio::{process_vm_readv, RemoteIoVec};
     let total = dst.len();
+    cross_memory_copy(pid, remote_addr, total, "process_vm_readv", |done| {
+        let mut local = [io::IoSliceMut::new(&mut dst[done..])];
+        let remote = [RemoteIoVec { base: remote_addr + done, len: total - done }];
+        process_vm_readv(nix::unistd::Pid::from_raw(pid), &mut local, &remote)
+    })
+}
+
+/// Runs `step(done)` (one process_vm_readv/writev call from byte `done` on) until `total`
+/// bytes are copied: the calls may copy less than asked, and EINTR restarts them.
+fn cross_memory_copy(
+    pid: i32,
+    remote_addr: usize,
+    total: usize,
+    what: &str,
+    mut step: impl FnMut(usize) -> nix::Result<usize>,
+) -> io::Result<()> {
     if remote_addr.checked_add(total).is_none() {
         return Err(err(io::ErrorKind::InvalidInput, "shm: remote address range overflows".into()));
     }
     let mut done = 0usize;
     while done < total {
-        let mut local = [io::IoSliceMut::new(&mut dst[done..])];
-        let remote = [RemoteIoVec { base: remote_addr + done, len: total - done }];
-        match process_vm_readv(nix::unistd::Pid::from_raw(pid), &mut local, &remote) {
+        match step(done) {
             Ok(0) => {
                 return Err(err(
                     io::ErrorKind::UnexpectedEof,
-                    format!("shm: process_vm_readv from pid {pid} stopped at {done} of {total} bytes"),
+                    format!("shm: {what} with pid {pid} stopped at {done} of {total} bytes"),
                 ))
             }
             Ok(k) => done += k,
@@ -782,7 +818,7 @@ fn read_vm(pid: i32, remote_addr: usize, dst: &mut [u8]) -> io::Result<()> {
             Err(e) => {
                 return Err(err(
                     io::Error::from(e).kind(),
-                    format!("shm: process_vm_readv of {} bytes at {:#x} from pid {pid}: {e}", total - done, remote_addr + done),
+                    format!("shm: {what} of {} bytes at {:#x} with pid {pid}: {e}", total - done, remote_addr + done),
                 ))
             }
         }

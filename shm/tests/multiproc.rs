@@ -229,7 +229,8 @@ fn exchange(key: &str, me: usize, size: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Rank 1 publishes a buffer's address through a record; rank 0 reads it with read_remote.
+/// Rank 1 publishes a buffer's address through a record; rank 0 reads it with read_remote,
+/// then writes 777 bytes into it with write_remote, which rank 1 checks.
 fn remote_read(key: &str, me: usize, size: usize) -> Result<(), String> {
     let node = attach(key, me, size)?;
     let expect_cma = std::env::var("FERROMPI_SHM_SINGLE_COPY").as_deref() != Ok("0");
@@ -246,6 +247,14 @@ fn remote_read(key: &str, me: usize, size: usize) -> Result<(), String> {
         while !done {
             if node.poll(&mut |_, r| done = r == b"done") == 0 {
                 idle.idle(&node);
+            }
+        }
+        if expect_cma && node.single_copy(0) {
+            let pattern = |i: usize| (i as u64 * 131 % 251) as u8;
+            let written = buf[1000..1777].iter().all(|&b| b == 0xab);
+            let around = (990..1000).chain(1777..1790).all(|i| buf[i] == pattern(i));
+            if !written || !around {
+                return Err(format!("write_remote: written {written}, bytes around intact {around}"));
             }
         }
         drop(buf);
@@ -288,6 +297,10 @@ fn remote_read(key: &str, me: usize, size: usize) -> Result<(), String> {
         }
         if node.read_remote(1, 16, &mut part).is_ok() {
             return Err("read_remote of an unmapped address succeeded".into());
+        }
+        node.write_remote(1, addr + 1000, &[0xab; 777]).map_err(|e| e.to_string())?;
+        if node.write_remote(1, 16, &part).is_ok() {
+            return Err("write_remote to an unmapped address succeeded".into());
         }
         Ok(())
     })();

@@ -24,6 +24,11 @@ struct Net {
     rng: Option<Rng>,
     /// Records a transport takes per flush and peer before it reports "full".
     capacity: usize,
+    /// Fail every single-copy write (the sender then streams its share).
+    refuse_writes: bool,
+    /// Leave single-copy reads in `deferred` instead of performing them.
+    defer_reads: bool,
+    deferred: Vec<RemoteRead>,
 }
 
 impl Net {
@@ -34,7 +39,7 @@ impl Net {
                 p.set_single_copy(peer, single_copy);
             }
         }
-        Net { procs, wire: Vec::new(), rng: None, capacity: 4 }
+        Net { procs, wire: Vec::new(), rng: None, capacity: 4, refuse_writes: false, defer_reads: false, deferred: Vec::new() }
     }
 
     fn reordering(mut self, seed: u64) -> Net {
@@ -73,13 +78,24 @@ impl Net {
             self.procs[to].on_packet(from, &rec).unwrap();
         }
         for p in &mut self.procs {
+            if self.defer_reads {
+                self.deferred.extend(p.take_reads());
+            }
             for r in p.take_reads() {
                 let dst = r.dst.bytes_mut();
                 // SAFETY: every process of this test lives in this address space, and `addr`
                 // is a live send buffer of `dst.len()` bytes or more (the sender's request
                 // stays incomplete until `Fin`).
                 unsafe { std::ptr::copy_nonoverlapping(r.addr as *const u8, dst.as_mut_ptr(), dst.len()) };
-                p.read_done(r.rreq, true);
+                p.read_done(&r, true);
+            }
+            for w in p.take_writes() {
+                let ok = !self.refuse_writes;
+                if ok {
+                    // SAFETY: as above: `addr` is a live receive buffer with room for `src`.
+                    unsafe { std::ptr::copy_nonoverlapping(w.src.bytes().as_ptr(), w.addr as *mut u8, w.src.len()) };
+                }
+                p.write_done(&w, ok);
             }
         }
     }
@@ -104,7 +120,9 @@ impl Net {
     }
 }
 
-const SMALL: Config = Config { eager_limit: 64, chunk: 100 };
+const SMALL: Config = Config { eager_limit: 64, chunk: 100, split_min: 1_000_000 };
+/// Single-copy messages from 300 bytes on are copied by both ends.
+const SPLIT: Config = Config { eager_limit: 64, chunk: 100, split_min: 300 };
 
 fn env(ctx: u32, src: u32, tag: i32) -> Envelope {
     Envelope { ctx, src, tag }
@@ -118,8 +136,8 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
 
-fn send_recv(len: usize, single_copy: bool, mode: SendMode) {
-    let mut net = Net::new(2, SMALL, single_copy);
+fn send_recv(config: Config, len: usize, single_copy: bool, mode: SendMode) {
+    let mut net = Net::new(2, config, single_copy);
     let data = pattern(len, 3);
     let mut out = vec![0u8; len];
     let s = net.procs[0].isend(1, env(0, 0, 9), SendData::Owned(data.clone()), mode);
@@ -132,10 +150,12 @@ fn send_recv(len: usize, single_copy: bool, mode: SendMode) {
 
 #[test]
 fn eager_rendezvous_and_pipelined() {
-    for len in [0, 1, 64, 65, 99, 100, 101, 1000, 4096] {
-        for single_copy in [true, false] {
-            send_recv(len, single_copy, SendMode::Standard);
-            send_recv(len, single_copy, SendMode::Synchronous);
+    for len in [0, 1, 64, 65, 99, 100, 101, 1000, 4096, 8192, 20000] {
+        for config in [SMALL, SPLIT] {
+            for single_copy in [true, false] {
+                send_recv(config, len, single_copy, SendMode::Standard);
+                send_recv(config, len, single_copy, SendMode::Synchronous);
+            }
         }
     }
 }
@@ -355,7 +375,7 @@ fn failed_read_falls_back() {
     }
     let reads = net.procs[1].take_reads();
     assert_eq!(reads.len(), 1);
-    net.procs[1].read_done(reads[0].rreq, false);
+    net.procs[1].read_done(&reads[0], false);
     net.wait(1, r);
     net.wait(0, s);
     assert_eq!(out, data);
@@ -389,4 +409,65 @@ fn send_now_keeps_order() {
     net.wait(1, ra);
     net.wait(1, rb);
     assert_eq!((a[0], b[0]), (1, 2));
+}
+
+/// Both ends copy: truncation, and a failed write or read, still deliver every byte once.
+#[test]
+fn split_copy_truncation_and_fallbacks() {
+    for (buf_len, refuse_writes, fail_read) in
+        [(20000, false, false), (3000, false, false), (5000, false, false), (20000, true, false), (20000, false, true), (9000, true, true)]
+    {
+        let mut net = Net::new(2, SPLIT, true);
+        net.refuse_writes = refuse_writes;
+        let data = pattern(20000, 4);
+        let mut out = vec![0u8; buf_len];
+        let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
+        let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+        if fail_read {
+            // Deliver the Rts by hand and refuse the receiver's read.
+            let mut recs = Vec::new();
+            net.procs[0].flush(1, &mut |h, p| {
+                recs.push([h, p].concat());
+                true
+            });
+            for rec in recs {
+                net.procs[1].on_packet(0, &rec).unwrap();
+            }
+            for read in net.procs[1].take_reads() {
+                net.procs[1].read_done(&read, false);
+            }
+        }
+        let st = net.wait(1, r);
+        net.wait(0, s);
+        let n = buf_len.min(20000);
+        assert_eq!(out[..n], data[..n], "buf {buf_len} refuse_writes {refuse_writes} fail_read {fail_read}");
+        assert_eq!(st.bytes, n);
+        assert_eq!(st.error, (buf_len < 20000).then_some(ErrorClass::Truncate));
+    }
+}
+
+/// A split send completes only after the receiver has every byte (its `Fin`), never when
+/// its own write is done.
+#[test]
+fn split_send_waits_for_fin() {
+    let mut net = Net::new(2, SPLIT, true);
+    let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(pattern(10000, 1)), SendMode::Standard);
+    let mut out = vec![0u8; 10000];
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    // Hold back the receiver's read: the sender's write alone must not complete the send.
+    net.defer_reads = true;
+    for _ in 0..10 {
+        net.step();
+        assert_eq!(net.procs[0].peek(s).unwrap(), None);
+    }
+    assert_eq!(net.deferred.len(), 1);
+    for read in std::mem::take(&mut net.deferred) {
+        let dst = read.dst.bytes_mut();
+        // SAFETY: as in `Net::step`.
+        unsafe { std::ptr::copy_nonoverlapping(read.addr as *const u8, dst.as_mut_ptr(), dst.len()) };
+        net.procs[1].read_done(&read, true);
+    }
+    net.wait(1, r);
+    net.wait(0, s);
+    assert_eq!(out, pattern(10000, 1));
 }
