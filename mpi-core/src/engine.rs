@@ -315,6 +315,12 @@ impl Engine {
         }
     }
 
+    /// A standard send's fast path (`Protocol::send_now`): true when the message left at once.
+    fn send_now(&self, st: &mut State, peer: usize, env: Envelope, buf: UserBuf) -> bool {
+        let State { proto, loopback, .. } = st;
+        proto.send_now(peer, env, buf.bytes(), &mut |h, p| self.transmit(loopback, peer, h, p))
+    }
+
     /// Makes progress until the protocol request `r` completes; releases it.
     fn wait_protocol(&self, r: ReqId) -> Result<Status> {
         self.wait_until(|st| st.proto.take(r))
@@ -365,6 +371,14 @@ impl Engine {
     /// Starts a send of `data` (`count * type size` bytes of user memory, or an owned copy).
     pub fn isend(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<Request> {
         let mut st = self.lock();
+        if matches!(kind, SendKind::Standard | SendKind::Ready) {
+            if let Some((peer, env)) = st.resolve_send(comm, dest, tag)? {
+                if self.send_now(&mut st, peer, env, buf) {
+                    let r = st.proto.completed(Status::default());
+                    return Ok(Request(st.requests.insert(Req::Active(r))));
+                }
+            }
+        }
         let r = st.start_send(comm, dest, tag, buf, kind)?;
         let req = st.requests.insert(Req::Active(r));
         self.progress(&mut st)?;
@@ -382,12 +396,11 @@ impl Engine {
 
     /// Blocking send.
     pub fn send(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<()> {
-        if matches!(kind, SendKind::Standard | SendKind::Ready) && dest != PROC_NULL {
+        if matches!(kind, SendKind::Standard | SendKind::Ready) {
             let st = self.lock();
-            st.check_send_args(comm, dest, tag)?;
-            let c = st.comm(comm)?;
-            let (peer, env) = (c.members[dest as usize], Envelope { ctx: c.ctx, src: c.rank, tag });
-            return self.send_to(st, peer, env, buf);
+            if let Some((peer, env)) = st.resolve_send(comm, dest, tag)? {
+                return self.send_to(st, peer, env, buf);
+            }
         }
         let r = {
             let mut st = self.lock();
@@ -402,15 +415,11 @@ impl Engine {
     /// transport when nothing is queued ahead of it (`Protocol::send_now`), with no request;
     /// anything else waits on a protocol request.
     fn send_to(&self, mut st: MutexGuard<'_, State>, peer: usize, env: Envelope, buf: UserBuf) -> Result<()> {
-        let r = {
-            let State { proto, loopback, .. } = &mut *st;
-            if proto.send_now(peer, env, buf.bytes(), &mut |h, p| self.transmit(loopback, peer, h, p)) {
-                return Ok(());
-            }
-            let r = proto.isend(peer, env, SendData::User(buf), SendMode::Standard);
-            self.progress(&mut st)?;
-            r
-        };
+        if self.send_now(&mut st, peer, env, buf) {
+            return Ok(());
+        }
+        let r = st.proto.isend(peer, env, SendData::User(buf), SendMode::Standard);
+        self.progress(&mut st)?;
         drop(st);
         self.wait_protocol(r).map(|_| ())
     }
@@ -630,14 +639,21 @@ impl State {
         Ok(())
     }
 
-    fn start_send(&mut self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<ReqId> {
+    /// Checks a send's arguments; the destination process and envelope, or `None` for
+    /// `MPI_PROC_NULL`.
+    fn resolve_send(&self, comm: CommId, dest: i32, tag: i32) -> Result<Option<(usize, Envelope)>> {
         self.check_send_args(comm, dest, tag)?;
         if dest == PROC_NULL {
-            return Ok(self.proto.completed(proc_null_status()));
+            return Ok(None);
         }
         let c = self.comm(comm)?;
-        let peer = c.members[dest as usize];
-        let env = Envelope { ctx: c.ctx, src: c.rank, tag };
+        Ok(Some((c.members[dest as usize], Envelope { ctx: c.ctx, src: c.rank, tag })))
+    }
+
+    fn start_send(&mut self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<ReqId> {
+        let Some((peer, env)) = self.resolve_send(comm, dest, tag)? else {
+            return Ok(self.proto.completed(proc_null_status()));
+        };
         Ok(match kind {
             SendKind::Standard | SendKind::Ready => self.proto.isend(peer, env, SendData::User(buf), SendMode::Standard),
             SendKind::Synchronous => self.proto.isend(peer, env, SendData::User(buf), SendMode::Synchronous),
