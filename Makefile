@@ -2,11 +2,12 @@
 # `make test` runs every test. See README.md.
 
 PREFIX ?= $(CURDIR)/build/install
+override PREFIX := $(abspath $(PREFIX))
 NP ?= 4
 CARGO ?= cargo
 VENV := $(CURDIR)/.venv
 
-.PHONY: all build install run test test-unit test-generated test-abi test-c bench deps clean
+.PHONY: all build install run test test-unit test-generated test-abi test-install test-c bench deps clean
 
 all: build
 
@@ -25,13 +26,13 @@ install: build
 	install -m 644 include/mpi.h $(PREFIX)/include/mpi.h
 	install -m 755 target/release/libmpi_abi.so $(PREFIX)/lib/libmpi_abi.so.1
 	ln -sf libmpi_abi.so.1 $(PREFIX)/lib/libmpi_abi.so
-	install -m 644 abi/wrappers/mpi.pc $(PREFIX)/lib/pkgconfig/mpi.pc
+	sed 's|@PREFIX@|$(PREFIX)|' abi/wrappers/mpi.pc.in > $(PREFIX)/lib/pkgconfig/mpi.pc
 
 run: install
 	$(PREFIX)/bin/mpicc -O2 -o build/hello examples/hello.c
 	$(PREFIX)/bin/mpirun -n $(NP) build/hello
 
-test: test-unit test-generated test-abi test-c
+test: test-unit test-generated test-abi test-install test-c
 
 test-unit: deps
 	$(CARGO) test --release --workspace --exclude mpi-tests
@@ -46,6 +47,15 @@ test-abi: install
 	@tools/ensure-deps.sh --with-venv
 	tests/abi/check_header.sh $(VENV)
 	tests/abi/check_exports.sh $(PREFIX)/lib/libmpi_abi.so.1 $(VENV)
+
+# The installed tree works as users use it: mpicc -show, mpicxx, pkg-config, a job.
+test-install: install
+	$(PREFIX)/bin/mpicc -show | grep -q -- '-lmpi_abi'
+	$(PREFIX)/bin/mpicxx -O2 -x c++ -o build/hello-cxx examples/hello.c
+	cc -O2 -o build/hello-pc examples/hello.c $$(PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig pkg-config --cflags --libs mpi)
+	$(PREFIX)/bin/mpiexec -n 3 build/hello-pc > build/hello-pc.out
+	grep -q 'sum of ranks = 3 (expected 3)' build/hello-pc.out
+	$(PREFIX)/bin/mpirun -n 2 build/hello-cxx > /dev/null
 
 # The C suite under our mpirun: compiled with our mpicc, then compiled with MPICH's
 # mpicc_abi and run on our library (binary compatibility).

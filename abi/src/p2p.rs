@@ -7,6 +7,7 @@ use std::ffi::c_void;
 use mpi_core::buffer::UserBuf;
 use mpi_core::engine::{CommId, Engine, SendKind};
 use mpi_core::error::{fail, ErrorClass, Result};
+use mpi_core::protocol::Status;
 
 use crate::errors::api;
 use crate::generated::consts::*;
@@ -33,6 +34,24 @@ struct Call {
 
 fn call(comm: MPI_Comm) -> Result<Call> {
     Ok(Call { engine: engine()?, comm: handles::comm(comm)? })
+}
+
+impl Call {
+    /// `MPI_Sendrecv`: posts the receive, sends, waits for both. If the send cannot start, the
+    /// receive is cancelled rather than left to land in memory the caller will reuse.
+    fn exchange(&self, send: UserBuf, dest: c_int, sendtag: c_int, recv: UserBuf, source: c_int, recvtag: c_int) -> Result<Status> {
+        let r = self.engine.irecv(self.comm, source, recvtag, recv)?;
+        let s = match self.engine.isend(self.comm, dest, sendtag, send, SendKind::Standard) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = self.engine.cancel(r);
+                let _ = self.engine.wait(r);
+                return Err(e);
+            }
+        };
+        self.engine.wait(s)?;
+        self.engine.wait(r)
+    }
 }
 
 macro_rules! blocking_send {
@@ -217,18 +236,7 @@ pub unsafe extern "C" fn PMPI_Sendrecv_c(
         let c = call(comm)?;
         let sbuf = user_buf(sendbuf, sendcount, sendtype)?;
         let rbuf = user_buf(recvbuf, recvcount, recvtype)?;
-        let r = c.engine.irecv(c.comm, source, recvtag, rbuf)?;
-        let s = match c.engine.isend(c.comm, dest, sendtag, sbuf, SendKind::Standard) {
-            Ok(s) => s,
-            Err(e) => {
-                // Do not leave the receive posted into memory the caller is about to reuse.
-                let _ = c.engine.cancel(r);
-                let _ = c.engine.wait(r);
-                return Err(e);
-            }
-        };
-        c.engine.wait(s)?;
-        let st = c.engine.wait(r)?;
+        let st = c.exchange(sbuf, dest, sendtag, rbuf, source, recvtag)?;
         write_status(status, &st);
         crate::status::check(&st)
     })
@@ -282,18 +290,7 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace_c(
         let user = user_buf(buf, count, datatype)?;
         // The outgoing data is copied so that the receive can land in the same buffer.
         let mut copy = user.bytes().to_vec();
-        let r = c.engine.irecv(c.comm, source, recvtag, user)?;
-        let s = c.engine.isend(c.comm, dest, sendtag, UserBuf::from_slice(&mut copy), SendKind::Standard);
-        let s = match s {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = c.engine.cancel(r);
-                let _ = c.engine.wait(r);
-                return Err(e);
-            }
-        };
-        c.engine.wait(s)?;
-        let st = c.engine.wait(r)?;
+        let st = c.exchange(UserBuf::from_slice(&mut copy), dest, sendtag, user, source, recvtag)?;
         write_status(status, &st);
         crate::status::check(&st)
     })

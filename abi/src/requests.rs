@@ -31,6 +31,14 @@ fn test_one(st: &mut State, handle: &mut MPI_Request) -> Result<Option<Status>> 
     Ok(status)
 }
 
+/// A request handle that must not be `MPI_REQUEST_NULL` (free, cancel, start).
+fn live_request(handle: MPI_Request, call: &str) -> Result<Request> {
+    match handles::request(handle)? {
+        Some(r) => Ok(r),
+        None => fail(ErrorClass::Request, format!("{call} of MPI_REQUEST_NULL")),
+    }
+}
+
 /// Whether a request takes part in `MPI_Waitany`/`Waitsome` (not null, not inactive).
 fn is_active(st: &State, handle: MPI_Request) -> Result<Option<Request>> {
     Ok(handles::request(handle)?.filter(|r| !st.is_inactive(*r)))
@@ -298,9 +306,7 @@ pub unsafe extern "C" fn PMPI_Testsome(
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Request_free(request: *mut MPI_Request) -> c_int {
     api(MPI_COMM_WORLD, "MPI_Request_free", || {
-        let Some(r) = handles::request(crate::read(request)?)? else {
-            return fail(ErrorClass::Request, "MPI_Request_free of MPI_REQUEST_NULL");
-        };
+        let r = live_request(crate::read(request)?, "MPI_Request_free")?;
         engine()?.free(r)?;
         out(request, MPI_REQUEST_NULL)
     })
@@ -324,9 +330,7 @@ pub unsafe extern "C" fn PMPI_Request_get_status(request: MPI_Request, flag: *mu
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Cancel(request: *mut MPI_Request) -> c_int {
     api(MPI_COMM_WORLD, "MPI_Cancel", || {
-        let Some(r) = handles::request(crate::read(request)?)? else {
-            return fail(ErrorClass::Request, "MPI_Cancel of MPI_REQUEST_NULL");
-        };
+        let r = live_request(crate::read(request)?, "MPI_Cancel")?;
         engine()?.cancel(r)
     })
 }
@@ -334,9 +338,7 @@ pub unsafe extern "C" fn PMPI_Cancel(request: *mut MPI_Request) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Start(request: *mut MPI_Request) -> c_int {
     api(MPI_COMM_WORLD, "MPI_Start", || {
-        let Some(r) = handles::request(crate::read(request)?)? else {
-            return fail(ErrorClass::Request, "MPI_Start of MPI_REQUEST_NULL");
-        };
+        let r = live_request(crate::read(request)?, "MPI_Start")?;
         engine()?.start(r)
     })
 }
@@ -346,10 +348,7 @@ pub unsafe extern "C" fn PMPI_Startall(count: c_int, array_of_requests: *mut MPI
     api(MPI_COMM_WORLD, "MPI_Startall", || {
         let e = engine()?;
         for h in requests(count, array_of_requests)?.iter() {
-            let Some(r) = handles::request(*h)? else {
-                return fail(ErrorClass::Request, "MPI_Startall with MPI_REQUEST_NULL");
-            };
-            e.start(r)?;
+            e.start(live_request(*h, "MPI_Startall")?)?;
         }
         Ok(())
     })

@@ -1,4 +1,5 @@
 /* ranks: 1 2 4 */
+/* env: FERROMPI_PMI=2 */
 /* Environment: Initialized/Finalized before and after, Abi_get_version and Get_version before
  * MPI_Init, Get_library_version, rank/size on WORLD and SELF, Wtime/Wtick, Get_processor_name,
  * Alloc_mem/Free_mem, Pcontrol. */

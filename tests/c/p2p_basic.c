@@ -1,4 +1,5 @@
 /* ranks: 1 2 3 4 */
+/* env: FERROMPI_PMI=2 */
 /* Blocking and nonblocking point-to-point: Send/Recv around a ring, Isend/Irecv, Sendrecv,
  * Sendrecv_replace, ANY_SOURCE/ANY_TAG with the status telling the real source and tag, a
  * receive larger than the message (count from the status), zero-byte messages (with and
