@@ -583,10 +583,11 @@ impl Engine {
 
     // ---- life cycle ----------------------------------------------------------------------
 
-    /// `MPI_Finalize`: flushes what is still queued, synchronises with every rank (so that no
-    /// rank leaves while a peer may still read its memory), and tells the launcher.
+    /// `MPI_Finalize`: completes what is still in flight (queued records, and sends the
+    /// application freed or buffered), synchronises with every rank (so that no rank leaves
+    /// while a peer may still read its memory), and tells the launcher.
     pub fn finalize(&self) -> Result<()> {
-        self.wait_until(|st| Ok((!st.proto.has_outgoing()).then_some(())))?;
+        self.wait_until(|st| Ok(st.proto.is_quiet().then_some(())))?;
         self.barrier(CommId::WORLD)?;
         let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(pmi) = world.pmi.as_mut() {

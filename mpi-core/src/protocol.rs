@@ -192,6 +192,9 @@ pub struct Protocol {
     writes: Vec<RemoteWrite>,
     /// Requests completed since the I/O layer last asked (to wake waiting threads).
     completions: usize,
+    /// Detached sends (`MPI_Request_free`, buffered sends) not complete yet. Detached receives
+    /// are not counted: one that never matches must not keep `MPI_Finalize` waiting.
+    detached_sends: usize,
 }
 
 impl Protocol {
@@ -206,6 +209,7 @@ impl Protocol {
             reads: Vec::new(),
             writes: Vec::new(),
             completions: 0,
+            detached_sends: 0,
         }
     }
 
@@ -228,11 +232,15 @@ impl Protocol {
 
     fn finish(&mut self, id: ReqId, status: Status) {
         let Some(req) = self.requests.get_mut(id) else { return };
+        let was_send = matches!(req.work, Work::Send { .. });
         req.work = Work::Done;
         req.complete = true;
         req.status = status;
         self.completions += 1;
         if req.detached {
+            if was_send {
+                self.detached_sends -= 1;
+            }
             self.requests.remove(id);
         }
     }
@@ -269,8 +277,11 @@ impl Protocol {
         };
         if req.complete {
             self.requests.remove(id);
-        } else {
+        } else if !req.detached {
             req.detached = true;
+            if matches!(req.work, Work::Send { .. }) {
+                self.detached_sends += 1;
+            }
         }
         Ok(())
     }
@@ -345,6 +356,12 @@ impl Protocol {
         }
         p.next_send_seq = p.next_send_seq.wrapping_add(1);
         true
+    }
+
+    /// Whether nothing that nobody waits for is still in flight: no record waits for a
+    /// transport and every detached send is complete. `MPI_Finalize` waits for this.
+    pub fn is_quiet(&self) -> bool {
+        self.detached_sends == 0 && !self.has_outgoing()
     }
 
     /// Whether any record waits for the transport.

@@ -343,8 +343,10 @@ fn detached_requests_vanish_on_completion() {
     let mut out = vec![0u8; 1000];
     let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
     net.wait(1, r);
+    assert!(!net.procs[0].is_quiet());
     net.run_until(|n| !n.procs[0].is_request(s));
     assert!(net.procs[0].take(s).is_err());
+    assert!(net.procs[0].is_quiet());
 }
 
 #[test]
