@@ -252,7 +252,9 @@ impl Engine {
         // Control packets first: a `Write` must reach the sender before we spend a long time
         // on our own half of the copy, or the two halves run one after the other.
         self.flush_all(proto, loopback);
-        for read in proto.take_reads() {
+        let (reads, writes) = (proto.take_reads(), proto.take_writes());
+        let copied = !reads.is_empty() || !writes.is_empty();
+        for read in reads {
             let ok = match self.routes[read.peer] {
                 Route::Loopback => {
                     // SAFETY: the sender is this process and its request keeps `addr..+len`
@@ -265,7 +267,7 @@ impl Engine {
             };
             proto.read_done(&read, ok);
         }
-        for write in proto.take_writes() {
+        for write in writes {
             let ok = match self.routes[write.peer] {
                 Route::Loopback => {
                     // SAFETY: the receiver is this process; its request keeps `addr..+len`
@@ -277,7 +279,10 @@ impl Engine {
             };
             proto.write_done(&write, ok);
         }
-        self.flush_all(proto, loopback);
+        if copied {
+            // The copies queued `Written` and `Fin` packets.
+            self.flush_all(proto, loopback);
+        }
         // Self-sends complete in the same round: deliver what was just looped back.
         while let Some(rec) = loopback.pop_front() {
             proto.on_packet(self.rank, &rec)?;

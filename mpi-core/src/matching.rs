@@ -51,6 +51,11 @@ impl<R: Copy + PartialEq> PostedQueue<R> {
 
     /// Removes and returns the oldest receive that `env` matches.
     pub fn take_match(&mut self, env: &Envelope) -> Option<R> {
+        // The oldest receive matches most often (messages arrive in the order they are
+        // awaited): take it without the general search.
+        if self.entries.front()?.0.matches(env) {
+            return self.entries.pop_front().map(|(_, r)| r);
+        }
         let pos = self.entries.iter().position(|(sel, _)| sel.matches(env))?;
         self.entries.remove(pos).map(|(_, r)| r)
     }
@@ -98,6 +103,9 @@ impl<M> UnexpectedQueue<M> {
 
     /// Removes and returns the oldest message `sel` matches.
     pub fn take_match(&mut self, sel: &Selector) -> Option<(Envelope, M)> {
+        if sel.matches(&self.entries.front()?.0) {
+            return self.entries.pop_front();
+        }
         let pos = self.entries.iter().position(|(env, _)| sel.matches(env))?;
         self.entries.remove(pos)
     }
