@@ -252,8 +252,8 @@ impl Engine {
         // Control packets first: a `Write` must reach the sender before we spend a long time
         // on our own half of the copy, or the two halves run one after the other.
         self.flush_all(proto, loopback);
-        let (reads, writes) = (proto.take_reads(), proto.take_writes());
-        let copied = !reads.is_empty() || !writes.is_empty();
+        let copied = proto.has_copies();
+        let (reads, writes) = if copied { (proto.take_reads(), proto.take_writes()) } else { Default::default() };
         for read in reads {
             let ok = match self.routes[read.peer] {
                 Route::Loopback => {

@@ -513,6 +513,11 @@ impl Protocol {
         self.peers[peer].outbox.push_back(Outgoing::Packet { header, req: None });
     }
 
+    /// Whether single-copy reads or writes wait to be performed.
+    pub fn has_copies(&self) -> bool {
+        !self.reads.is_empty() || !self.writes.is_empty()
+    }
+
     /// Single-copy reads to perform; each must be answered with `read_done`.
     pub fn take_reads(&mut self) -> Vec<RemoteRead> {
         std::mem::take(&mut self.reads)
