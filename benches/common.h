@@ -112,6 +112,33 @@ static char *bench_alloc(long size, int fill)
     return (char *)p;
 }
 
+/* What both benchmarks start with: MPI_Init, the options, exactly two ranks, and send and
+ * receive buffers of the largest size. Returns 0, or the status main should exit with after
+ * MPI_Finalize. */
+static int bench_start(int *argc, char ***argv, const char *name, struct bench_opts *o,
+                       long min_default, int iters_small, int iters_large, int skip_small,
+                       int skip_large, int *rank, char **sbuf, char **rbuf)
+{
+    int size;
+    MPI_Init(argc, argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (bench_parse(*argc, *argv, o, min_default, iters_small, iters_large, skip_small,
+                    skip_large) != 0)
+        return 2;
+    if (size != 2) {
+        if (*rank == 0) fprintf(stderr, "%s needs exactly 2 ranks (got %d)\n", name, size);
+        return 2;
+    }
+    *sbuf = bench_alloc(o->max_size, 'a');
+    *rbuf = bench_alloc(o->max_size, 'b');
+    if (!*sbuf || !*rbuf) {
+        fprintf(stderr, "rank %d: out of memory\n", *rank);
+        return 1;
+    }
+    return 0;
+}
+
 /* Deterministic pattern depending on the size, the sender and a sequence number. */
 static void bench_pattern(char *buf, long size, int rank, int seq)
 {

@@ -18,25 +18,12 @@
 int main(int argc, char **argv)
 {
     struct bench_opts o;
-    int rank, size;
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (bench_parse(argc, argv, &o, 1, 100, 20, 10, 2) != 0) {
+    int rank;
+    char *sbuf, *rbuf;
+    int rc = bench_start(&argc, &argv, "osu_bw", &o, 1, 100, 20, 10, 2, &rank, &sbuf, &rbuf);
+    if (rc != 0) {
         MPI_Finalize();
-        return 2;
-    }
-    if (size != 2) {
-        if (rank == 0) fprintf(stderr, "osu_bw needs exactly 2 ranks (got %d)\n", size);
-        MPI_Finalize();
-        return 2;
-    }
-    char *sbuf = bench_alloc(o.max_size, 'a');
-    char *rbuf = bench_alloc(o.max_size, 'b');
-    if (!sbuf || !rbuf) {
-        fprintf(stderr, "rank %d: out of memory\n", rank);
-        MPI_Finalize();
-        return 1;
+        return rc;
     }
     int peer = 1 - rank;
     MPI_Request req[WINDOW];

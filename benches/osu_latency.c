@@ -14,25 +14,12 @@
 int main(int argc, char **argv)
 {
     struct bench_opts o;
-    int rank, size;
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (bench_parse(argc, argv, &o, 0, 10000, 1000, 1000, 10) != 0) {
+    int rank;
+    char *sbuf, *rbuf;
+    int rc = bench_start(&argc, &argv, "osu_latency", &o, 0, 10000, 1000, 1000, 10, &rank, &sbuf, &rbuf);
+    if (rc != 0) {
         MPI_Finalize();
-        return 2;
-    }
-    if (size != 2) {
-        if (rank == 0) fprintf(stderr, "osu_latency needs exactly 2 ranks (got %d)\n", size);
-        MPI_Finalize();
-        return 2;
-    }
-    char *sbuf = bench_alloc(o.max_size, 'a');
-    char *rbuf = bench_alloc(o.max_size, 'b');
-    if (!sbuf || !rbuf) {
-        fprintf(stderr, "rank %d: out of memory\n", rank);
-        MPI_Finalize();
-        return 1;
+        return rc;
     }
     int peer = 1 - rank;
     MPI_Status st;
