@@ -55,7 +55,7 @@ pub unsafe extern "C" fn PMPI_Reduce_c(
         let kind = reduction_kind(datatype)?;
         let op = handles::op(op)?;
         let is_root = e.comm_rank(c)? as c_int == root;
-        let in_place = sendbuf == MPI_IN_PLACE as *const c_void;
+        let in_place = std::ptr::eq(sendbuf, MPI_IN_PLACE);
         if in_place && !is_root {
             return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
         }
@@ -94,7 +94,7 @@ pub unsafe extern "C" fn PMPI_Allreduce_c(
         let kind = reduction_kind(datatype)?;
         let op = handles::op(op)?;
         let recv = user_buf(recvbuf, count, datatype)?;
-        let send = if sendbuf == MPI_IN_PLACE as *const c_void { None } else { Some(user_buf(sendbuf, count, datatype)?) };
+        let send = if std::ptr::eq(sendbuf, MPI_IN_PLACE) { None } else { Some(user_buf(sendbuf, count, datatype)?) };
         e.allreduce(c, send.as_ref().map(|b| b.bytes()), recv.bytes_mut(), kind, op)
     })
 }

@@ -446,10 +446,6 @@ impl Engine {
         self.wait_until(|st| st.test(req))
     }
 
-    pub fn test(&self, req: Request) -> Result<Option<Status>> {
-        self.with_state(|st| st.test(req))
-    }
-
     /// `MPI_Iprobe`.
     pub fn iprobe(&self, comm: CommId, src: i32, tag: i32) -> Result<Option<Status>> {
         self.with_state(|st| st.iprobe(comm, src, tag))

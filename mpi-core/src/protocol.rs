@@ -487,7 +487,7 @@ impl Protocol {
         let need = len.min(buf.len());
         // Both ends copy a large message: the sender writes 0..split, we read split..need.
         // The split is page-aligned so that neither side pins a page the other copies.
-        let split = if len >= split_min { (len / 2 & !4095).min(need) } else { 0 };
+        let split = if len >= split_min { ((len / 2) & !4095).min(need) } else { 0 };
         *stage = RecvStage::Rendezvous { peer, sreq, len, need, got: 0 };
         if split > 0 {
             let header = Header {
