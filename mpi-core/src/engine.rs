@@ -18,7 +18,8 @@ use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::matching::{Envelope, Selector};
 use crate::op::{self, BuiltinOp};
-use crate::protocol::{Config, MsgId, Protocol, ReqId, SendData, SendMode, Status};
+use crate::protocol::{Config, Link, MsgId, Protocol, ReqId, SendData, SendMode, Status};
+use crate::transport::Transport;
 use crate::slab::{Id, Slab};
 use crate::world::World;
 
@@ -110,11 +111,17 @@ pub struct State {
     loopback: VecDeque<Vec<u8>>,
 }
 
-/// How a world rank is reached.
+/// How a world rank is reached: this process, or peer `peer` of transport `t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Loopback,
-    Shm { local: usize },
+    Via { t: usize, peer: usize },
+}
+
+/// A transport and the world rank of each of its peers.
+struct Attached {
+    transport: Box<dyn Transport>,
+    world_rank_of: Vec<usize>,
 }
 
 pub struct Engine {
@@ -123,10 +130,11 @@ pub struct Engine {
     rank: usize,
     size: usize,
     appnum: i32,
-    node: Option<shm::Node>,
+    transports: Vec<Attached>,
     routes: Vec<Route>,
-    /// World rank of each shared-memory local rank.
-    local_to_world: Vec<usize>,
+    /// How long a waiting thread may block in the first transport's `wait`: a transport
+    /// cannot wake a waiter blocked in another one, so with several the block is short.
+    block_for: Duration,
     /// Threads blocked in `Backoff::snooze`; completions wake them.
     sleepers: AtomicUsize,
     /// Ranks on this host outnumber its cores: waiting ranks yield at once instead of spinning.
@@ -137,56 +145,66 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// Attaches the host's shared-memory segment (`local_ranks` share this host).
+fn attach_shm(world: &World) -> Result<shm::Node> {
+    let local_size = world.local_ranks.len();
+    // local_size² rings share the segment: shrink them as ranks per host grow (256 KiB each up
+    // to 16 ranks, never below 16 KiB) unless FERROMPI_SHM_RING_BYTES says.
+    let default_ring = ((64usize << 20) / (local_size * local_size)).clamp(16 << 10, 256 << 10);
+    let cfg = match std::env::var_os("FERROMPI_SHM_RING_BYTES") {
+        Some(_) => shm::Config::from_env().or_else(|e| fail(ErrorClass::Arg, format!("FERROMPI_SHM_RING_BYTES: {e}")))?,
+        None => shm::Config { ring_bytes: default_ring },
+    };
+    // One segment per job and host: test hosts in network namespaces share /dev/shm, so the
+    // host's lowest world rank is part of the name.
+    let key = format!("{}.{}", world.job_id, world.local_ranks[0]);
+    shm::Node::attach(&key, world.local_rank(), local_size, &cfg).or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))
+}
+
 impl Engine {
     /// Bootstraps the job and attaches the transports (`MPI_Init`).
     pub fn bootstrap() -> Result<Engine> {
         let world = World::bootstrap()?;
         let (rank, size) = (world.rank, world.size);
         let local_size = world.local_ranks.len();
-        let node = if local_size > 1 {
-            // local_size² rings share the segment: shrink them as ranks per host grow (256 KiB
-            // each up to 16 ranks, never below 16 KiB) unless FERROMPI_SHM_RING_BYTES says.
-            let default_ring = ((64usize << 20) / (local_size * local_size)).clamp(16 << 10, 256 << 10);
-            let cfg = match std::env::var_os("FERROMPI_SHM_RING_BYTES") {
-                Some(_) => shm::Config::from_env().or_else(|e| fail(ErrorClass::Arg, format!("FERROMPI_SHM_RING_BYTES: {e}")))?,
-                None => shm::Config { ring_bytes: default_ring },
-            };
-            Some(
-                shm::Node::attach(&world.job_id, world.local_rank(), local_size, &cfg)
-                    .or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))?,
-            )
-        } else {
-            None
-        };
-        let mut routes = Vec::with_capacity(size);
-        for r in 0..size {
-            if r == rank {
-                routes.push(Route::Loopback);
-            } else if let Some(local) = world.local_ranks.iter().position(|&x| x == r) {
-                routes.push(Route::Shm { local });
-            } else {
-                return fail(
-                    ErrorClass::Other,
-                    format!("rank {r} runs on another host; the inter-host transport (libfabric) is not built yet"),
-                );
+        let mut transports = Vec::new();
+        let mut routes: Vec<Option<Route>> = vec![None; size];
+        routes[rank] = Some(Route::Loopback);
+        if local_size > 1 {
+            let t = transports.len();
+            for (local, &r) in world.local_ranks.iter().enumerate() {
+                if r != rank {
+                    routes[r] = Some(Route::Via { t, peer: local });
+                }
             }
+            transports.push(Attached { transport: Box::new(attach_shm(&world)?), world_rank_of: world.local_ranks.clone() });
         }
-        let max_record = node.as_ref().map_or(usize::MAX, |n| n.max_record());
-        let room = max_record.saturating_sub(crate::packet::CONTROL_LEN);
+        if let Some(r) = routes.iter().position(Option::is_none) {
+            return fail(
+                ErrorClass::Other,
+                format!("rank {r} runs on another host; the inter-host transport (libfabric) is not built yet"),
+            );
+        }
+        let routes: Vec<Route> = routes.into_iter().map(|r| r.unwrap_or(Route::Loopback)).collect();
+        // Measured on a 2-core VM with benches/osu_latency.c and osu_bw.c (docs/benchmarks.md):
+        // from 32 KiB on, two single copies at once beat copying through the ring twice.
+        let eager_limit = env_usize("FERROMPI_EAGER_LIMIT", 32 << 10);
         let config = Config {
-            // Measured on a 2-core VM with benches/osu_latency.c and osu_bw.c (docs/benchmarks.md):
-            // from 32 KiB on, two single copies at once beat copying through the ring twice.
-            eager_limit: env_usize("FERROMPI_EAGER_LIMIT", 32 << 10).min(room),
-            chunk: (64 << 10).min(room),
+            link: Link { eager_limit, chunk: 64 << 10, single_copy: true },
             split_min: env_usize("FERROMPI_SPLIT_MIN", 32 << 10),
         };
         let mut proto = Protocol::new(size, config);
         for (r, route) in routes.iter().enumerate() {
-            let single_copy = match route {
-                Route::Loopback => true,
-                Route::Shm { local } => node.as_ref().is_some_and(|n| n.single_copy(*local)),
-            };
-            proto.set_single_copy(r, single_copy);
+            if let Route::Via { t, peer } = *route {
+                let transport = &transports[t].transport;
+                let room = transport.max_record().saturating_sub(crate::packet::CONTROL_LEN);
+                let link = Link {
+                    eager_limit: eager_limit.min(room),
+                    chunk: config.link.chunk.min(room),
+                    single_copy: transport.single_copy(peer),
+                };
+                proto.set_link(r, link);
+            }
         }
         let world_comm = Comm { ctx: 0, rank: rank as u32, members: (0..size).collect() };
         let self_comm = Comm { ctx: 2, rank: 0, members: vec![rank] };
@@ -202,9 +220,9 @@ impl Engine {
             rank,
             size,
             appnum: world.appnum,
-            local_to_world: world.local_ranks.clone(),
             world: Mutex::new(world),
-            node,
+            block_for: if transports.len() > 1 { Duration::from_millis(1) } else { Duration::from_millis(10) },
+            transports,
             routes,
             sleepers: AtomicUsize::new(0),
             oversubscribed: local_size > cores,
@@ -235,10 +253,10 @@ impl Engine {
     fn progress(&self, st: &mut State) -> Result<()> {
         let State { proto, loopback, .. } = st;
         let mut bad = None;
-        if let Some(node) = &self.node {
-            let l2w = &self.local_to_world;
-            node.poll(&mut |local, rec| {
-                if let Err(e) = proto.on_packet(l2w[local], rec) {
+        for attached in &self.transports {
+            let world_rank_of = &attached.world_rank_of;
+            attached.transport.poll(&mut |peer, rec| {
+                if let Err(e) = proto.on_packet(world_rank_of[peer], rec) {
                     bad = Some(e);
                 }
             });
@@ -263,7 +281,7 @@ impl Engine {
                     unsafe { std::ptr::copy(read.addr as *const u8, read.dst.bytes_mut().as_mut_ptr(), read.dst.len()) };
                     true
                 }
-                Route::Shm { local } => self.shm().read_remote(local, read.addr, read.dst.bytes_mut()).is_ok(),
+                Route::Via { t, peer } => self.transports[t].transport.read_remote(peer, read.addr, read.dst.bytes_mut()).is_ok(),
             };
             proto.read_done(&read, ok);
         }
@@ -275,7 +293,7 @@ impl Engine {
                     unsafe { std::ptr::copy(write.src.bytes().as_ptr(), write.addr as *mut u8, write.src.len()) };
                     true
                 }
-                Route::Shm { local } => self.shm().write_remote(local, write.addr, write.src.bytes()).is_ok(),
+                Route::Via { t, peer } => self.transports[t].transport.write_remote(peer, write.addr, write.src.bytes()).is_ok(),
             };
             proto.write_done(&write, ok);
         }
@@ -288,8 +306,8 @@ impl Engine {
             proto.on_packet(self.rank, &rec)?;
         }
         if proto.take_completions() > 0 && self.sleepers.load(Ordering::Relaxed) > 0 {
-            if let Some(node) = &self.node {
-                node.wake_self();
+            if let Some(first) = self.transports.first() {
+                first.transport.wake_self();
             }
         }
         Ok(())
@@ -304,11 +322,6 @@ impl Engine {
         }
     }
 
-    /// The shared-memory node; only called for `Route::Shm` peers, which exist only with one.
-    fn shm(&self) -> &shm::Node {
-        self.node.as_ref().expect("a shared-memory route without a shared-memory node")
-    }
-
     /// Hands one record to the transport that reaches `peer`; false when it has no room now.
     fn transmit(&self, loopback: &mut VecDeque<Vec<u8>>, peer: usize, header: &[u8], payload: &[u8]) -> bool {
         match self.routes[peer] {
@@ -316,7 +329,7 @@ impl Engine {
                 loopback.push_back([header, payload].concat());
                 true
             }
-            Route::Shm { local } => self.shm().try_send(local, &[header, payload]),
+            Route::Via { t, peer } => self.transports[t].transport.try_send(peer, &[header, payload]),
         }
     }
 
@@ -877,7 +890,7 @@ impl Backoff {
 
     fn snooze(&mut self, engine: &Engine) {
         self.step = self.step.saturating_add(1);
-        let Some(node) = &engine.node else {
+        let Some(first) = engine.transports.first() else {
             // No other process on this host: nothing to block on.
             std::thread::yield_now();
             return;
@@ -897,7 +910,7 @@ impl Backoff {
         // Returns when a record arrives, when a ring we could not send into has room again,
         // or when another thread of this process completes a request.
         engine.sleepers.fetch_add(1, Ordering::Relaxed);
-        node.wait(Duration::from_millis(10));
+        first.transport.wait(engine.block_for);
         engine.sleepers.fetch_sub(1, Ordering::Relaxed);
     }
 }

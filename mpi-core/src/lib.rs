@@ -13,4 +13,5 @@ pub mod op;
 pub mod packet;
 pub mod protocol;
 pub mod slab;
+pub mod transport;
 pub mod world;

@@ -5,7 +5,7 @@
 //! single-copy reads it asks for (`take_reads` / `read_done`). Tests drive several `Protocol`s
 //! through an in-memory transport, reordering packets at will.
 //!
-//! Messages up to `Config::eager_limit` bytes travel in one `Eager` packet and the send
+//! Messages up to `Link::eager_limit` bytes travel in one `Eager` packet and the send
 //! completes once that packet has left. Larger messages, and all synchronous sends, use a
 //! rendezvous: the sender announces the message (`Rts`) and keeps its buffer; once the receiver
 //! has matched it, either
@@ -38,12 +38,22 @@ use crate::slab::{Id, Slab};
 pub type ReqId = Id;
 pub type MsgId = Id;
 
+/// How this process reaches one peer, as far as the protocol cares. Each transport has its
+/// own record size, so eager limits and chunk sizes are per peer.
 #[derive(Clone, Copy, Debug)]
-pub struct Config {
+pub struct Link {
     /// Largest message sent eagerly, in bytes.
     pub eager_limit: usize,
     /// Payload bytes per `Data` packet of a pipelined rendezvous.
     pub chunk: usize,
+    /// Whether single-copy reads and writes of the peer's memory work.
+    pub single_copy: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Every peer's link until `set_link` says otherwise.
+    pub link: Link,
     /// Single-copy messages of at least this many bytes are copied by both ends.
     pub split_min: usize,
 }
@@ -167,7 +177,6 @@ enum Outgoing {
     Stream { req: ReqId, rreq: u64, offset: usize, end: usize },
 }
 
-#[derive(Default)]
 struct Peer {
     /// Sequence number for the next matchable packet to this peer.
     next_send_seq: u32,
@@ -176,8 +185,7 @@ struct Peer {
     /// Matchable packets from this peer that arrived ahead of their turn.
     early: BTreeMap<u32, (Header, Vec<u8>)>,
     outbox: VecDeque<Outgoing>,
-    /// Whether single-copy reads from this peer work.
-    single_copy: bool,
+    link: Link,
 }
 
 pub struct Protocol {
@@ -201,7 +209,15 @@ impl Protocol {
     pub fn new(npeers: usize, config: Config) -> Protocol {
         Protocol {
             config,
-            peers: (0..npeers).map(|_| Peer::default()).collect(),
+            peers: (0..npeers)
+                .map(|_| Peer {
+                    next_send_seq: 0,
+                    next_recv_seq: 0,
+                    early: BTreeMap::new(),
+                    outbox: VecDeque::new(),
+                    link: config.link,
+                })
+                .collect(),
             requests: Slab::default(),
             posted: PostedQueue::default(),
             unexpected: UnexpectedQueue::default(),
@@ -213,8 +229,8 @@ impl Protocol {
         }
     }
 
-    pub fn set_single_copy(&mut self, peer: usize, on: bool) {
-        self.peers[peer].single_copy = on;
+    pub fn set_link(&mut self, peer: usize, link: Link) {
+        self.peers[peer].link = link;
     }
 
     // ---- requests ------------------------------------------------------------------------
@@ -320,7 +336,7 @@ impl Protocol {
             ..Header::default()
         };
         p.next_send_seq = p.next_send_seq.wrapping_add(1);
-        if len <= self.config.eager_limit && mode == SendMode::Standard {
+        if len <= p.link.eager_limit && mode == SendMode::Standard {
             header.kind_raw = PacketKind::Eager as u8;
             p.outbox.push_back(Outgoing::Packet { header, req: Some(req) });
         } else {
@@ -338,7 +354,7 @@ impl Protocol {
     /// Returns false (and changes nothing) when it cannot; the caller then uses `isend`.
     pub fn send_now(&mut self, peer: usize, env: Envelope, data: &[u8], send: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> bool {
         let p = &mut self.peers[peer];
-        if data.len() > self.config.eager_limit || !p.outbox.is_empty() {
+        if data.len() > p.link.eager_limit || !p.outbox.is_empty() {
             return false;
         }
         let header = Header {
@@ -377,7 +393,7 @@ impl Protocol {
     /// false: no room now) or none are left.
     pub fn flush(&mut self, peer: usize, send: &mut dyn FnMut(&[u8], &[u8]) -> bool) {
         let mut hbuf = [0u8; CONTROL_LEN];
-        let chunk = self.config.chunk;
+        let chunk = self.peers[peer].link.chunk;
         while let Some(out) = self.peers[peer].outbox.front_mut() {
             match out {
                 Outgoing::Packet { header, req } => {
@@ -472,7 +488,7 @@ impl Protocol {
     }
 
     fn start_rendezvous(&mut self, req: ReqId, peer: usize, env: Envelope, sreq: u64, len: usize, addr: usize) {
-        let single_copy = self.peers[peer].single_copy;
+        let single_copy = self.peers[peer].link.single_copy;
         let split_min = self.config.split_min;
         let Some(r) = self.requests.get_mut(req) else { return };
         let Work::Recv { buf, stage } = &mut r.work else { return };
@@ -542,7 +558,7 @@ impl Protocol {
         } else {
             let (peer, sreq) = (*peer, *sreq);
             let start = read.dst.addr() - buf.addr();
-            self.peers[peer].single_copy = false;
+            self.peers[peer].link.single_copy = false;
             self.send_control(peer, PacketKind::Cts, sreq, read.rreq.token(), start, start + read.dst.len());
         }
     }

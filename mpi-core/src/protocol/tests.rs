@@ -33,12 +33,8 @@ struct Net {
 
 impl Net {
     fn new(n: usize, config: Config, single_copy: bool) -> Net {
-        let mut procs: Vec<Protocol> = (0..n).map(|_| Protocol::new(n, config)).collect();
-        for p in &mut procs {
-            for peer in 0..n {
-                p.set_single_copy(peer, single_copy);
-            }
-        }
+        let config = Config { link: Link { single_copy, ..config.link }, ..config };
+        let procs: Vec<Protocol> = (0..n).map(|_| Protocol::new(n, config)).collect();
         Net { procs, wire: Vec::new(), rng: None, capacity: 4, refuse_writes: false, defer_reads: false, deferred: Vec::new() }
     }
 
@@ -120,9 +116,10 @@ impl Net {
     }
 }
 
-const SMALL: Config = Config { eager_limit: 64, chunk: 100, split_min: 1_000_000 };
+const LINK: Link = Link { eager_limit: 64, chunk: 100, single_copy: true };
+const SMALL: Config = Config { link: LINK, split_min: 1_000_000 };
 /// Single-copy messages from 300 bytes on are copied by both ends.
-const SPLIT: Config = Config { eager_limit: 64, chunk: 100, split_min: 300 };
+const SPLIT: Config = Config { link: LINK, split_min: 300 };
 
 fn env(ctx: u32, src: u32, tag: i32) -> Envelope {
     Envelope { ctx, src, tag }
