@@ -21,7 +21,7 @@ pub struct World {
 impl World {
     pub fn bootstrap() -> Result<World> {
         let client = pmi::Client::from_env().or_else(|e| fail(ErrorClass::Other, format!("PMI bootstrap failed: {e}")))?;
-        let Some(mut pmi) = client else {
+        let Some(pmi) = client else {
             return Ok(World {
                 rank: 0,
                 size: 1,
@@ -32,25 +32,38 @@ impl World {
             });
         };
         let (rank, size) = (pmi.rank(), pmi.size());
-        let io = |e: std::io::Error| crate::error::MpiError::new(ErrorClass::Other, format!("PMI: {e}"));
+        let mut world =
+            World { rank, size, job_id: pmi.job_id().to_string(), appnum: pmi.appnum(), local_ranks: vec![rank], pmi: Some(pmi) };
         let me = host_identity();
-        let mut local_ranks = vec![rank];
-        if size > 1 {
-            pmi.put(&format!("host-{rank}"), &me).map_err(io)?;
-            pmi.fence().map_err(io)?;
-            local_ranks.clear();
-            for r in 0..size {
-                let theirs = if r == rank {
-                    me.clone()
-                } else {
-                    pmi.get(&format!("host-{r}")).map_err(io)?.unwrap_or_default()
-                };
-                if theirs == me {
-                    local_ranks.push(r);
-                }
-            }
+        let hosts = world.allgather("host", &me)?;
+        world.local_ranks = (0..size).filter(|&r| hosts[r] == me).collect();
+        Ok(world)
+    }
+
+    /// Every rank's `value` for `key`, indexed by rank: each rank publishes its own, then all
+    /// meet in a PMI fence. Values must fit PMI's 1024 bytes.
+    pub fn allgather(&mut self, key: &str, value: &str) -> Result<Vec<String>> {
+        let (rank, size) = (self.rank, self.size);
+        let Some(pmi) = self.pmi.as_mut() else {
+            return Ok(vec![value.to_string()]);
+        };
+        if size == 1 {
+            return Ok(vec![value.to_string()]);
         }
-        Ok(World { rank, size, job_id: pmi.job_id().to_string(), appnum: pmi.appnum(), local_ranks, pmi: Some(pmi) })
+        let io = |e: std::io::Error| crate::error::MpiError::new(ErrorClass::Other, format!("PMI: {e}"));
+        pmi.put(&format!("{key}-{rank}"), value).map_err(io)?;
+        pmi.fence().map_err(io)?;
+        (0..size)
+            .map(|r| {
+                if r == rank {
+                    return Ok(value.to_string());
+                }
+                match pmi.get(&format!("{key}-{r}")).map_err(io)? {
+                    Some(v) => Ok(v),
+                    None => fail(ErrorClass::Other, format!("PMI: rank {r} published no `{key}`")),
+                }
+            })
+            .collect()
     }
 
     pub fn local_rank(&self) -> usize {
