@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-/// mpirun / mpiexec: start an MPI job on this host.
+/// mpirun / mpiexec: start an MPI job on this host, or across hosts (-H, --hostfile).
 ///
 /// Output: each rank's stdout and stderr go to mpirun's stdout and stderr as whole lines (lines
 /// of different ranks never interleave). With --tag-output each line is prefixed with
@@ -13,9 +13,39 @@ use clap::Parser;
 #[derive(Parser, Debug, Clone)]
 #[command(name = "mpirun", version)]
 pub struct Cli {
-    /// Number of ranks (also -np).
-    #[arg(short = 'n', long = "np", value_name = "N", default_value_t = 1)]
-    pub np: usize,
+    /// Number of ranks (also -np). Default: 1 on this host; with hosts, every slot (or
+    /// hosts x --ppn).
+    #[arg(short = 'n', long = "np", value_name = "N")]
+    pub np: Option<usize>,
+
+    /// Hosts to run on: `host[:slots],...` (a host without a count has one slot; repeatable).
+    #[arg(short = 'H', long = "host", value_name = "HOST[:SLOTS],...")]
+    pub hosts: Vec<String>,
+
+    /// File of hosts, Open MPI's format: `host [slots=N]` per line, `#` comments.
+    #[arg(long, value_name = "FILE")]
+    pub hostfile: Option<std::path::PathBuf>,
+
+    /// Ranks per host (overrides the hosts' slot counts).
+    #[arg(short = 'N', long = "ppn", value_name = "N")]
+    pub ppn: Option<usize>,
+
+    /// Rank placement: `slot` (fill each host's slots in order; default) or `node` (round-robin).
+    #[arg(long, value_name = "POLICY", default_value = "slot")]
+    pub map_by: crate::hosts::MapBy,
+
+    /// Command that starts the per-host daemon: run as `CMD HOST COMMAND...` (like ssh).
+    #[arg(long, value_name = "CMD", default_value = "ssh")]
+    pub launch_agent: String,
+
+    /// Address the hosts' daemons connect back to (default: per host, the source address of
+    /// the route to it, then every other local address).
+    #[arg(long, value_name = "ADDR")]
+    pub head_address: Option<String>,
+
+    /// Seconds a host's daemon may take to connect before the job is ended.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub launch_timeout: u64,
 
     /// Export VAR (with its current value) or set VAR=VAL in every rank; repeatable.
     #[arg(short = 'x', value_name = "VAR[=VAL]")]
@@ -68,11 +98,18 @@ pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
             "-oversubscribe" => "--oversubscribe".to_string(),
             "-allow-run-as-root" => "--allow-run-as-root".to_string(),
             "-timeout" => "--timeout".to_string(),
+            "-host" | "--hosts" | "-hosts" => "--host".to_string(),
+            "-hostfile" | "-machinefile" | "--machinefile" | "-f" => "--hostfile".to_string(),
+            "-ppn" | "-npernode" | "--npernode" => "--ppn".to_string(),
+            "-map-by" => "--map-by".to_string(),
+            "-launch-agent" | "--launcher-exec" | "-launcher-exec" => "--launch-agent".to_string(),
+            "-head-address" => "--head-address".to_string(),
             _ => a,
         };
         match a.as_str() {
             "--" => in_options = false,
-            "-n" | "--np" | "-x" | "--timeout" => takes_value = true,
+            "-n" | "--np" | "-x" | "--timeout" | "-H" | "--host" | "--hostfile" | "-N" | "--ppn" | "--map-by" | "--launch-agent"
+            | "--head-address" | "--launch-timeout" => takes_value = true,
             s if s.starts_with('-') => {}
             _ => in_options = false,
         }
@@ -103,17 +140,24 @@ mod tests {
     #[test]
     fn np_and_program_args() {
         let c = parse(&["mpirun", "-np", "4", "-x", "A=1", "--tag-output", "prog", "-np", "--x", "-n"]);
-        assert_eq!(c.np, 4);
+        assert_eq!(c.np, Some(4));
         assert_eq!(c.export, vec!["A=1"]);
         assert!(c.tag_output);
         assert_eq!(c.command, vec!["prog", "-np", "--x", "-n"]);
         let c = parse(&["mpiexec", "-n", "2", "--oversubscribe", "--allow-run-as-root", "--", "ls", "-l"]);
-        assert_eq!((c.np, c.command.clone()), (2, vec!["ls".to_string(), "-l".to_string()]));
+        assert_eq!((c.np, c.command.clone()), (Some(2), vec!["ls".to_string(), "-l".to_string()]));
         let c = parse(&["mpirun", "--np", "3", "-x", "B", "-x", "C=2", "true"]);
-        assert_eq!(c.np, 3);
+        assert_eq!(c.np, Some(3));
         assert_eq!(c.export.len(), 2);
         let c = parse(&["mpirun", "true"]);
-        assert_eq!(c.np, 1);
+        assert_eq!(c.np, None);
         assert!(Cli::try_parse_from(["mpirun", "-n", "2"]).is_err());
+        let c = parse(&["mpirun", "-host", "a:2,b", "-H", "c", "-N", "2", "--map-by", "node", "--launch-agent", "ssh -p 22", "-hostfile", "f", "prog", "-H", "x"]);
+        assert_eq!(c.hosts, vec!["a:2,b", "c"]);
+        assert_eq!(c.ppn, Some(2));
+        assert_eq!(c.map_by, crate::hosts::MapBy::Node);
+        assert_eq!(c.launch_agent, "ssh -p 22");
+        assert_eq!(c.hostfile.as_deref(), Some(std::path::Path::new("f")));
+        assert_eq!(c.command, vec!["prog", "-H", "x"]);
     }
 }

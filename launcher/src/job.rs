@@ -496,7 +496,7 @@ impl Job {
 
 /// Whether mpirun should read its stdin for rank 0: not when stdin is a terminal we do not own
 /// (mpirun in the background would be stopped by SIGTTIN).
-fn stdin_readable() -> bool {
+pub fn stdin_readable() -> bool {
     if unsafe { libc::fcntl(0, libc::F_GETFD) } < 0 {
         return false;
     }

@@ -46,6 +46,13 @@ const STALE_ENV: &[&str] = &["PMI_PORT", "PMI_ID", "PMI2_SUN_PATH", "PMI_SPAWNED
 /// Fork/exec one rank in its own process group with a PMI socket (`PMI_FD`), its stdout/stderr
 /// piped to us and stdin piped (if `with_stdin`) or /dev/null.
 pub fn spawn_rank(spec: &JobSpec, p: Placement, with_stdin: bool) -> io::Result<RankProc> {
+    spawn_rank_with(spec, p, with_stdin, false)
+}
+
+/// [`spawn_rank`]; with `die_with_parent` the rank gets SIGKILL when this process dies (the
+/// per-host daemon uses it, so a killed daemon leaves no ranks behind).
+pub fn spawn_rank_with(spec: &JobSpec, p: Placement, with_stdin: bool, die_with_parent: bool) -> io::Result<RankProc> {
+    let parent = std::process::id() as libc::pid_t;
     let (ours, theirs) = UnixStream::pair()?;
     let child_fd: RawFd = theirs.as_raw_fd();
     let mut cmd = Command::new(&spec.program);
@@ -74,6 +81,14 @@ pub fn spawn_rank(spec: &JobSpec, p: Placement, with_stdin: bool) -> io::Result<
             let flags = libc::fcntl(child_fd, libc::F_GETFD);
             if flags < 0 || libc::fcntl(child_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
                 return Err(io::Error::last_os_error());
+            }
+            if die_with_parent {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
             }
             Ok(())
         });
