@@ -92,6 +92,8 @@ pub fn main(args: &[String]) -> i32 {
     }
     // Wait for the job.
     let deadline = Instant::now() + Duration::from_secs(30);
+    // Frames that came in the same read as the job (stdin, a teardown) are handled after it.
+    let mut early: Vec<Msg> = Vec::new();
     let job = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -102,7 +104,9 @@ pub fn main(args: &[String]) -> i32 {
         unsafe { libc::poll(&mut p, 1, left.as_millis() as i32 + 1) };
         match conn.read_frames() {
             Ok(msgs) => {
-                if let Some(m) = msgs.into_iter().next() {
+                let mut it = msgs.into_iter();
+                if let Some(m) = it.next() {
+                    early.extend(it);
                     match m {
                         Msg::Job(j) => break j,
                         other => {
@@ -135,6 +139,9 @@ pub fn main(args: &[String]) -> i32 {
     let job_id = job.job_id.clone();
     let mut d = Daemon::new(job, conn);
     d.start();
+    for m in early {
+        d.on_head(m);
+    }
     d.event_loop(&sigs);
     cleanup_shm(&job_id);
     0

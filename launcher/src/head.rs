@@ -259,7 +259,7 @@ pub fn daemon_addresses(host: &str, port: u16, head: Option<&[IpAddr]>) -> Vec<S
         ips.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
     } else if let Ok(addrs) = (host, 0).to_socket_addrs() {
         for a in addrs {
-            if let IpAddr::V4(_) = a.ip() {
+            if a.ip().is_ipv4() {
                 if let Some(src) = route_source(a.ip()) {
                     if !ips.contains(&src) {
                         ips.push(src);

@@ -314,8 +314,6 @@ fn wrong_secret_refused() -> Result<(), Failed> {
     let b = script(&dir, "bad", "IFS= read -r tok\necho \"x$tok\" | exec \"$AGENT\" \"$@\"");
     let o = mpirun_with(&["-H", "h1,h2", "--launch-agent", &b, "true"], None, None);
     check(o.code != 0 && o.stderr.contains("cannot be reached"), || o.stderr.clone())?;
-    // A raw connection with garbage is closed without harm: tested through the port the
-    // daemon command line names.
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
@@ -391,9 +389,11 @@ fn signals_and_timeout() -> Result<(), Failed> {
     check(o.elapsed < Duration::from_secs(8), || format!("{:?}", o.elapsed))
 }
 
+type TestFn = fn() -> Result<(), Failed>;
+
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
+    let tests: Vec<(&str, TestFn)> = vec![
         ("two_hosts_pmi1_exchange", || exchange("1")),
         ("two_hosts_pmi2_exchange", || exchange("2")),
         ("map_by_node_and_hostfile", map_by_node_and_hostfile),
