@@ -34,7 +34,8 @@ const OUT_HIGH_WATER: usize = 8 << 20;
 
 fn say(index: &str, text: &str) {
     let host = crate::spawn::hostname();
-    eprintln!("mpirun daemon {index} on {host}: {text}");
+    // Not eprintln!: stderr may be a closed pipe (the agent is gone); that must not panic.
+    let _ = writeln!(io::stderr(), "mpirun daemon {index} on {host}: {text}");
 }
 
 /// Entry of `mpirun --ferrompi-daemon INDEX ADDR...`; returns the exit status.

@@ -36,6 +36,8 @@ pub struct HostOptions {
 
 /// A connection that has not shown the secret yet must do so within this time.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections not yet admitted, at most.
+const MAX_PENDING: usize = 256;
 /// Bytes of stdin sent to rank 0's host and not yet written to rank 0.
 const STDIN_WINDOW: usize = 1 << 20;
 
@@ -676,6 +678,12 @@ impl Head {
         loop {
             match self.listener.accept() {
                 Ok((s, peer)) => {
+                    if self.pending.len() >= MAX_PENDING {
+                        // Someone is flooding the port: drop the newcomer (real daemons arrive
+                        // one per host, well under the cap).
+                        drop(s);
+                        continue;
+                    }
                     if let Ok(mut conn) = Conn::new(s) {
                         conn.max_frame = MAX_HELLO;
                         self.pending.push(Pending { conn, peer, deadline: Instant::now() + HELLO_TIMEOUT });
@@ -695,7 +703,10 @@ impl Head {
         let refuse = |head: &mut Head, why: &str| {
             let p = head.pending.remove(i);
             let _ = p.conn.stream.shutdown(std::net::Shutdown::Both);
-            head.sink.notice(&format!("mpirun: refused a connection from {peer}: {why}"));
+            // A late daemon of a host given up during a teardown is no news.
+            if !(head.tearing_down && why.starts_with("unexpected daemon")) {
+                head.sink.notice(&format!("mpirun: refused a connection from {peer}: {why}"));
+            }
         };
         let first = match msgs {
             Ok(m) if m.is_empty() => return,

@@ -384,6 +384,24 @@ fn signals_and_timeout() -> Result<(), Failed> {
     for p in o.stdout.lines().filter_map(|l| l.strip_prefix("pid ")).map(|p| p.parse::<i32>().unwrap()) {
         check(!pid_alive(p), || format!("rank process {p} still alive"))?;
     }
+    // mpirun itself killed: every daemon sees the connection close and ends its ranks.
+    let o = mpirun_with(
+        &["-H", "h1:2,h2:2", "--launch-agent", &agent, "sh", "-c", "echo pid $$; exec sleep 30"],
+        None,
+        Some(Box::new(|pid| {
+            std::thread::sleep(Duration::from_millis(1500));
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        })),
+    );
+    let pids: Vec<i32> = o.stdout.lines().filter_map(|l| l.strip_prefix("pid ")).map(|p| p.parse().unwrap()).collect();
+    check(pids.len() == 4, || format!("rank pids {pids:?}"))?;
+    let t = Instant::now();
+    while pids.iter().any(|&p| pid_alive(p)) && t.elapsed() < Duration::from_secs(6) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for p in pids {
+        check(!pid_alive(p), || format!("rank process {p} outlived mpirun"))?;
+    }
     let o = on_hosts("h1,h2", &["--timeout", "1", "sleep", "30"]);
     check(o.code == 124, || format!("exit {}", o.code))?;
     check(o.elapsed < Duration::from_secs(8), || format!("{:?}", o.elapsed))
