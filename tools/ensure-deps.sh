@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what `make run` and `make test` need and is missing: C and C++ compilers and
-# pkg-config (Debian's gcc, g++, pkgconf),
+# pkg-config (Debian's gcc, g++, pkgconf), iproute2 for the test hosts,
 # and a Python venv at .venv with the PyPI packages the tests use (MPICH's standard-ABI build
 # as the binary-compatibility reference, and the MPI Forum's API description for the header
 # generator). Rust (cargo) must already be installed: https://rustup.rs
@@ -11,6 +11,9 @@ need_apt=""
 command -v cc >/dev/null 2>&1 || need_apt="$need_apt gcc libc6-dev"
 command -v c++ >/dev/null 2>&1 || need_apt="$need_apt g++"
 command -v pkg-config >/dev/null 2>&1 || need_apt="$need_apt pkgconf"
+# Test hosts are network namespaces (ip netns, unshare --uts).
+command -v ip >/dev/null 2>&1 || need_apt="$need_apt iproute2"
+command -v unshare >/dev/null 2>&1 || need_apt="$need_apt util-linux"
 command -v python3 >/dev/null 2>&1 || need_apt="$need_apt python3"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt="$need_apt python3-venv"
 if [ -n "$need_apt" ]; then
