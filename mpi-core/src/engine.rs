@@ -161,16 +161,50 @@ fn attach_shm(world: &World) -> Result<shm::Node> {
     shm::Node::attach(&key, world.local_rank(), local_size, &cfg).or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))
 }
 
+/// `FERROMPI_NET_ONLY=1`: every peer, on this host too, is reached through libfabric (tests
+/// use it to run the whole suite over the network transport on one machine).
+fn net_only() -> bool {
+    std::env::var("FERROMPI_NET_ONLY").is_ok_and(|v| v == "1")
+}
+
+/// Opens this process's libfabric endpoint and exchanges addresses with every rank.
+fn open_fabric(world: &mut World) -> Result<transport_efa::Endpoint> {
+    let cfg = transport_efa::Config::from_env();
+    let endpoint = transport_efa::Endpoint::open(&cfg).or_else(|e| fail(ErrorClass::Other, format!("libfabric: {e}")))?;
+    let names = world.allgather("ofi", &hex(&endpoint.name()))?;
+    let mut peers = Vec::with_capacity(names.len());
+    for (r, name) in names.iter().enumerate() {
+        match unhex(name) {
+            Some(bytes) => peers.push(Some(bytes)),
+            None => return fail(ErrorClass::Other, format!("libfabric: rank {r} published a malformed address")),
+        }
+    }
+    endpoint.set_self_id(world.rank).or_else(|e| fail(ErrorClass::Other, format!("libfabric: {e}")))?;
+    endpoint.set_peers(&peers).or_else(|e| fail(ErrorClass::Other, format!("libfabric: {e}")))?;
+    Ok(endpoint)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
 impl Engine {
     /// Bootstraps the job and attaches the transports (`MPI_Init`).
     pub fn bootstrap() -> Result<Engine> {
-        let world = World::bootstrap()?;
+        let mut world = World::bootstrap()?;
         let (rank, size) = (world.rank, world.size);
         let local_size = world.local_ranks.len();
         let mut transports = Vec::new();
         let mut routes: Vec<Option<Route>> = vec![None; size];
         routes[rank] = Some(Route::Loopback);
-        if local_size > 1 {
+        if local_size > 1 && !net_only() {
             let t = transports.len();
             for (local, &r) in world.local_ranks.iter().enumerate() {
                 if r != rank {
@@ -179,11 +213,18 @@ impl Engine {
             }
             transports.push(Attached { transport: Box::new(attach_shm(&world)?), world_rank_of: world.local_ranks.clone() });
         }
-        if let Some(r) = routes.iter().position(Option::is_none) {
-            return fail(
-                ErrorClass::Other,
-                format!("rank {r} runs on another host; the inter-host transport (libfabric) is not built yet"),
-            );
+        // Ranks on other hosts, and with FERROMPI_NET_ONLY=1 every other rank, are reached
+        // through libfabric. Every rank takes part in the address exchange, or none does:
+        // whether some peer is remote, and the variable, are the same everywhere.
+        if net_only() || routes.iter().any(Option::is_none) {
+            let t = transports.len();
+            let endpoint = open_fabric(&mut world)?;
+            for (r, route) in routes.iter_mut().enumerate() {
+                if r != rank && (route.is_none() || net_only()) {
+                    *route = Some(Route::Via { t, peer: r });
+                }
+            }
+            transports.push(Attached { transport: Box::new(endpoint), world_rank_of: (0..size).collect() });
         }
         let routes: Vec<Route> = routes.into_iter().map(|r| r.unwrap_or(Route::Loopback)).collect();
         // Measured on a 2-core VM with benches/osu_latency.c and osu_bw.c (docs/benchmarks.md):

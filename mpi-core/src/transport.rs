@@ -68,3 +68,18 @@ impl Transport for shm::Node {
         shm::Node::wake_self(self)
     }
 }
+
+impl Transport for transport_efa::Endpoint {
+    fn name(&self) -> String {
+        format!("ofi {}", self.provider())
+    }
+    fn max_record(&self) -> usize {
+        transport_efa::Endpoint::max_record(self)
+    }
+    fn try_send(&self, peer: usize, parts: &[&[u8]]) -> bool {
+        transport_efa::Endpoint::try_send(self, peer, parts)
+    }
+    fn poll(&self, f: &mut dyn FnMut(usize, &[u8])) -> usize {
+        transport_efa::Endpoint::poll(self, f)
+    }
+}
