@@ -26,7 +26,9 @@
 //!   `<workspace>/.venv`), run with our `mpirun` and `LD_LIBRARY_PATH=$FERROMPI_PREFIX/lib`;
 //! - `mpich`: compiled with `mpicc_abi`, run with the venv's `mpiexec -n N` (validates the tests).
 //!
-//! Other knobs: `FERROMPI_TEST_TIMEOUT_SCALE` (float, multiplies every timeout). Trials run one at
+//! Other knobs: `FERROMPI_TEST_MPIRUN_ARGS` (whitespace-separated launcher arguments added to
+//! every trial, e.g. `-H h1:2,h2:2 --launch-agent tests/hosts/agent.sh` to run the suite
+//! across test hosts), `FERROMPI_TEST_TIMEOUT_SCALE` (float, multiplies every timeout). Trials run one at
 //! a time unless `--test-threads` is given: MPI jobs already oversubscribe small machines.
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -546,8 +548,10 @@ fn run_trial(
     }
     let exe = compile(setup, spec)?;
     let mut cmd = Command::new(&setup.launcher);
+    let extra = std::env::var("FERROMPI_TEST_MPIRUN_ARGS").unwrap_or_default();
     cmd.arg("-n")
         .arg(ranks.to_string())
+        .args(extra.split_whitespace())
         .args(&spec.mpirun_args)
         .arg(&exe);
     cmd.current_dir(&setup.build_dir);
@@ -604,10 +608,11 @@ fn run_trial(
     }
     let env_desc: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     Err(format!(
-        "{}\ncommand: {}{} -n {ranks} {} {}  ({:.2} s, impl {})\n--- stdout (tail) ---\n{}\n--- stderr (tail) ---\n{}",
+        "{}\ncommand: {}{} -n {ranks} {} {} {}  ({:.2} s, impl {})\n--- stdout (tail) ---\n{}\n--- stderr (tail) ---\n{}",
         problems.join("\n"),
         if env_desc.is_empty() { String::new() } else { format!("{} ", env_desc.join(" ")) },
         setup.launcher.display(),
+        std::env::var("FERROMPI_TEST_MPIRUN_ARGS").unwrap_or_default(),
         spec.mpirun_args.join(" "),
         exe.display(),
         res.elapsed.as_secs_f64(),

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what `make run` and `make test` need and is missing: C and C++ compilers and
-# pkg-config (Debian's gcc, g++, pkgconf), iproute2 for the test hosts,
+# pkg-config (Debian's gcc, g++, pkgconf), libfabric (libfabric-dev, libfabric-bin),
+# iproute2 for the test hosts,
 # and a Python venv at .venv with the PyPI packages the tests use (MPICH's standard-ABI build
 # as the binary-compatibility reference, and the MPI Forum's API description for the header
 # generator). Rust (cargo) must already be installed: https://rustup.rs
@@ -11,6 +12,9 @@ need_apt=""
 command -v cc >/dev/null 2>&1 || need_apt="$need_apt gcc libc6-dev"
 command -v c++ >/dev/null 2>&1 || need_apt="$need_apt g++"
 command -v pkg-config >/dev/null 2>&1 || need_apt="$need_apt pkgconf"
+# libfabric (headers and library for transport-efa; fi_info for the tests).
+[ -f /usr/include/rdma/fabric.h ] || need_apt="$need_apt libfabric-dev"
+command -v fi_info >/dev/null 2>&1 || need_apt="$need_apt libfabric-bin"
 # Test hosts are network namespaces (ip netns, unshare --uts).
 command -v ip >/dev/null 2>&1 || need_apt="$need_apt iproute2"
 command -v unshare >/dev/null 2>&1 || need_apt="$need_apt util-linux"
