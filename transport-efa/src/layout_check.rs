@@ -124,6 +124,7 @@ fn layout_matches_c_headers() {
         ("FI_WAIT_NONE", FI_WAIT_NONE as u64),
         ("FI_ENABLE", FI_ENABLE as u64),
         ("FI_ADDR_UNSPEC", FI_ADDR_UNSPEC),
+        ("FI_ADDR_STR", FI_ADDR_STR as u64),
         ("FI_EAGAIN", FI_EAGAIN as u64),
         ("FI_ECANCELED", FI_ECANCELED as u64),
         ("FI_EAVAIL", FI_EAVAIL as u64),

@@ -452,7 +452,15 @@ impl Endpoint {
             match n {
                 None => peers.push(None),
                 Some(addr) => {
-                    if addr.len() != self.name.len() {
+                    // FI_ADDR_STR addresses (shm: "fi_shm://<pid>...") vary in length and are
+                    // read up to their NUL: make sure there is one. Binary formats have a fixed
+                    // length, ours: the provider reads that many bytes.
+                    let mut addr = addr.clone();
+                    if self.attrs.addr_format == sys::FI_ADDR_STR {
+                        if !addr.contains(&0) {
+                            addr.push(0);
+                        }
+                    } else if addr.len() != self.name.len() {
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidInput,
                             format!(
@@ -462,10 +470,10 @@ impl Endpoint {
                             ),
                         ));
                     }
-                    if *addr == self.name {
+                    if names[i].as_deref() == Some(&self.name[..]) {
                         me = Some(i as u32);
                     }
-                    peers.push(Some(g.net.av_insert(addr)?));
+                    peers.push(Some(g.net.av_insert(&addr)?));
                 }
             }
         }
@@ -655,6 +663,13 @@ impl Endpoint {
     /// Send buffers currently free (all of them when no `fi_tsend` is in flight).
     pub fn free_send_buffers(&self) -> usize {
         lock(&self.inner).send_free.len()
+    }
+
+    /// Receive buffers posted to the provider now, and those waiting to be reposted (the
+    /// provider answered `FI_EAGAIN`); they add up to the pool size between polls.
+    pub fn receive_buffers(&self) -> (usize, usize) {
+        let g = lock(&self.inner);
+        (g.net.posted_count(g.recv_r), g.repost.len())
     }
 
     /// Poll (discarding records) until every `fi_tsend` has completed or `timeout` passed;

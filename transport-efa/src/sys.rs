@@ -106,6 +106,8 @@ pub const FI_WAIT_NONE: c_int = 0;
 pub const FI_ENABLE: c_int = 6;
 
 pub const FI_ADDR_UNSPEC: fi_addr_t = u64::MAX;
+// Address formats (fi_info.addr_format).
+pub const FI_ADDR_STR: u32 = 9;
 
 // Errors (positive; libfabric returns them negated).
 pub const FI_EAGAIN: c_int = libc::EAGAIN;
@@ -1103,8 +1105,9 @@ impl Net {
     pub fn av_insert(&mut self, addr: &[u8]) -> io::Result<fi_addr_t> {
         let mut out: fi_addr_t = FI_ADDR_UNSPEC;
         // SAFETY: fi_av_insert is av->ops->insert; addr is one address in the provider's format
-        // (what a peer's fi_getname returned; providers read the length their format implies,
-        // and we checked it against our own name's length), out receives one fi_addr.
+        // (what a peer's fi_getname returned; providers read the length their format implies:
+        // the caller checked binary formats against our own name's length and NUL-terminated
+        // FI_ADDR_STR ones), out receives one fi_addr.
         let ret = unsafe {
             match (*(*self.av).ops).insert {
                 Some(ins) => ins(self.av, addr.as_ptr() as *const c_void, 1, &mut out, 0, ptr::null_mut()),
