@@ -644,7 +644,27 @@ impl Engine {
     pub fn finalize(&self) -> Result<()> {
         self.wait_until(|st| Ok(st.proto.is_quiet().then_some(())))?;
         self.barrier(CommId::WORLD)?;
+        // A peer may still be waiting for our last barrier message, which a network transport
+        // delivers only while we make progress. So: goodbyes to every such peer, progress until
+        // theirs are all in (each has finished its barrier), our sends drained, and then a
+        // fence through the launcher, so that nobody leaves before everyone has every goodbye.
+        let far: Vec<usize> = (0..self.size)
+            .filter(|&r| matches!(self.routes[r], Route::Via { t, .. } if self.transports[t].transport.delivers_later()))
+            .collect();
+        if !far.is_empty() {
+            {
+                let mut st = self.lock();
+                for &peer in &far {
+                    st.proto.send_bye(peer);
+                }
+            }
+            self.wait_until(|st| Ok((st.proto.byes() >= far.len() && !st.proto.has_outgoing()).then_some(())))?;
+            for attached in &self.transports {
+                attached.transport.drain(Duration::from_secs(5));
+            }
+        }
         let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        world.fence()?;
         if let Some(pmi) = world.pmi.as_mut() {
             pmi.finalize().or_else(|e| fail(ErrorClass::Other, format!("PMI finalize: {e}")))?;
         }

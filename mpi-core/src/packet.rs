@@ -45,6 +45,8 @@ pub enum PacketKind {
     Write = 6,
     /// Sender wrote the `len` bytes a `Write` asked for.
     Written = 7,
+    /// The sender has finished its last barrier and is leaving (see `Engine::finalize`).
+    Bye = 8,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -73,7 +75,8 @@ impl Header {
             4 => PacketKind::Data,
             5 => PacketKind::Fin,
             6 => PacketKind::Write,
-            _ => PacketKind::Written,
+            7 => PacketKind::Written,
+            _ => PacketKind::Bye,
         }
     }
 
@@ -106,7 +109,7 @@ impl Header {
 
     /// Splits a received record into its header and payload.
     pub fn decode(rec: &[u8]) -> Result<(Header, &[u8])> {
-        if rec.len() < PREFIX_LEN || !(1..=7).contains(&rec[0]) {
+        if rec.len() < PREFIX_LEN || !(1..=8).contains(&rec[0]) {
             return fail(ErrorClass::Intern, format!("malformed packet of {} bytes", rec.len()));
         }
         let u32_at = |o: usize| u32::from_le_bytes(rec[o..o + 4].try_into().unwrap());
@@ -147,6 +150,7 @@ mod tests {
             PacketKind::Fin,
             PacketKind::Write,
             PacketKind::Written,
+            PacketKind::Bye,
         ] {
             let h = Header {
                 kind_raw: kind as u8,

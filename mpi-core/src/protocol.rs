@@ -200,6 +200,8 @@ pub struct Protocol {
     writes: Vec<RemoteWrite>,
     /// Requests completed since the I/O layer last asked (to wake waiting threads).
     completions: usize,
+    /// `Bye` packets received (`Engine::finalize`).
+    byes: usize,
     /// Detached sends (`MPI_Request_free`, buffered sends) not complete yet. Detached receives
     /// are not counted: one that never matches must not keep `MPI_Finalize` waiting.
     detached_sends: usize,
@@ -225,6 +227,7 @@ impl Protocol {
             reads: Vec::new(),
             writes: Vec::new(),
             completions: 0,
+            byes: 0,
             detached_sends: 0,
         }
     }
@@ -378,6 +381,16 @@ impl Protocol {
     /// transport and every detached send is complete. `MPI_Finalize` waits for this.
     pub fn is_quiet(&self) -> bool {
         self.detached_sends == 0 && !self.has_outgoing()
+    }
+
+    /// Queues the `Bye` that tells `peer` this process has finished its last barrier.
+    pub fn send_bye(&mut self, peer: usize) {
+        self.send_control(peer, PacketKind::Bye, 0, 0, 0, 0);
+    }
+
+    /// How many `Bye` packets have arrived.
+    pub fn byes(&self) -> usize {
+        self.byes
     }
 
     /// Whether any record waits for the transport.
@@ -635,6 +648,7 @@ impl Protocol {
             }
             PacketKind::Written => self.arrived(Id::from_token(h.rreq), h.len as usize),
             PacketKind::Fin => self.finish_send(Id::from_token(h.sreq)),
+            PacketKind::Bye => self.byes += 1,
             PacketKind::Data => self.on_data(Id::from_token(h.rreq), h.addr as usize, payload),
         }
         Ok(())

@@ -37,6 +37,14 @@ pub trait Transport: Send + Sync {
     }
     /// Ends a `wait` of another thread of this process.
     fn wake_self(&self) {}
+    /// Whether a record `try_send` accepted may still be on its way when the sender exits (a
+    /// network transport that needs the sender's progress to deliver). Such peers exchange
+    /// goodbyes in `MPI_Finalize`.
+    fn delivers_later(&self) -> bool {
+        false
+    }
+    /// Makes progress until every send accepted so far has completed, or `timeout` passes.
+    fn drain(&self, _timeout: Duration) {}
 }
 
 impl Transport for shm::Node {
@@ -81,5 +89,11 @@ impl Transport for transport_efa::Endpoint {
     }
     fn poll(&self, f: &mut dyn FnMut(usize, &[u8])) -> usize {
         transport_efa::Endpoint::poll(self, f)
+    }
+    fn delivers_later(&self) -> bool {
+        true
+    }
+    fn drain(&self, timeout: Duration) {
+        self.drain_sends(timeout);
     }
 }

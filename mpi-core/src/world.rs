@@ -40,6 +40,14 @@ impl World {
         Ok(world)
     }
 
+    /// A barrier through the launcher (PMI fence), which needs no transport.
+    pub fn fence(&mut self) -> Result<()> {
+        match self.pmi.as_mut() {
+            Some(pmi) => pmi.fence().or_else(|e| fail(ErrorClass::Other, format!("PMI fence: {e}"))),
+            None => Ok(()),
+        }
+    }
+
     /// Every rank's `value` for `key`, indexed by rank: each rank publishes its own, then all
     /// meet in a PMI fence. Values must fit PMI's 1024 bytes.
     pub fn allgather(&mut self, key: &str, value: &str) -> Result<Vec<String>> {
