@@ -301,6 +301,11 @@ impl Engine {
                     bad = Some(e);
                 }
             });
+            // A failed completion (a peer gone, a network error) fails the MPI call that is
+            // making progress, through its error handler, rather than leaving it to wait.
+            if let Some(e) = attached.transport.take_error() {
+                bad = Some(MpiError::new(ErrorClass::Other, format!("{}: {e}", attached.transport.name())));
+            }
         }
         while let Some(rec) = loopback.pop_front() {
             proto.on_packet(self.rank, &rec)?;

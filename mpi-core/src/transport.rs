@@ -45,6 +45,11 @@ pub trait Transport: Send + Sync {
     }
     /// Makes progress until every send accepted so far has completed, or `timeout` passes.
     fn drain(&self, _timeout: Duration) {}
+    /// An operation the transport could not complete (a failed completion), if one happened
+    /// since the last call.
+    fn take_error(&self) -> Option<io::Error> {
+        None
+    }
 }
 
 impl Transport for shm::Node {
@@ -95,5 +100,8 @@ impl Transport for transport_efa::Endpoint {
     }
     fn drain(&self, timeout: Duration) {
         self.drain_sends(timeout);
+    }
+    fn take_error(&self) -> Option<io::Error> {
+        transport_efa::Endpoint::take_error(self)
     }
 }
