@@ -87,6 +87,9 @@
 //! | `FERROMPI_OFI_NO_CQ_DATA=1` | send with the fallback tag layout (peer id in the tag, no CQ data) |
 //! | `FI_EFA_FORK_SAFE` | set to 1 by us when unset (see Fork) |
 
+// `is_multiple_of` is newer than the workspace's rust-version (1.80).
+#![allow(clippy::manual_is_multiple_of)]
+
 mod sys;
 
 use std::io;
@@ -198,7 +201,7 @@ fn choose(entries: &[Attrs], forced: Option<&str>) -> Option<usize> {
     let ok = |i: &usize| usable(&entries[*i]);
     let idx = 0..entries.len();
     match forced {
-        Some(p) => idx.clone().filter(ok).find(|&i| entries[i].prov_name == p).or_else(|| idx.filter(ok).next()),
+        Some(p) => idx.clone().filter(ok).find(|&i| entries[i].prov_name == p).or_else(|| idx.clone().find(ok)),
         None => idx
             .clone()
             .filter(ok)

@@ -857,7 +857,9 @@ impl Region {
     }
 
     /// The bytes of a slot we hold (no operation is posted on it).
-    pub fn bytes(&self, s: &Slot) -> &[u8] {
+    /// The result borrows the token too, so the slot cannot be posted (moved) or written
+    /// (borrowed mutably) while the bytes are in use.
+    pub fn bytes<'a>(&'a self, s: &'a Slot) -> &'a [u8] {
         let i = self.check(s);
         // SAFETY: in bounds (check); the token is unique and held by the caller, so the provider
         // is not writing this slot and no &mut to it exists (that would need &mut Slot).
@@ -865,7 +867,8 @@ impl Region {
     }
 
     /// The bytes of a slot we hold, writable.
-    pub fn bytes_mut(&self, s: &mut Slot) -> &mut [u8] {
+    /// The result borrows the token mutably: one live `&mut` per slot.
+    pub fn bytes_mut<'a>(&'a self, s: &'a mut Slot) -> &'a mut [u8] {
         let i = self.check(s);
         // SAFETY: as `bytes`; &mut Slot proves no other reference to this slot's bytes exists.
         unsafe { std::slice::from_raw_parts_mut(self.slot_ptr(i), self.slot_bytes) }

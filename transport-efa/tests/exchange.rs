@@ -17,6 +17,8 @@
 //!
 //! Usage: `cargo test -p transport-efa --test exchange [substring filter]`.
 
+#![allow(clippy::manual_is_multiple_of)] // rust-version 1.80
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -133,6 +135,26 @@ impl Rx {
         self.count += 1;
         self.bytes += len as u64;
         Ok(())
+    }
+    /// The missing sequence numbers, as ranges.
+    fn missing(&self) -> String {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.seen.len() {
+            if !self.seen[i] {
+                let j = (i..self.seen.len()).find(|&j| self.seen[j]).unwrap_or(self.seen.len());
+                out.push(if j - i == 1 { format!("{i}") } else { format!("{i}..{}", j - 1) });
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        if out.len() > 12 {
+            let n = out.len();
+            out.truncate(12);
+            out.push(format!("... ({n} ranges)"));
+        }
+        out.join(",")
     }
     fn complete(&self) -> bool {
         self.count == self.expect && self.done
@@ -327,6 +349,7 @@ fn reap(kid: &mut Kid, ep: &Endpoint, start: Instant) -> Result<(), String> {
         if ep.poll(&mut |_, _| {}) == 0 {
             std::thread::sleep(Duration::from_micros(200));
         }
+        check_err(ep, "parent")?;
     }
 }
 
@@ -388,7 +411,9 @@ fn exchange_loop(
 
 /// One 16-byte hello each way, so that the
 /// providers that connect lazily (rxm over tcp) have their connection up before a flood.
-fn warm_up(ep: &Endpoint, peer: usize, start: Instant) -> Result<(), String> {
+/// Records other than the hello (the peer may start its flood before our warm-up returns) go
+/// to `other`.
+fn warm_up(ep: &Endpoint, peer: usize, start: Instant, other: &mut dyn FnMut(usize, &[u8])) -> Result<(), String> {
     let hello = [0xEEu8; HDR];
     let mut sent = false;
     let mut got = false;
@@ -399,7 +424,13 @@ fn warm_up(ep: &Endpoint, peer: usize, start: Instant) -> Result<(), String> {
         if !sent {
             sent = ep.try_send(peer, &[&hello]);
         }
-        ep.poll(&mut |_, r| got |= r == hello);
+        ep.poll(&mut |p, r| {
+            if r == hello {
+                got = true
+            } else {
+                other(p, r)
+            }
+        });
         check_err(ep, "warm-up")?;
     }
     Ok(())
@@ -434,7 +465,7 @@ fn dbg_every(f: impl FnOnce() -> String) {
         return;
     }
     let mut last = LAST.lock().unwrap();
-    if last.map_or(true, |t| t.elapsed() > Duration::from_secs(2)) {
+    if !matches!(*last, Some(t) if t.elapsed() <= Duration::from_secs(2)) {
         *last = Some(Instant::now());
         eprintln!("  {}", f());
     }
@@ -458,7 +489,7 @@ fn flood(provider: &str, v: Variant) -> Result<String, String> {
     let mut kid = spawn_child(provider, v, "flood")?;
     let theirs = handshake(&mut kid, &ep.name())?;
     ep.set_peers(&[Some(ep.name()), Some(theirs)]).map_err(|e| e.to_string())?;
-    warm_up(&ep, 1, start)?;
+    warm_up(&ep, 1, start, &mut |_, _| {})?;
     let t0 = Instant::now();
     let mut tx = Tx::new(0, 1, FLOOD, ep.max_record(), true);
     let mut sent_before_poll = None;
@@ -577,13 +608,17 @@ fn child_main(mode: &str) -> i32 {
                 String::new()
             }
             "flood" => {
-                warm_up(&ep, 0, start)?;
+                let mut rx = Rx::new(0, FLOOD, ep.max_record(), true);
+                warm_up(&ep, 0, start, &mut |p, r| rx.on(p, r))?;
                 let rss0 = rss_kib("VmRSS:");
                 std::thread::sleep(Duration::from_millis(1500));
-                let mut rx = Rx::new(0, FLOOD, ep.max_record(), true);
+                let (mut last_count, mut last_t) = (0, Instant::now());
                 while !rx.complete() {
-                    if start.elapsed() > DEADLINE {
-                        return Err(format!("deadline: got {}", rx.count));
+                    if rx.count != last_count {
+                        (last_count, last_t) = (rx.count, Instant::now());
+                    }
+                    if last_t.elapsed() > Duration::from_secs(20) || start.elapsed() > DEADLINE - Duration::from_secs(10) {
+                        return Err(format!("deadline: got {}, missing {}", rx.count, rx.missing()));
                     }
                     if ep.poll(&mut |p, r| rx.on(p, r)) == 0 {
                         std::thread::yield_now();
