@@ -14,10 +14,6 @@ fn size_of(datatype: MPI_Datatype) -> Result<MPI_Count> {
     Ok(handles::datatype(datatype)?.map_or(0, Kind::size) as MPI_Count)
 }
 
-fn extent_of(datatype: MPI_Datatype) -> Result<MPI_Count> {
-    Ok(handles::datatype(datatype)?.map_or(0, Kind::extent) as MPI_Count)
-}
-
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
     api(MPI_COMM_SELF, "MPI_Type_size", || out(size, size_of(datatype)?))
@@ -34,11 +30,11 @@ pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI
 }
 
 macro_rules! extent_query {
-    ($($pmpi:ident, $name:literal, $t:ty;)*) => {$(
+    ($($pmpi:ident, $name:literal, $t:ty, $of:expr;)*) => {$(
         #[no_mangle]
         pub unsafe extern "C" fn $pmpi(datatype: MPI_Datatype, lb: *mut $t, extent: *mut $t) -> c_int {
             api(MPI_COMM_SELF, $name, || {
-                let e = extent_of(datatype)?;
+                let e = handles::datatype(datatype)?.map_or(0, $of);
                 out(lb, 0)?;
                 out(extent, e as $t)
             })
@@ -49,10 +45,15 @@ macro_rules! extent_query {
 // fn PMPI_Type_get_extent fn PMPI_Type_get_extent_c fn PMPI_Type_get_extent_x
 // fn PMPI_Type_get_true_extent fn PMPI_Type_get_true_extent_c fn PMPI_Type_get_true_extent_x
 extent_query! {
-    PMPI_Type_get_extent, "MPI_Type_get_extent", MPI_Aint;
-    PMPI_Type_get_extent_c, "MPI_Type_get_extent", MPI_Count;
-    PMPI_Type_get_extent_x, "MPI_Type_get_extent_x", MPI_Count;
-    PMPI_Type_get_true_extent, "MPI_Type_get_true_extent", MPI_Aint;
-    PMPI_Type_get_true_extent_c, "MPI_Type_get_true_extent", MPI_Count;
-    PMPI_Type_get_true_extent_x, "MPI_Type_get_true_extent_x", MPI_Count;
+    PMPI_Type_get_extent, "MPI_Type_get_extent", MPI_Aint, Kind::extent;
+    PMPI_Type_get_extent_c, "MPI_Type_get_extent", MPI_Count, Kind::extent;
+    PMPI_Type_get_extent_x, "MPI_Type_get_extent_x", MPI_Count, Kind::extent;
+    PMPI_Type_get_true_extent, "MPI_Type_get_true_extent", MPI_Aint, Kind::true_extent;
+    PMPI_Type_get_true_extent_c, "MPI_Type_get_true_extent", MPI_Count, Kind::true_extent;
+    PMPI_Type_get_true_extent_x, "MPI_Type_get_true_extent_x", MPI_Count, Kind::true_extent;
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Get_address(location: *const std::ffi::c_void, address: *mut MPI_Aint) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Get_address", || out(address, location as MPI_Aint))
 }

@@ -68,6 +68,16 @@ impl Kind {
         }
     }
 
+    /// Bytes from the first to the last byte of data (`MPI_Type_get_true_extent`): the extent
+    /// less trailing padding. A pair's `int` index sits at the value's size rounded up to the
+    /// `int` alignment (`MPI_SHORT_INT`: at 4, so its true extent is 8 though its size is 6).
+    pub const fn true_extent(self) -> usize {
+        match self.pair_value_size() {
+            Some(value) => value.next_multiple_of(4) + 4,
+            None => self.extent(),
+        }
+    }
+
     /// For the MAXLOC/MINLOC pair kinds, the size of the value that precedes the `int` index.
     /// A pair counts as two basic elements for `MPI_Get_elements`.
     pub const fn pair_value_size(self) -> Option<usize> {

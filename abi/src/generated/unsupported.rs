@@ -789,10 +789,6 @@ pub unsafe extern "C" fn PMPI_Get_accumulate_c(origin_addr: *const c_void, origi
     crate::errors::unsupported("MPI_Get_accumulate_c", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_address(location: *const c_void, address: *mut MPI_Aint) -> c_int {
-    crate::errors::unsupported("MPI_Get_address", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Get_c(origin_addr: *mut c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
     crate::errors::unsupported("MPI_Get_c", super::consts::MPI_COMM_SELF)
 }
