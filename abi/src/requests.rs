@@ -2,7 +2,7 @@
 
 use std::ffi::c_int;
 
-use mpi_core::engine::{Request, State};
+use mpi_core::engine::{empty_status, Request, State};
 use mpi_core::error::{fail, ErrorClass, MpiError, Result};
 use mpi_core::protocol::Status;
 
@@ -12,16 +12,11 @@ use crate::generated::types::*;
 use crate::status::{check, write_status, write_status_with_error};
 use crate::{engine, handles, out};
 
-/// The status of `MPI_REQUEST_NULL` and of inactive persistent requests.
-fn empty() -> Status {
-    Status { source: MPI_ANY_SOURCE, tag: MPI_ANY_TAG, ..Status::default() }
-}
-
 /// Tests one request under the engine lock. On completion, the handle becomes
 /// `MPI_REQUEST_NULL` unless the request is persistent.
 fn test_one(st: &mut State, handle: &mut MPI_Request) -> Result<Option<Status>> {
     let Some(r) = handles::request(*handle)? else {
-        return Ok(Some(empty()));
+        return Ok(Some(empty_status()));
     };
     let persistent = st.is_persistent(r);
     let status = st.test(r)?;
@@ -72,7 +67,7 @@ pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_S
     api(MPI_COMM_WORLD, "MPI_Wait", || {
         let mut h = crate::read(request)?;
         let st = if handles::request(h)?.is_none() {
-            empty()
+            empty_status()
         } else {
             engine()?.wait_until(|state| test_one(state, &mut h))?
         };
@@ -124,7 +119,7 @@ unsafe fn finish_any(found: Option<(usize, Status)>, index: *mut c_int, status: 
         }
         None => {
             out(index, MPI_UNDEFINED)?;
-            write_status(status, &empty());
+            write_status(status, &empty_status());
             Ok(())
         }
     }
@@ -220,7 +215,7 @@ pub unsafe extern "C" fn PMPI_Testall(
             }
             let mut done = Vec::with_capacity(reqs.len());
             for (i, h) in reqs.iter_mut().enumerate() {
-                done.push((i, test_one(state, h)?.unwrap_or_else(empty)));
+                done.push((i, test_one(state, h)?.unwrap_or_else(empty_status)));
             }
             Ok(Some(done))
         })?;
@@ -316,7 +311,7 @@ pub unsafe extern "C" fn PMPI_Request_free(request: *mut MPI_Request) -> c_int {
 pub unsafe extern "C" fn PMPI_Request_get_status(request: MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
     api(MPI_COMM_WORLD, "MPI_Request_get_status", || {
         let st = match handles::request(request)? {
-            None => Some(empty()),
+            None => Some(empty_status()),
             Some(r) => engine()?.with_state(|state| state.peek(r))?,
         };
         out(flag, st.is_some() as c_int)?;

@@ -873,7 +873,9 @@ impl State {
     }
 }
 
-fn empty_status() -> Status {
+/// The status of `MPI_REQUEST_NULL` and of inactive persistent requests: source
+/// `MPI_ANY_SOURCE`, tag `MPI_ANY_TAG`, nothing received.
+pub fn empty_status() -> Status {
     Status { source: ANY_SOURCE, tag: ANY_TAG, ..Status::default() }
 }
 
