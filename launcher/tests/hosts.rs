@@ -215,7 +215,10 @@ fn unreachable_host() -> Result<(), Failed> {
     check(o.code != 0, || "exit 0".into())?;
     check(o.stderr.contains("host h1: its daemon did not connect within 2 s"), || o.stderr.clone())?;
     check(o.elapsed < Duration::from_secs(10), || format!("{:?}", o.elapsed))?;
-    let o = mpirun_with(&["-H", "h1,h2", "--launch-agent", "false", "true"], None, None);
+    // An agent that fails at once for h1 only (h2's never connects), so that h1 is the host
+    // the job names: with both agents failing, which exit is reaped first is a race.
+    let fails = script(&dir, "fails-for-h1", "[ \"$1\" = h1 ] && exit 1\nexec sleep 60");
+    let o = mpirun_with(&["-H", "h1,h2", "--launch-agent", &fails, "true"], None, None);
     check(o.code != 0 && o.stderr.contains("host h1 cannot be reached"), || o.stderr.clone())?;
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
