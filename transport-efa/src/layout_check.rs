@@ -73,6 +73,7 @@ fn layout_matches_c_headers() {
         fi_ops_cm { size, setname, getname, getpeer, connect, listen, accept, reject, shutdown, join }
         fi_ops_ep { size, cancel, getopt, setopt, tx_ctx, rx_ctx, rx_size_left, tx_size_left }
         fi_ops_tagged { size, recv, recvv, recvmsg, send, sendv, sendmsg, inject, senddata, injectdata }
+        fi_ops_rma { size, read, readv, readmsg, write, writev, writemsg, inject, writedata, injectdata }
         fid_ep { fid, ops, cm, msg, rma, tagged, atomic, collective }
         fi_context { internal }
         fi_context2 { internal }
@@ -148,7 +149,7 @@ fn layout_matches_c_headers() {
         &src,
         format!(
             "#include <stdio.h>\n#include <stddef.h>\n#include <rdma/fabric.h>\n#include <rdma/fi_domain.h>\n\
-             #include <rdma/fi_endpoint.h>\n#include <rdma/fi_tagged.h>\n#include <rdma/fi_cm.h>\n\
+             #include <rdma/fi_endpoint.h>\n#include <rdma/fi_tagged.h>\n#include <rdma/fi_rma.h>\n#include <rdma/fi_cm.h>\n\
              #include <rdma/fi_eq.h>\n#include <rdma/fi_errno.h>\nint main(void) {{\n{body}  return 0;\n}}\n"
         ),
     )

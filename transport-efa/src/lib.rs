@@ -90,6 +90,7 @@
 // `is_multiple_of` is newer than the workspace's rust-version (1.80).
 #![allow(clippy::manual_is_multiple_of)]
 
+mod rma;
 mod sys;
 
 use std::io;
@@ -97,7 +98,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use sys::{Attrs, Completion, CqError, Net, Region, Slot};
+use rma::{Finished, Reads, Registry};
+use sys::{Attrs, Completion, CqError, MemReg, Net, Region, Slot};
 
 /// Tag layout constants (see the crate docs).
 pub mod tag {
@@ -134,6 +136,10 @@ pub const RECV_SLOTS: usize = 64;
 pub const SLOT_BYTES: usize = 64 * 1024;
 /// Completions read per `poll`.
 pub const POLL_BATCH: usize = 64;
+/// RMA reads in flight at once (at most; fewer if the provider's transmit queue is smaller).
+pub const READ_OPS: usize = 16;
+/// Bytes per `fi_read` (at most; less if `max_msg_size` is smaller).
+pub const READ_PIECE: usize = 4 << 20;
 
 /// The mode bits we honour: every operation carries its own `fi_context2`.
 const OUR_MODES: u64 = sys::FI_CONTEXT | sys::FI_CONTEXT2;
@@ -154,6 +160,9 @@ pub struct Config {
     pub efa_modes: bool,
     /// Send with the fallback tag layout (peer id in the tag) even when the provider has CQ data.
     pub no_cq_data: bool,
+    /// Do not offer RMA reads ([`Endpoint::rma`] false) even when the provider has `FI_RMA`:
+    /// large messages then travel as the engine's clear-to-send pipeline.
+    pub no_rma: bool,
 }
 
 fn env_on(name: &str) -> bool {
@@ -166,14 +175,19 @@ fn env_on(name: &str) -> bool {
 impl Config {
     /// `provider` from `FERROMPI_OFI_PROVIDER`, else `FI_PROVIDER` (which libfabric also reads as
     /// a filter); `efa_modes` from `FERROMPI_OFI_EFA_MODES=1`; `no_cq_data` from
-    /// `FERROMPI_OFI_NO_CQ_DATA=1`.
+    /// `FERROMPI_OFI_NO_CQ_DATA=1`; `no_rma` from `FERROMPI_OFI_NO_RMA=1`.
     pub fn from_env() -> Config {
         let provider = ["FERROMPI_OFI_PROVIDER", "FI_PROVIDER"]
             .iter()
             .filter_map(|k| std::env::var(k).ok())
             .map(|v| v.trim().to_owned())
             .find(|v| !v.is_empty());
-        Config { provider, efa_modes: env_on("FERROMPI_OFI_EFA_MODES"), no_cq_data: env_on("FERROMPI_OFI_NO_CQ_DATA") }
+        Config {
+            provider,
+            efa_modes: env_on("FERROMPI_OFI_EFA_MODES"),
+            no_cq_data: env_on("FERROMPI_OFI_NO_CQ_DATA"),
+            no_rma: env_on("FERROMPI_OFI_NO_RMA"),
+        }
     }
 }
 
@@ -224,6 +238,31 @@ struct Inner {
     me: Option<u32>,
     /// Copy buffer for `fi_tinject`.
     scratch: Vec<u8>,
+    /// Registrations of user memory in use (exposed send buffers, read destinations).
+    regs: Registry<MemReg>,
+    reads: Reads<ReadMeta>,
+    /// Reads finished since the engine last asked: (token, ok).
+    finished_reads: Vec<(u64, bool)>,
+}
+
+/// What posting the pieces of one read needs.
+#[derive(Clone, Copy, Debug)]
+struct ReadMeta {
+    src: sys::fi_addr_t,
+    key: u64,
+    /// Registration of the destination (FI_MR_LOCAL), released when the read finishes.
+    local: Option<u64>,
+}
+
+/// Where a peer finds memory we exposed ([`Endpoint::expose`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exposed {
+    /// The address a peer's `fi_read` names: the buffer's own address where the provider uses
+    /// virtual addressing (`FI_MR_VIRT_ADDR`), else the offset in the registration (0).
+    pub addr: u64,
+    pub key: u64,
+    /// For [`Endpoint::conceal`].
+    pub handle: u64,
 }
 
 /// Scratch of `poll`, behind its try-lock.
@@ -248,6 +287,11 @@ pub struct Endpoint {
     inject_limit: usize,
     cq_data: bool,
     registered: bool,
+    /// RMA reads offered ([`Endpoint::rma`]).
+    rma: bool,
+    /// Peers name our exposed memory by virtual address (else by offset).
+    virt_addr: bool,
+    read_piece: usize,
     efa_modes: bool,
     api_version: u32,
     error: Mutex<Option<io::Error>>,
@@ -325,9 +369,13 @@ impl Endpoint {
         let inject_limit = attrs.inject_size.min(max_record);
         let cq_data = !cfg.no_cq_data && attrs.cq_data_size >= 4;
         let registered = cfg.efa_modes || attrs.mr_mode & sys::FI_MR_LOCAL != 0 || attrs.mode & sys::FI_LOCAL_MR != 0;
-        let cq_size = send_slots + recv_slots + POLL_BATCH;
+        let rma = !cfg.no_rma && attrs.caps & sys::FI_RMA != 0;
+        let virt_addr = attrs.mr_mode & (sys::FI_MR_VIRT_ADDR | sys::FI_MR_BASIC) != 0;
+        let read_piece = READ_PIECE.min(attrs.max_msg_size);
+        let read_ops = if rma { READ_OPS.min(attrs.tx_size.max(1)) } else { 0 };
+        let cq_size = send_slots + recv_slots + read_ops + POLL_BATCH;
 
-        let mut net = Net::open(&info, cq_size, 64)?;
+        let mut net = Net::open(&info, cq_size, 64, read_ops)?;
         // Keys: used only by providers without FI_MR_PROV_KEY, which want them unique per domain.
         let (send_mem, send_tokens) = Region::new(send_slots, SLOT_BYTES)?;
         let (send_r, send_region) = net.add_region(send_mem, registered, sys::FI_SEND, 1)?;
@@ -344,6 +392,9 @@ impl Endpoint {
             peers: Vec::new(),
             me: None,
             scratch: Vec::with_capacity(inject_limit),
+            regs: Registry::default(),
+            reads: Reads::new(read_ops),
+            finished_reads: Vec::new(),
         };
         for slot in recv_tokens {
             match inner.net.trecv(recv_r, slot, sys::FI_ADDR_UNSPEC, tag::record(0, false), tag::RECORD_IGNORE) {
@@ -366,6 +417,9 @@ impl Endpoint {
             inject_limit,
             cq_data,
             registered,
+            rma,
+            virt_addr,
+            read_piece,
             efa_modes: cfg.efa_modes,
             api_version: api,
             error: Mutex::new(None),
@@ -387,7 +441,7 @@ impl Endpoint {
     pub fn describe(&self) -> String {
         format!(
             "{} (fabric {}, domain {}, api {}.{}): max_record {}, inject {}, max_msg_size {}, tx/rx slots {}/{}, \
-             iov_limit {}, cq_data {} ({} bytes offered), mr {}{}, mode {:#x}, mr_mode {:#x}",
+             iov_limit {}, cq_data {} ({} bytes offered), mr {}{}, rma {}, mode {:#x}, mr_mode {:#x}",
             self.provider,
             self.attrs.fabric_name,
             self.attrs.domain_name,
@@ -403,6 +457,7 @@ impl Endpoint {
             self.attrs.cq_data_size,
             if self.registered { "registered" } else { "unregistered" },
             if self.efa_modes { " (efa modes forced)" } else { "" },
+            if !self.rma { "off" } else if self.virt_addr { "read (virtual addresses)" } else { "read (offsets)" },
             self.attrs.mode,
             self.attrs.mr_mode,
         )
@@ -582,7 +637,13 @@ impl Endpoint {
                 }
                 Err(e) => errors.push(sys::fi_err("fi_cq_read", e)),
             }
+            self.post_reads(inner);
             for c in comps.drain(..) {
+                if let Some(op) = c.read {
+                    let done = inner.reads.completed(op, true);
+                    self.read_finished(inner, done);
+                    continue;
+                }
                 let Some(slot) = c.slot else { continue };
                 if c.region == inner.send_r {
                     inner.send_free.push(slot);
@@ -630,6 +691,12 @@ impl Endpoint {
     }
 
     fn on_cq_error(&self, inner: &mut Inner, err: CqError, errors: &mut Vec<io::Error>) {
+        if let Some(op) = err.read {
+            // Not an error of the job: the engine falls back to streaming the same bytes.
+            let done = inner.reads.completed(op, false);
+            self.read_finished(inner, done);
+            return;
+        }
         let canceled = err.err == sys::FI_ECANCELED;
         if let Some(slot) = err.slot {
             if err.region == inner.send_r {
@@ -646,6 +713,134 @@ impl Endpoint {
                 self.provider, err.message
             )));
         }
+    }
+
+    /// Whether peers can read memory we [`expose`](Endpoint::expose), and we theirs
+    /// ([`start_read`](Endpoint::start_read)): the provider offers `FI_RMA` and
+    /// [`Config::no_rma`] is off.
+    pub fn rma(&self) -> bool {
+        self.rma
+    }
+
+    /// Registers `buf..buf+len` for peers to read (`FI_REMOTE_READ`) and says where they find
+    /// it. Concurrent exposures of the same range share one registration (see `rma.rs` for why
+    /// nothing outlives its last [`conceal`](Endpoint::conceal)).
+    ///
+    /// # Safety
+    /// The memory must stay mapped, and unmodified if readers are to see what it holds now,
+    /// until `conceal(handle)`.
+    pub unsafe fn expose(&self, buf: *const u8, len: usize) -> io::Result<Exposed> {
+        if !self.rma {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "transport-efa: RMA is off"));
+        }
+        let mut g = lock(&self.inner);
+        let inner = &mut *g;
+        let net = &mut inner.net;
+        // SAFETY: the caller keeps the memory mapped until `conceal`, which closes the
+        // registration after its last user.
+        let handle = inner.regs.acquire(buf as usize, len, sys::FI_REMOTE_READ, |key| unsafe {
+            net.mr_reg(buf, len, sys::FI_REMOTE_READ, key)
+        })?;
+        let key = inner.regs.get(handle).map_or(0, |r| r.key);
+        let addr = if self.virt_addr { buf as u64 } else { 0 };
+        Ok(Exposed { addr, key, handle })
+    }
+
+    /// A transfer of memory exposed as `handle` is over (every reader has finished).
+    pub fn conceal(&self, handle: u64) {
+        let mut g = lock(&self.inner);
+        let inner = &mut *g;
+        if let Some(reg) = inner.regs.release(handle) {
+            if let Err(e) = inner.net.mr_close(reg) {
+                drop(g);
+                self.set_error(e);
+            }
+        }
+    }
+
+    /// Starts reading `len` bytes at `addr` under `key` (what the peer's [`expose`] returned)
+    /// in `peer`'s memory into `dst`, as `fi_read`s of at most 4 MiB, a bounded number in flight.
+    /// Its end, successful or not, is reported once by [`finished_reads`] with `token`; a failed
+    /// post is reported the same way, so the caller has one path for both.
+    ///
+    /// # Safety
+    /// `dst..dst+len` must stay valid for writes, and untouched by the caller, until `token`
+    /// is reported.
+    ///
+    /// [`expose`]: Endpoint::expose
+    /// [`finished_reads`]: Endpoint::finished_reads
+    pub unsafe fn start_read(&self, token: u64, peer: usize, addr: u64, key: u64, dst: *mut u8, len: usize) -> io::Result<()> {
+        if !self.rma {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "transport-efa: RMA is off"));
+        }
+        let mut g = lock(&self.inner);
+        let inner = &mut *g;
+        let Some(Some(src)) = inner.peers.get(peer).copied() else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("transport-efa: unknown peer {peer}")));
+        };
+        let local = if self.registered && len > 0 {
+            let net = &mut inner.net;
+            // SAFETY: the caller keeps dst valid until the read is reported, and the
+            // registration is released when it finishes (`read_finished`).
+            Some(inner.regs.acquire(dst as usize, len, sys::FI_READ, |key| unsafe { net.mr_reg(dst, len, sys::FI_READ, key) })?)
+        } else {
+            None
+        };
+        let meta = ReadMeta { src, key, local };
+        let done = inner.reads.start(token, dst as usize, len, addr, self.read_piece, meta);
+        self.read_finished(inner, done);
+        self.post_reads(inner);
+        Ok(())
+    }
+
+    /// Calls `f(token, ok)` for each read finished since the last call.
+    pub fn finished_reads(&self, f: &mut dyn FnMut(u64, bool)) {
+        let done = std::mem::take(&mut lock(&self.inner).finished_reads);
+        for (token, ok) in done {
+            f(token, ok);
+        }
+    }
+
+    /// Posts queued read pieces while operation slots are free and the provider takes them.
+    fn post_reads(&self, inner: &mut Inner) {
+        let mut finished = Vec::new();
+        while let Some((op, piece, meta)) = inner.reads.next(&mut finished) {
+            let desc = meta.local.and_then(|h| inner.regs.get(h)).map_or(std::ptr::null_mut(), |r| r.desc);
+            // SAFETY: `start_read`'s caller keeps the destination valid until the transfer is
+            // reported, which `Reads` does only after every posted piece has completed; `desc`
+            // is the live registration of that destination (released at the same time).
+            let posted = unsafe {
+                let dst = piece.dst as *mut u8;
+                inner.net.read(op, dst, piece.len, desc, meta.src, piece.remote, meta.key)
+            };
+            match posted {
+                Ok(()) => {}
+                Err(EAGAIN) => {
+                    let done = inner.reads.not_posted(op, true);
+                    debug_assert!(done.is_none());
+                    break;
+                }
+                Err(_) => finished.extend(inner.reads.not_posted(op, false)),
+            }
+        }
+        for f in finished {
+            self.read_finished(inner, Some(f));
+        }
+    }
+
+    fn read_finished(&self, inner: &mut Inner, done: Option<Finished<ReadMeta>>) {
+        let Some(f) = done else { return };
+        if let Some(reg) = f.meta.local.and_then(|h| inner.regs.release(h)) {
+            if let Err(e) = inner.net.mr_close(reg) {
+                self.set_error(e);
+            }
+        }
+        inner.finished_reads.push((f.token, f.ok));
+    }
+
+    /// User-memory registrations open now (exposed buffers and read destinations in use).
+    pub fn registrations(&self) -> usize {
+        lock(&self.inner).regs.len()
     }
 
     fn set_error(&self, e: io::Error) {

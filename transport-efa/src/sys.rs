@@ -528,12 +528,37 @@ pub struct fi_ops_tagged {
 }
 
 #[repr(C)]
+pub struct fi_ops_rma {
+    pub size: size_t,
+    pub read: Option<
+        unsafe extern "C" fn(
+            ep: *mut fid_ep,
+            buf: *mut c_void,
+            len: size_t,
+            desc: *mut c_void,
+            src_addr: fi_addr_t,
+            addr: u64,
+            key: u64,
+            context: *mut c_void,
+        ) -> ssize_t,
+    >,
+    pub readv: Unused,
+    pub readmsg: Unused,
+    pub write: Unused,
+    pub writev: Unused,
+    pub writemsg: Unused,
+    pub inject: Unused,
+    pub writedata: Unused,
+    pub injectdata: Unused,
+}
+
+#[repr(C)]
 pub struct fid_ep {
     pub fid: fid,
     pub ops: *mut fi_ops_ep,
     pub cm: *mut fi_ops_cm,
     pub msg: *mut c_void,    // struct fi_ops_msg *
-    pub rma: *mut c_void,    // struct fi_ops_rma *
+    pub rma: *mut fi_ops_rma,
     pub tagged: *mut fi_ops_tagged,
     pub atomic: *mut c_void,     // struct fi_ops_atomic *
     pub collective: *mut c_void, // struct fi_ops_collective *
@@ -904,8 +929,10 @@ impl Drop for Region {
 
 /// One completion read from the CQ.
 pub struct Completion {
-    /// The slot the operation used (None for an unknown context, which we never post).
+    /// The slot the operation used (None for a read or an unknown context).
     pub slot: Option<Slot>,
+    /// The read operation (index given to [`Net::read`]) this completes, if it is one.
+    pub read: Option<usize>,
     /// Which region it belongs to (index in `Net`'s region list).
     pub region: usize,
     pub flags: u64,
@@ -917,6 +944,7 @@ pub struct Completion {
 /// One error completion (`fi_cq_readerr`).
 pub struct CqError {
     pub slot: Option<Slot>,
+    pub read: Option<usize>,
     pub region: usize,
     pub flags: u64,
     pub err: i32,
@@ -935,7 +963,27 @@ pub struct Net {
     regions: Vec<Arc<Region>>,
     /// Per region, per slot: the token while an operation is posted on it.
     posted: Vec<Vec<Option<Slot>>>,
+    /// One context per RMA read that may be in flight ([`Net::read`]'s `op` index).
+    read_ctx: Box<[UnsafeCell<fi_context2>]>,
+    /// Registrations of memory we do not own ([`Net::mr_reg`]) not closed yet; Drop closes
+    /// them after the endpoint.
+    user_mrs: Vec<*mut fid_mr>,
 }
+
+/// A registration of memory the transport does not own (user buffers for RMA), made by
+/// [`Net::mr_reg`] and closed by [`Net::mr_close`].
+#[derive(Debug)]
+pub struct MemReg {
+    mr: *mut fid_mr,
+    /// `fi_mr_desc`: passed with local operations on this memory (FI_MR_LOCAL).
+    pub desc: *mut c_void,
+    /// `fi_mr_key`: what a peer names this memory by.
+    pub key: u64,
+}
+
+// SAFETY: a MemReg is an opaque handle used only through the Net that made it, under the same
+// mutex; libfabric allows using a registration from any thread.
+unsafe impl Send for MemReg {}
 
 // SAFETY: the handles are used only through &mut self / &self of a Net the caller does not share
 // (Net is not Sync; the transport keeps it in a Mutex), so calls into one Net never run
@@ -963,7 +1011,7 @@ impl Drop for Net {
         // registrations, the AV and CQ it was bound to, the domain and the fabric.
         close_fid(self.ep as *mut fid);
         self.ep = ptr::null_mut();
-        for mr in self.mrs.drain(..) {
+        for mr in self.mrs.drain(..).chain(self.user_mrs.drain(..)) {
             close_fid(mr as *mut fid);
         }
         close_fid(self.av as *mut fid);
@@ -984,8 +1032,9 @@ fn ck(what: &str, ret: c_int) -> io::Result<()> {
 
 impl Net {
     /// Open fabric, domain, CQ (`cq_size` entries, tagged format, no wait object), AV and
-    /// endpoint for `info`; bind and enable the endpoint.
-    pub fn open(info: &Info, cq_size: usize, av_count: usize) -> io::Result<Net> {
+    /// endpoint for `info`; bind and enable the endpoint. `read_ops`: how many RMA reads may be
+    /// in flight at once.
+    pub fn open(info: &Info, cq_size: usize, av_count: usize, read_ops: usize) -> io::Result<Net> {
         let mut net = Net {
             fabric: ptr::null_mut(),
             domain: ptr::null_mut(),
@@ -995,6 +1044,11 @@ impl Net {
             mrs: Vec::new(),
             regions: Vec::new(),
             posted: Vec::new(),
+            user_mrs: Vec::new(),
+            read_ctx: (0..read_ops)
+                .map(|_| UnsafeCell::new(fi_context2 { internal: [ptr::null_mut(); 8] }))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
         };
         let ip = info.p.as_ptr();
         // SAFETY (whole block): ip is a live fi_info from fi_dupinfo with its attributes; each
@@ -1213,6 +1267,72 @@ impl Net {
         Ok(())
     }
 
+    /// `fi_mr_reg` of memory we do not own, with `access` (`FI_REMOTE_READ` for memory a peer
+    /// reads, `FI_READ` for the destination of our reads). `key` is the requested key, used by
+    /// providers without FI_MR_PROV_KEY.
+    ///
+    /// # Safety
+    /// `buf..buf+len` must stay mapped until the registration is closed with [`Net::mr_close`],
+    /// and the caller must not close it while an operation using it is in flight.
+    pub unsafe fn mr_reg(&mut self, buf: *const u8, len: usize, access: u64, key: u64) -> io::Result<MemReg> {
+        let mut mr: *mut fid_mr = ptr::null_mut();
+        // SAFETY: fi_mr_reg is domain->mr->reg(&domain->fid, ...); the caller keeps the memory
+        // mapped for the registration's life.
+        let ret = unsafe {
+            let mops = &*(*self.domain).mr;
+            match mops.reg {
+                Some(reg) => reg(self.domain as *mut fid, buf as *const c_void, len, access, 0, key, 0, &mut mr, ptr::null_mut()),
+                None => -libc::ENOSYS,
+            }
+        };
+        ck("fi_mr_reg", ret)?;
+        self.user_mrs.push(mr);
+        // SAFETY: fi_mr_desc(mr) is mr->mem_desc and fi_mr_key(mr) is mr->key; mr is live.
+        let (desc, key) = unsafe { ((*mr).mem_desc, (*mr).key) };
+        Ok(MemReg { mr, desc, key })
+    }
+
+    /// Closes a registration made by [`Net::mr_reg`].
+    pub fn mr_close(&mut self, reg: MemReg) -> io::Result<()> {
+        let Some(i) = self.user_mrs.iter().position(|&m| m == reg.mr) else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "fi_close(mr): not a registration of this endpoint"));
+        };
+        self.user_mrs.swap_remove(i);
+        ck("fi_close(mr)", close_fid(reg.mr as *mut fid))
+    }
+
+    /// `fi_read` of `len` bytes at `addr` under `key` in peer `src` into `buf`, with read
+    /// context `op` (which must not be in flight). Its completion carries `read: Some(op)`.
+    ///
+    /// # Safety
+    /// `buf..buf+len` must stay valid for writes, and untouched, until that completion; `desc`
+    /// must be the descriptor of a live registration covering it (or null where the provider
+    /// does not ask for FI_MR_LOCAL).
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn read(&mut self, op: usize, buf: *mut u8, len: usize, desc: *mut c_void, src: fi_addr_t, addr: u64, key: u64) -> Result<(), isize> {
+        let ctx = self.read_ctx[op].get() as *mut c_void;
+        // SAFETY: fi_read is ep->rma->read; the caller keeps buf valid until the completion and
+        // ctx is read context `op`'s own fi_context2, used by this one operation.
+        unsafe {
+            let rma = (*self.ep).rma;
+            match rma.as_ref().and_then(|r| r.read) {
+                Some(f) => match f(self.ep, buf as *mut c_void, len, desc, src, addr, key, ctx) {
+                    0 => Ok(()),
+                    e => Err(e),
+                },
+                None => Err(-(libc::ENOSYS as isize)),
+            }
+        }
+    }
+
+    /// The read operation whose context is `p`, if it is one.
+    fn read_index(&self, p: *mut c_void) -> Option<usize> {
+        let base = self.read_ctx.as_ptr() as usize;
+        let sz = std::mem::size_of::<UnsafeCell<fi_context2>>();
+        let a = p as usize;
+        (a >= base && a < base + sz * self.read_ctx.len() && (a - base) % sz == 0).then(|| (a - base) / sz)
+    }
+
     fn take_posted(&mut self, ctx: *mut c_void) -> (Option<Slot>, usize) {
         for (r, region) in self.regions.iter().enumerate() {
             if let Some(i) = region.ctx_index(ctx) {
@@ -1252,8 +1372,9 @@ impl Net {
         }
         let n = (ret as usize).min(max);
         for e in &ents[..n] {
-            let (slot, region) = self.take_posted(e.op_context);
-            out.push(Completion { slot, region, flags: e.flags, len: e.len, data: e.data, tag: e.tag });
+            let read = self.read_index(e.op_context);
+            let (slot, region) = if read.is_some() { (None, usize::MAX) } else { self.take_posted(e.op_context) };
+            out.push(Completion { slot, read, region, flags: e.flags, len: e.len, data: e.data, tag: e.tag });
         }
         Ok(n)
     }
@@ -1299,10 +1420,11 @@ impl Net {
                 None => String::new(),
             }
         };
-        let (slot, region) = self.take_posted(e.op_context);
+        let read = self.read_index(e.op_context);
+        let (slot, region) = if read.is_some() { (None, usize::MAX) } else { self.take_posted(e.op_context) };
         let message = format!("{} (err {}, provider errno {}{}{})", strerror(e.err as isize), e.err, e.prov_errno,
             if msg.is_empty() { "" } else { ": " }, msg);
-        Some(CqError { slot, region, flags: e.flags, err: e.err, prov_errno: e.prov_errno, message })
+        Some(CqError { slot, read, region, flags: e.flags, err: e.err, prov_errno: e.prov_errno, message })
     }
 
     /// How many operations on region `r` are posted.

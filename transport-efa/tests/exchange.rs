@@ -219,7 +219,7 @@ struct Variant {
 }
 
 fn config(provider: &str, v: Variant) -> Config {
-    Config { provider: Some(provider.to_owned()), efa_modes: v.efa_modes, no_cq_data: v.no_cq_data }
+    Config { provider: Some(provider.to_owned()), efa_modes: v.efa_modes, no_cq_data: v.no_cq_data, ..Config::default() }
 }
 
 fn check_err(ep: &Endpoint, who: &str) -> Result<(), String> {
