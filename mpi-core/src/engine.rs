@@ -18,7 +18,7 @@ use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::matching::{Envelope, Selector};
 use crate::op::{self, BuiltinOp};
-use crate::protocol::{Config, Link, MsgId, Protocol, ReqId, SendData, SendMode, Status};
+use crate::protocol::{Bulk, Config, Link, MsgId, Protocol, RemoteRead, ReqId, SendData, SendMode, Status};
 use crate::transport::Transport;
 use crate::slab::{Id, Slab};
 use crate::world::World;
@@ -109,6 +109,8 @@ pub struct State {
     bsend: BsendBuffer,
     /// Records sent by this process to itself.
     loopback: VecDeque<Vec<u8>>,
+    /// RDMA reads in flight, by the token their transport reports them with.
+    rdma_reads: Slab<RemoteRead>,
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.
@@ -231,7 +233,7 @@ impl Engine {
         // from 32 KiB on, two single copies at once beat copying through the ring twice.
         let eager_limit = env_usize("FERROMPI_EAGER_LIMIT", 32 << 10);
         let config = Config {
-            link: Link { eager_limit, chunk: 64 << 10, single_copy: true },
+            link: Link { eager_limit, chunk: 64 << 10, bulk: Bulk::Cma },
             split_min: env_usize("FERROMPI_SPLIT_MIN", 32 << 10),
         };
         let mut proto = Protocol::new(size, config);
@@ -242,7 +244,7 @@ impl Engine {
                 let link = Link {
                     eager_limit: eager_limit.min(room),
                     chunk: config.link.chunk.min(room),
-                    single_copy: transport.single_copy(peer),
+                    bulk: transport.bulk(peer),
                 };
                 proto.set_link(r, link);
             }
@@ -257,6 +259,7 @@ impl Engine {
                 requests: Slab::default(),
                 bsend: BsendBuffer::default(),
                 loopback: VecDeque::new(),
+                rdma_reads: Slab::default(),
             }),
             rank,
             size,
@@ -292,13 +295,18 @@ impl Engine {
 
     /// One round of progress on every transport.
     fn progress(&self, st: &mut State) -> Result<()> {
-        let State { proto, loopback, .. } = st;
+        let State { proto, loopback, rdma_reads, .. } = st;
         let mut bad = None;
         for attached in &self.transports {
             let world_rank_of = &attached.world_rank_of;
             attached.transport.poll(&mut |peer, rec| {
                 if let Err(e) = proto.on_packet(world_rank_of[peer], rec) {
                     bad = Some(e);
+                }
+            });
+            attached.transport.finished_reads(&mut |token, ok| {
+                if let Some(read) = rdma_reads.remove(Id::from_token(token)) {
+                    proto.read_done(&read, ok);
                 }
             });
             // A failed completion (a peer gone, a network error) fails the MPI call that is
@@ -319,6 +327,17 @@ impl Engine {
         let copied = proto.has_copies();
         let (reads, writes) = if copied { (proto.take_reads(), proto.take_writes()) } else { Default::default() };
         for read in reads {
+            if let (Some(key), Route::Via { t, peer }) = (read.key, self.routes[read.peer]) {
+                // Started now, reported later by `finished_reads`.
+                let (addr, dst) = (read.addr as u64, read.dst);
+                let token = rdma_reads.insert(read).token();
+                if self.transports[t].transport.start_read(token, peer, addr, key, dst).is_err() {
+                    if let Some(read) = rdma_reads.remove(Id::from_token(token)) {
+                        proto.read_done(&read, false);
+                    }
+                }
+                continue;
+            }
             let ok = match self.routes[read.peer] {
                 Route::Loopback => {
                     // SAFETY: the sender is this process and its request keeps `addr..+len`
@@ -351,6 +370,11 @@ impl Engine {
         while let Some(rec) = loopback.pop_front() {
             proto.on_packet(self.rank, &rec)?;
         }
+        for (peer, handle) in proto.take_concealed() {
+            if let Route::Via { t, .. } = self.routes[peer] {
+                self.transports[t].transport.conceal(handle);
+            }
+        }
         if proto.take_completions() > 0 && self.sleepers.load(Ordering::Relaxed) > 0 {
             if let Some(first) = self.transports.first() {
                 first.transport.wake_self();
@@ -359,8 +383,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Hands every queued record to its transport, as far as each takes them.
+    /// Hands every queued record to its transport, as far as each takes them, after
+    /// registering the send buffers their `Rts` packets announce.
     fn flush_all(&self, proto: &mut Protocol, loopback: &mut VecDeque<Vec<u8>>) {
+        for e in proto.take_exposures() {
+            let exposed = match self.routes[e.peer] {
+                Route::Via { t, .. } => self.transports[t].transport.expose(e.buf).ok(),
+                Route::Loopback => None,
+            };
+            proto.exposed(&e, exposed);
+        }
         for peer in 0..self.routes.len() {
             if proto.has_outgoing_to(peer) {
                 proto.flush(peer, &mut |h, p| self.transmit(loopback, peer, h, p));

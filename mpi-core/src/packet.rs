@@ -1,12 +1,13 @@
 //! The engine's wire format: one header, then (for `Eager` and `Data`) payload bytes.
 //!
-//! Every packet starts with a 24-byte prefix; the control kinds append 32 more bytes.
+//! Every packet starts with a 24-byte prefix; the control kinds append 40 more bytes.
 //! Integers are little-endian so that the same format can cross hosts later.
 //!
 //! ```text
 //! offset  size  field
 //!  0       1    kind        PacketKind
-//!  1       3    (zero)
+//!  1       1    flags       bit 0: `key` is present (Rts of memory exposed for RDMA reads)
+//!  2       2    (zero)
 //!  4       4    ctx         context id of the communicator (matching)
 //!  8       4    src         sender's rank in that communicator (matching)
 //! 12       4    tag         MPI tag (matching)
@@ -17,14 +18,17 @@
 //! 32       8    rreq        receiver's request token
 //! 40       8    len         Rts: message length; Cts: end of the range to stream;
 //!                           Write: bytes the sender is to write; Written: bytes written
-//! 48       8    addr        Rts: sender's buffer address (single copy); Cts: start of the
-//!                           range to stream; Write: receiver's buffer address; Data: offset
+//! 48       8    addr        Rts: sender's buffer address (single copy), or where the peer
+//!                           finds it under `key`; Cts: start of the range to stream; Write:
+//!                           receiver's buffer address; Data: offset
+//! 56       8    key         Rts: the key the receiver RDMA-reads the buffer under (if flagged)
 //! ```
 
 use crate::error::{fail, ErrorClass, Result};
 
 pub const PREFIX_LEN: usize = 24;
-pub const CONTROL_LEN: usize = 56;
+pub const CONTROL_LEN: usize = 64;
+const FLAG_KEY: u8 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -60,6 +64,7 @@ pub struct Header {
     pub rreq: u64,
     pub len: u64,
     pub addr: u64,
+    pub key: Option<u64>,
 }
 
 impl Header {
@@ -91,7 +96,8 @@ impl Header {
     /// Writes the header into `out` (which must hold `CONTROL_LEN` bytes) and returns its length.
     pub fn encode(&self, out: &mut [u8; CONTROL_LEN]) -> usize {
         out[0] = self.kind_raw;
-        out[1..4].fill(0);
+        out[1] = if self.key.is_some() { FLAG_KEY } else { 0 };
+        out[2..4].fill(0);
         out[4..8].copy_from_slice(&self.ctx.to_le_bytes());
         out[8..12].copy_from_slice(&self.src.to_le_bytes());
         out[12..16].copy_from_slice(&self.tag.to_le_bytes());
@@ -104,6 +110,7 @@ impl Header {
         out[32..40].copy_from_slice(&self.rreq.to_le_bytes());
         out[40..48].copy_from_slice(&self.len.to_le_bytes());
         out[48..56].copy_from_slice(&self.addr.to_le_bytes());
+        out[56..64].copy_from_slice(&self.key.unwrap_or(0).to_le_bytes());
         CONTROL_LEN
     }
 
@@ -132,6 +139,7 @@ impl Header {
         h.rreq = u64_at(32);
         h.len = u64_at(40);
         h.addr = u64_at(48);
+        h.key = (rec[1] & FLAG_KEY != 0).then(|| u64_at(56));
         Ok((h, &rec[CONTROL_LEN..]))
     }
 }
@@ -162,6 +170,7 @@ mod tests {
                 rreq: if kind == PacketKind::Eager { 0 } else { 12 },
                 len: if kind == PacketKind::Eager { 0 } else { 1 << 33 },
                 addr: if kind == PacketKind::Eager { 0 } else { 0xdead_beef },
+                key: (kind == PacketKind::Rts).then_some(u64::MAX - 1),
             };
             let mut buf = [0u8; CONTROL_LEN];
             let n = h.encode(&mut buf);

@@ -1,21 +1,27 @@
 //! The point-to-point protocol of one process, as a deterministic state machine with no I/O.
 //!
 //! The I/O layer (`engine`) drives it: it hands in every record a transport delivered
-//! (`on_packet`), lets it emit the records waiting for a peer (`flush`), and performs the
-//! single-copy reads it asks for (`take_reads` / `read_done`). Tests drive several `Protocol`s
-//! through an in-memory transport, reordering packets at will.
+//! (`on_packet`), lets it emit the records waiting for a peer (`flush`), registers the send
+//! buffers it wants peers to RDMA-read (`take_exposures` / `exposed`, released again through
+//! `take_concealed`), and performs the reads and writes it asks for (`take_reads` /
+//! `read_done`, `take_writes` / `write_done`). Tests drive several `Protocol`s through an
+//! in-memory transport, reordering packets and delaying reads at will.
 //!
 //! Messages up to `Link::eager_limit` bytes travel in one `Eager` packet and the send
 //! completes once that packet has left. Larger messages, and all synchronous sends, use a
 //! rendezvous: the sender announces the message (`Rts`) and keeps its buffer; once the receiver
-//! has matched it, either
-//! - it reads the sender's buffer directly (single copy, `process_vm_readv` within a host) and
-//!   answers `Fin`; from `Config::split_min` bytes on, both ends copy at once: the receiver
+//! has matched it, either (the peer's `Link::bulk` says which)
+//! - across hosts with RDMA (`Bulk::RdmaRead`), the sender registered its buffer before
+//!   announcing it and the `Rts` carries the key; the receiver reads the whole message straight
+//!   into the receive buffer (zero copy, any number of reads in flight, completing in any order)
+//!   and answers `Fin`;
+//! - within a host (`Bulk::Cma`), it reads the sender's buffer directly (single copy,
+//!   `process_vm_readv`) and answers `Fin`; from `Config::split_min` bytes on, both ends copy at once: the receiver
 //!   answers `Write`, the sender writes the first part straight into the receiver's buffer
 //!   (`process_vm_writev`) and reports `Written` while the receiver reads the rest, and the
 //!   receiver answers `Fin` once both parts are in. Each byte is still copied once, but by two
 //!   cores, which matters where one core cannot saturate memory bandwidth; or
-//! - when single copy is impossible, it answers `Cts` and the sender streams `Data` chunks
+//! - otherwise (`Bulk::Stream`, an `Rts` without a key, a failed read), it answers `Cts` and the sender streams `Data` chunks
 //!   through the transport, a few at a time as the transport takes them (pipelined copy),
 //!   and the receiver answers `Fin` once all are in.
 //!
@@ -46,8 +52,20 @@ pub struct Link {
     pub eager_limit: usize,
     /// Payload bytes per `Data` packet of a pipelined rendezvous.
     pub chunk: usize,
-    /// Whether single-copy reads and writes of the peer's memory work.
-    pub single_copy: bool,
+    /// How rendezvous payloads move.
+    pub bulk: Bulk,
+}
+
+/// How the payload of a rendezvous reaches the receiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bulk {
+    /// `Data` packets through the transport (the pipelined copy).
+    Stream,
+    /// The receiver reads the sender's memory by address, and the sender may write the
+    /// receiver's (cross-memory attach within a host): single copy, split between both ends.
+    Cma,
+    /// The receiver RDMA-reads memory the sender exposed under a key.
+    RdmaRead,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -100,11 +118,13 @@ impl SendData {
     }
 }
 
-/// A single-copy read the I/O layer must perform: `dst.len()` bytes at `addr` in `peer`.
+/// A read the I/O layer must perform: `dst.len()` bytes at `addr` in `peer`, by address
+/// (cross-memory attach) or, with a `key`, by RDMA.
 #[derive(Debug)]
 pub struct RemoteRead {
     pub peer: usize,
     pub addr: usize,
+    pub key: Option<u64>,
     pub dst: UserBuf,
     pub rreq: ReqId,
 }
@@ -120,9 +140,37 @@ pub struct RemoteWrite {
     pub rreq: u64,
 }
 
+/// Whether a rendezvous send's buffer is registered for the receiver to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Exposure {
+    /// Not wanted (eager, single copy, streaming) or the registration failed.
+    None,
+    /// Asked of the I/O layer (`take_exposures`); the `Rts` waits for the answer.
+    Pending,
+    /// Registered: the `Rts` carries `addr` and `key`; `handle` is released on completion.
+    Done { peer: usize, addr: u64, key: u64, handle: u64 },
+}
+
+/// A send buffer the I/O layer is asked to register for `peer` to read (`Protocol::exposed`).
+#[derive(Debug)]
+pub struct Expose {
+    pub peer: usize,
+    pub buf: UserBuf,
+    pub sreq: ReqId,
+}
+
+/// Where a peer finds an exposed buffer: what the I/O layer answers to an [`Expose`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exposed {
+    pub addr: u64,
+    pub key: u64,
+    /// The I/O layer's handle for the registration, given back by `take_concealed`.
+    pub handle: u64,
+}
+
 #[derive(Debug)]
 enum Work {
-    Send { data: SendData },
+    Send { data: SendData, exposure: Exposure },
     Recv { buf: UserBuf, stage: RecvStage },
     /// Nothing left to do; the status is final.
     Done,
@@ -149,7 +197,7 @@ struct Request {
 #[derive(Debug)]
 enum Arrival {
     Eager(Vec<u8>),
-    Rts { sreq: u64, len: usize, addr: usize },
+    Rts { sreq: u64, len: usize, addr: usize, key: Option<u64> },
 }
 
 #[derive(Debug)]
@@ -170,6 +218,9 @@ impl Unexpected {
 /// A record waiting for the transport to take it.
 #[derive(Debug)]
 enum Outgoing {
+    /// The `Rts` of send request `req`; it leaves once the request's buffer is exposed (or
+    /// needs no exposure), carrying where to find it.
+    Announce { header: Header, req: ReqId },
     /// A header alone, or an `Eager` header followed by the send request's data. An `Eager`
     /// packet completes its request when it leaves.
     Packet { header: Header, req: Option<ReqId> },
@@ -198,6 +249,9 @@ pub struct Protocol {
     probed: Slab<(Envelope, Unexpected)>,
     reads: Vec<RemoteRead>,
     writes: Vec<RemoteWrite>,
+    exposures: Vec<Expose>,
+    /// Registrations whose send completed: (peer, handle), for the I/O layer to release.
+    concealed: Vec<(usize, u64)>,
     /// Requests completed since the I/O layer last asked (to wake waiting threads).
     completions: usize,
     /// `Bye` packets received (`Engine::finalize`).
@@ -226,6 +280,8 @@ impl Protocol {
             probed: Slab::default(),
             reads: Vec::new(),
             writes: Vec::new(),
+            exposures: Vec::new(),
+            concealed: Vec::new(),
             completions: 0,
             byes: 0,
             detached_sends: 0,
@@ -252,6 +308,9 @@ impl Protocol {
     fn finish(&mut self, id: ReqId, status: Status) {
         let Some(req) = self.requests.get_mut(id) else { return };
         let was_send = matches!(req.work, Work::Send { .. });
+        if let Work::Send { exposure: Exposure::Done { peer, handle, .. }, .. } = req.work {
+            self.concealed.push((peer, handle));
+        }
         req.work = Work::Done;
         req.complete = true;
         req.status = status;
@@ -329,7 +388,22 @@ impl Protocol {
     pub fn isend(&mut self, peer: usize, env: Envelope, data: SendData, mode: SendMode) -> ReqId {
         let len = data.bytes().len();
         let addr = data.addr();
-        let req = self.new_request(Work::Send { data });
+        let link = self.peers[peer].link;
+        let eager = len <= link.eager_limit && mode == SendMode::Standard;
+        // Only payloads too large to send eagerly are worth registering; a small synchronous
+        // send streams its few bytes after the `Cts`.
+        let expose = !eager && link.bulk == Bulk::RdmaRead && len > link.eager_limit;
+        let buf = match &data {
+            SendData::User(b) => *b,
+            // SAFETY: the owned copy lives in the request until it completes, which is after
+            // every read of it (on the receiver's `Fin`).
+            SendData::Owned(v) => unsafe { UserBuf::new(v.as_ptr() as *mut u8, v.len()) },
+        };
+        let exposure = if expose { Exposure::Pending } else { Exposure::None };
+        let req = self.new_request(Work::Send { data, exposure });
+        if expose {
+            self.exposures.push(Expose { peer, buf, sreq: req });
+        }
         let p = &mut self.peers[peer];
         let mut header = Header {
             ctx: env.ctx,
@@ -339,7 +413,7 @@ impl Protocol {
             ..Header::default()
         };
         p.next_send_seq = p.next_send_seq.wrapping_add(1);
-        if len <= p.link.eager_limit && mode == SendMode::Standard {
+        if eager {
             header.kind_raw = PacketKind::Eager as u8;
             p.outbox.push_back(Outgoing::Packet { header, req: Some(req) });
         } else {
@@ -347,9 +421,30 @@ impl Protocol {
             header.sreq = req.token();
             header.len = len as u64;
             header.addr = addr as u64;
-            p.outbox.push_back(Outgoing::Packet { header, req: None });
+            p.outbox.push_back(Outgoing::Announce { header, req });
         }
         req
+    }
+
+    /// Send buffers to register for RDMA reads; each must be answered with `exposed`
+    /// before its `Rts` can leave.
+    pub fn take_exposures(&mut self) -> Vec<Expose> {
+        std::mem::take(&mut self.exposures)
+    }
+
+    /// The I/O layer registered (`Some`) or could not register (`None`) an `Expose`: the `Rts`
+    /// then carries the key, or none (the receiver asks for a stream instead).
+    pub fn exposed(&mut self, e: &Expose, result: Option<Exposed>) {
+        let Some(Request { work: Work::Send { exposure, .. }, .. }) = self.requests.get_mut(e.sreq) else { return };
+        *exposure = match result {
+            Some(x) => Exposure::Done { peer: e.peer, addr: x.addr, key: x.key, handle: x.handle },
+            None => Exposure::None,
+        };
+    }
+
+    /// Registrations of completed sends, (peer, handle), for the I/O layer to release.
+    pub fn take_concealed(&mut self) -> Vec<(usize, u64)> {
+        std::mem::take(&mut self.concealed)
     }
 
     /// A blocking standard send's fast path: when the message is eager-sized and nothing is
@@ -378,9 +473,10 @@ impl Protocol {
     }
 
     /// Whether nothing that nobody waits for is still in flight: no record waits for a
-    /// transport and every detached send is complete. `MPI_Finalize` waits for this.
+    /// transport, every detached send is complete and every registration released.
+    /// `MPI_Finalize` waits for this.
     pub fn is_quiet(&self) -> bool {
-        self.detached_sends == 0 && !self.has_outgoing()
+        self.detached_sends == 0 && !self.has_outgoing() && self.concealed.is_empty()
     }
 
     /// Queues the `Bye` that tells `peer` this process has finished its last barrier.
@@ -409,6 +505,22 @@ impl Protocol {
         let chunk = self.peers[peer].link.chunk;
         while let Some(out) = self.peers[peer].outbox.front_mut() {
             match out {
+                Outgoing::Announce { header, req } => {
+                    let mut h = *header;
+                    match self.requests.get(*req) {
+                        Some(Request { work: Work::Send { exposure: Exposure::Pending, .. }, .. }) => return,
+                        Some(Request { work: Work::Send { exposure: Exposure::Done { addr, key, .. }, .. }, .. }) => {
+                            h.addr = *addr;
+                            h.key = Some(*key);
+                        }
+                        _ => {}
+                    }
+                    let n = h.encode(&mut hbuf);
+                    if !send(&hbuf[..n], &[]) {
+                        return;
+                    }
+                    self.peers[peer].outbox.pop_front();
+                }
                 Outgoing::Packet { header, req } => {
                     let n = header.encode(&mut hbuf);
                     let payload = match req.and_then(|r| self.requests.get(r)) {
@@ -496,24 +608,37 @@ impl Protocol {
                 let n = buf.write_at(0, &data);
                 self.finish(req, recv_status(env, n, data.len()));
             }
-            Arrival::Rts { sreq, len, addr } => self.start_rendezvous(req, msg.peer, env, sreq, len, addr),
+            Arrival::Rts { sreq, len, addr, key } => self.start_rendezvous(req, msg.peer, env, sreq, len, addr, key),
         }
     }
 
-    fn start_rendezvous(&mut self, req: ReqId, peer: usize, env: Envelope, sreq: u64, len: usize, addr: usize) {
-        let single_copy = self.peers[peer].link.single_copy;
+    #[allow(clippy::too_many_arguments)]
+    fn start_rendezvous(&mut self, req: ReqId, peer: usize, env: Envelope, sreq: u64, len: usize, addr: usize, key: Option<u64>) {
+        let bulk = self.peers[peer].link.bulk;
         let split_min = self.config.split_min;
         let Some(r) = self.requests.get_mut(req) else { return };
         let Work::Recv { buf, stage } = &mut r.work else { return };
         let buf = *buf;
         // The status is filled in now; `bytes` and `error` when the data is in.
         r.status = Status { source: env.src as i32, tag: env.tag, ..Status::default() };
-        if !single_copy {
-            *stage = RecvStage::Rendezvous { peer, sreq, len, need: len, got: 0 };
-            self.send_control(peer, PacketKind::Cts, sreq, req.token(), 0, len);
-            return;
-        }
         let need = len.min(buf.len());
+        match (bulk, key) {
+            (Bulk::RdmaRead, Some(key)) => {
+                *stage = RecvStage::Rendezvous { peer, sreq, len, need, got: 0 };
+                if need > 0 {
+                    self.reads.push(RemoteRead { peer, addr, key: Some(key), dst: buf.slice(0, need), rreq: req });
+                } else {
+                    self.arrived(req, 0);
+                }
+                return;
+            }
+            (Bulk::Cma, _) => {}
+            _ => {
+                *stage = RecvStage::Rendezvous { peer, sreq, len, need: len, got: 0 };
+                self.send_control(peer, PacketKind::Cts, sreq, req.token(), 0, len);
+                return;
+            }
+        }
         // Both ends copy a large message: the sender writes 0..split, we read split..need.
         // The split is page-aligned so that neither side pins a page the other copies.
         let split = if len >= split_min { ((len / 2) & !4095).min(need) } else { 0 };
@@ -530,7 +655,7 @@ impl Protocol {
             self.peers[peer].outbox.push_back(Outgoing::Packet { header, req: None });
         }
         if need > split {
-            self.reads.push(RemoteRead { peer, addr: addr + split, dst: buf.slice(split, need - split), rreq: req });
+            self.reads.push(RemoteRead { peer, addr: addr + split, key: None, dst: buf.slice(split, need - split), rreq: req });
         } else {
             // Nothing for us to read (an empty message, or the sender writes it all).
             self.arrived(req, 0);
@@ -542,12 +667,13 @@ impl Protocol {
         self.peers[peer].outbox.push_back(Outgoing::Packet { header, req: None });
     }
 
-    /// Whether single-copy reads or writes wait to be performed.
+    /// Whether reads or writes wait to be performed.
     pub fn has_copies(&self) -> bool {
         !self.reads.is_empty() || !self.writes.is_empty()
     }
 
-    /// Single-copy reads to perform; each must be answered with `read_done`.
+    /// Reads to perform; each must be answered with `read_done`, at once (cross-memory
+    /// attach) or when the transport reports it finished (RDMA).
     pub fn take_reads(&mut self) -> Vec<RemoteRead> {
         std::mem::take(&mut self.reads)
     }
@@ -558,8 +684,8 @@ impl Protocol {
     }
 
     /// The I/O layer performed (`ok`) or could not perform a `RemoteRead`. A failed read falls
-    /// back to the pipelined copy of the same bytes, so a peer that forbids single copy costs
-    /// speed, not correctness.
+    /// back to the pipelined copy of the same bytes (and later messages from that peer stream
+    /// from the start), so a peer that forbids single copy costs speed, not correctness.
     pub fn read_done(&mut self, read: &RemoteRead, ok: bool) {
         let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { peer, sreq, .. } }, .. }) =
             self.requests.get(read.rreq)
@@ -571,7 +697,7 @@ impl Protocol {
         } else {
             let (peer, sreq) = (*peer, *sreq);
             let start = read.dst.addr() - buf.addr();
-            self.peers[peer].link.single_copy = false;
+            self.peers[peer].link.bulk = Bulk::Stream;
             self.send_control(peer, PacketKind::Cts, sreq, read.rreq.token(), start, start + read.dst.len());
         }
     }
@@ -636,7 +762,7 @@ impl Protocol {
             }
             PacketKind::Write => {
                 let sreq = Id::from_token(h.sreq);
-                if let Some(Request { work: Work::Send { data }, .. }) = self.requests.get(sreq) {
+                if let Some(Request { work: Work::Send { data, .. }, .. }) = self.requests.get(sreq) {
                     let src = match data {
                         SendData::User(b) => b.slice(0, h.len as usize),
                         // SAFETY: the owned copy lives in the request until it completes,
@@ -663,14 +789,14 @@ impl Protocol {
                     let n = buf.write_at(0, payload);
                     self.finish(req, recv_status(env, n, payload.len()));
                 } else {
-                    self.start_rendezvous(req, peer, env, h.sreq, h.len as usize, h.addr as usize);
+                    self.start_rendezvous(req, peer, env, h.sreq, h.len as usize, h.addr as usize, h.key);
                 }
             }
             None => {
                 let arrival = if h.kind() == PacketKind::Eager {
                     Arrival::Eager(payload.to_vec())
                 } else {
-                    Arrival::Rts { sreq: h.sreq, len: h.len as usize, addr: h.addr as usize }
+                    Arrival::Rts { sreq: h.sreq, len: h.len as usize, addr: h.addr as usize, key: h.key }
                 };
                 self.unexpected.push(env, Unexpected { peer, arrival });
             }

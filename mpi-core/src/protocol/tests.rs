@@ -29,13 +29,74 @@ struct Net {
     /// Leave single-copy reads in `deferred` instead of performing them.
     defer_reads: bool,
     deferred: Vec<RemoteRead>,
+    /// Exposed send buffers by key: (address, length). Reads must name one of them.
+    exposed: std::collections::HashMap<u64, (usize, usize)>,
+    next_key: u64,
+    /// Fail every exposure (registration) / every RDMA read.
+    refuse_exposures: bool,
+    fail_rdma: bool,
+    /// RDMA reads started, completing some steps later in any order: (process, read).
+    rdma: Vec<(usize, RemoteRead)>,
 }
 
 impl Net {
-    fn new(n: usize, config: Config, single_copy: bool) -> Net {
-        let config = Config { link: Link { single_copy, ..config.link }, ..config };
+    fn new(n: usize, config: Config, bulk: Bulk) -> Net {
+        let config = Config { link: Link { bulk, ..config.link }, ..config };
         let procs: Vec<Protocol> = (0..n).map(|_| Protocol::new(n, config)).collect();
-        Net { procs, wire: Vec::new(), rng: None, capacity: 4, refuse_writes: false, defer_reads: false, deferred: Vec::new() }
+        Net {
+            procs,
+            wire: Vec::new(),
+            rng: None,
+            capacity: 4,
+            refuse_writes: false,
+            defer_reads: false,
+            deferred: Vec::new(),
+            exposed: Default::default(),
+            next_key: 1,
+            refuse_exposures: false,
+            fail_rdma: false,
+            rdma: Vec::new(),
+        }
+    }
+
+    /// What an I/O layer does before flushing: register the buffers `Rts` packets announce.
+    fn expose(&mut self) {
+        for p in &mut self.procs {
+            for e in p.take_exposures() {
+                if self.refuse_exposures {
+                    p.exposed(&e, None);
+                    continue;
+                }
+                let key = self.next_key;
+                self.next_key += 1;
+                self.exposed.insert(key, (e.buf.addr(), e.buf.len()));
+                // Peers name the memory by offset, as providers without FI_MR_VIRT_ADDR do.
+                p.exposed(&e, Some(Exposed { addr: 0, key, handle: key }));
+            }
+        }
+    }
+
+    /// Completes some of the RDMA reads in flight (all of them without a generator).
+    fn complete_rdma(&mut self) {
+        let mut i = 0;
+        while i < self.rdma.len() {
+            if self.rng.as_mut().is_some_and(|r| r.below(2) == 0) {
+                i += 1;
+                continue;
+            }
+            let (proc, read) = self.rdma.swap_remove(i);
+            let ok = !self.fail_rdma;
+            if ok {
+                let key = read.key.unwrap();
+                let &(base, len) = self.exposed.get(&key).expect("RDMA read under a key nobody exposed");
+                assert!(read.addr + read.dst.len() <= len, "RDMA read past the exposed buffer");
+                let dst = read.dst.bytes_mut();
+                // SAFETY: every process of this test lives in this address space; `base` is a
+                // live exposed send buffer of `len` bytes (its request holds it until `Fin`).
+                unsafe { std::ptr::copy_nonoverlapping((base + read.addr) as *const u8, dst.as_mut_ptr(), dst.len()) };
+            }
+            self.procs[proc].read_done(&read, ok);
+        }
     }
 
     fn reordering(mut self, seed: u64) -> Net {
@@ -46,6 +107,7 @@ impl Net {
     /// One round: every process flushes, then packets are delivered (all of them, in arrival
     /// order or shuffled), then single-copy reads are performed.
     fn step(&mut self) {
+        self.expose();
         let n = self.procs.len();
         for from in 0..n {
             for to in 0..n {
@@ -73,11 +135,16 @@ impl Net {
         for (from, to, rec) in batch {
             self.procs[to].on_packet(from, &rec).unwrap();
         }
-        for p in &mut self.procs {
+        self.complete_rdma();
+        for (i, p) in self.procs.iter_mut().enumerate() {
             if self.defer_reads {
                 self.deferred.extend(p.take_reads());
             }
             for r in p.take_reads() {
+                if r.key.is_some() {
+                    self.rdma.push((i, r));
+                    continue;
+                }
                 let dst = r.dst.bytes_mut();
                 // SAFETY: every process of this test lives in this address space, and `addr`
                 // is a live send buffer of `dst.len()` bytes or more (the sender's request
@@ -92,6 +159,9 @@ impl Net {
                     unsafe { std::ptr::copy_nonoverlapping(w.src.bytes().as_ptr(), w.addr as *mut u8, w.src.len()) };
                 }
                 p.write_done(&w, ok);
+            }
+            for (_, handle) in p.take_concealed() {
+                assert!(self.exposed.remove(&handle).is_some(), "released twice or never exposed");
             }
         }
     }
@@ -116,7 +186,8 @@ impl Net {
     }
 }
 
-const LINK: Link = Link { eager_limit: 64, chunk: 100, single_copy: true };
+const LINK: Link = Link { eager_limit: 64, chunk: 100, bulk: Bulk::Cma };
+const BULKS: [Bulk; 3] = [Bulk::Cma, Bulk::Stream, Bulk::RdmaRead];
 const SMALL: Config = Config { link: LINK, split_min: 1_000_000 };
 /// Single-copy messages from 300 bytes on are copied by both ends.
 const SPLIT: Config = Config { link: LINK, split_min: 300 };
@@ -133,8 +204,8 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
 
-fn send_recv(config: Config, len: usize, single_copy: bool, mode: SendMode) {
-    let mut net = Net::new(2, config, single_copy);
+fn send_recv(config: Config, len: usize, bulk: Bulk, mode: SendMode) {
+    let mut net = Net::new(2, config, bulk);
     let data = pattern(len, 3);
     let mut out = vec![0u8; len];
     let s = net.procs[0].isend(1, env(0, 0, 9), SendData::Owned(data.clone()), mode);
@@ -143,15 +214,16 @@ fn send_recv(config: Config, len: usize, single_copy: bool, mode: SendMode) {
     net.wait(0, s);
     assert_eq!(st, Status { source: 0, tag: 9, bytes: len, error: None, cancelled: false });
     assert_eq!(out, data);
+    assert!(net.exposed.is_empty(), "registrations left after the transfer");
 }
 
 #[test]
 fn eager_rendezvous_and_pipelined() {
     for len in [0, 1, 64, 65, 99, 100, 101, 1000, 4096, 8192, 20000] {
         for config in [SMALL, SPLIT] {
-            for single_copy in [true, false] {
-                send_recv(config, len, single_copy, SendMode::Standard);
-                send_recv(config, len, single_copy, SendMode::Synchronous);
+            for bulk in BULKS {
+                send_recv(config, len, bulk, SendMode::Standard);
+                send_recv(config, len, bulk, SendMode::Synchronous);
             }
         }
     }
@@ -160,8 +232,8 @@ fn eager_rendezvous_and_pipelined() {
 #[test]
 fn unexpected_then_posted() {
     for len in [10, 1000] {
-        for single_copy in [true, false] {
-            let mut net = Net::new(2, SMALL, single_copy);
+        for bulk in BULKS {
+            let mut net = Net::new(2, SMALL, bulk);
             let data = pattern(len, 1);
             let s = net.procs[0].isend(1, env(0, 0, 1), SendData::Owned(data.clone()), SendMode::Standard);
             for _ in 0..3 {
@@ -180,8 +252,8 @@ fn unexpected_then_posted() {
 #[test]
 fn truncation_delivers_what_fits() {
     for len in [50, 500] {
-        for single_copy in [true, false] {
-            let mut net = Net::new(2, SMALL, single_copy);
+        for bulk in BULKS {
+            let mut net = Net::new(2, SMALL, bulk);
             let data = pattern(len, 5);
             let mut out = vec![0u8; 20];
             let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
@@ -197,7 +269,7 @@ fn truncation_delivers_what_fits() {
 
 #[test]
 fn synchronous_send_waits_for_the_match() {
-    let mut net = Net::new(2, SMALL, true);
+    let mut net = Net::new(2, SMALL, Bulk::Cma);
     let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(vec![1, 2, 3]), SendMode::Synchronous);
     for _ in 0..10 {
         net.step();
@@ -215,7 +287,7 @@ fn synchronous_send_waits_for_the_match() {
 #[test]
 fn non_overtaking_under_reordering() {
     for seed in 1..20u64 {
-        let mut net = Net::new(2, SMALL, seed % 2 == 0).reordering(seed);
+        let mut net = Net::new(2, SMALL, BULKS[seed as usize % 3]).reordering(seed);
         let msgs: Vec<Vec<u8>> = (0..60).map(|i| pattern(if i % 3 == 0 { 300 } else { 8 }, i as u8)).collect();
         let sends: Vec<_> = msgs
             .iter()
@@ -239,6 +311,7 @@ fn non_overtaking_under_reordering() {
             net.wait(0, s);
         }
         assert_eq!(outs, msgs, "seed {seed}");
+        assert!(net.exposed.is_empty(), "seed {seed}: registrations left");
     }
 }
 
@@ -246,7 +319,7 @@ fn non_overtaking_under_reordering() {
 /// order per sender.
 #[test]
 fn many_to_one_flood() {
-    let mut net = Net::new(4, SMALL, false).reordering(7);
+    let mut net = Net::new(4, SMALL, Bulk::Stream).reordering(7);
     net.capacity = 64;
     let per_sender = 500u32;
     let mut sends = Vec::new();
@@ -278,7 +351,7 @@ fn many_to_one_flood() {
 
 #[test]
 fn wildcards_and_contexts() {
-    let mut net = Net::new(3, SMALL, true);
+    let mut net = Net::new(3, SMALL, Bulk::Cma);
     let a = net.procs[1].isend(0, env(5, 1, 11), SendData::Owned(vec![1]), SendMode::Standard);
     let b = net.procs[2].isend(0, env(6, 2, 22), SendData::Owned(vec![2]), SendMode::Standard);
     let mut x = [0u8];
@@ -297,7 +370,7 @@ fn wildcards_and_contexts() {
 #[test]
 fn matched_probe_and_receive() {
     for len in [5, 500] {
-        let mut net = Net::new(2, SMALL, false);
+        let mut net = Net::new(2, SMALL, Bulk::Stream);
         let s = net.procs[0].isend(1, env(0, 0, 3), SendData::Owned(pattern(len, 9)), SendMode::Standard);
         let mut found = None;
         net.run_until(|n| {
@@ -319,7 +392,7 @@ fn matched_probe_and_receive() {
 
 #[test]
 fn cancel_posted_receive() {
-    let mut net = Net::new(2, SMALL, true);
+    let mut net = Net::new(2, SMALL, Bulk::Cma);
     let mut out = [0u8; 4];
     let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
     net.procs[1].cancel(r).unwrap();
@@ -334,7 +407,7 @@ fn cancel_posted_receive() {
 
 #[test]
 fn detached_requests_vanish_on_completion() {
-    let mut net = Net::new(2, SMALL, false);
+    let mut net = Net::new(2, SMALL, Bulk::Stream);
     let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(pattern(1000, 0)), SendMode::Standard);
     net.procs[0].detach(s).unwrap();
     let mut out = vec![0u8; 1000];
@@ -358,7 +431,7 @@ fn stale_request_is_an_error() {
 /// A failed single-copy read falls back to the pipelined copy.
 #[test]
 fn failed_read_falls_back() {
-    let mut net = Net::new(2, SMALL, true);
+    let mut net = Net::new(2, SMALL, Bulk::Cma);
     let data = pattern(700, 2);
     let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
     let mut out = vec![0u8; 700];
@@ -384,7 +457,7 @@ fn failed_read_falls_back() {
 /// the packet; otherwise it changes nothing and the message goes through `isend`.
 #[test]
 fn send_now_keeps_order() {
-    let mut net = Net::new(2, SMALL, false);
+    let mut net = Net::new(2, SMALL, Bulk::Stream);
     // Refused by the transport: nothing happens.
     assert!(!net.procs[0].send_now(1, env(0, 0, 0), &[1], &mut |_, _| false));
     // Too large for eager.
@@ -416,7 +489,7 @@ fn split_copy_truncation_and_fallbacks() {
     for (buf_len, refuse_writes, fail_read) in
         [(20000, false, false), (3000, false, false), (5000, false, false), (20000, true, false), (20000, false, true), (9000, true, true)]
     {
-        let mut net = Net::new(2, SPLIT, true);
+        let mut net = Net::new(2, SPLIT, Bulk::Cma);
         net.refuse_writes = refuse_writes;
         let data = pattern(20000, 4);
         let mut out = vec![0u8; buf_len];
@@ -449,7 +522,7 @@ fn split_copy_truncation_and_fallbacks() {
 /// its own write is done.
 #[test]
 fn split_send_waits_for_fin() {
-    let mut net = Net::new(2, SPLIT, true);
+    let mut net = Net::new(2, SPLIT, Bulk::Cma);
     let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(pattern(10000, 1)), SendMode::Standard);
     let mut out = vec![0u8; 10000];
     let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
@@ -469,4 +542,72 @@ fn split_send_waits_for_fin() {
     net.wait(1, r);
     net.wait(0, s);
     assert_eq!(out, pattern(10000, 1));
+}
+
+/// RDMA reads: the send buffer is exposed before its `Rts` leaves, the receiver reads straight
+/// into its buffer (truncated when shorter), and the registration is released when the send
+/// completes, however late the reads finish.
+#[test]
+fn rdma_read_rendezvous() {
+    for (buf_len, seed) in [(20000, 1), (20000, 2), (5000, 3), (0, 4)] {
+        let mut net = Net::new(2, SMALL, Bulk::RdmaRead).reordering(seed);
+        let data = pattern(20000, 6);
+        let mut out = vec![0u8; buf_len];
+        let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
+        let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+        let st = net.wait(1, r);
+        net.wait(0, s);
+        assert_eq!(out[..], data[..buf_len]);
+        assert_eq!(st.bytes, buf_len);
+        assert_eq!(st.error, (buf_len < 20000).then_some(ErrorClass::Truncate));
+        assert!(net.exposed.is_empty(), "registration not released");
+        assert!(net.procs[0].is_quiet() && net.procs[1].is_quiet());
+    }
+}
+
+/// The `Rts` waits for its registration: nothing leaves for that peer until the I/O layer
+/// answered, and later packets to it stay behind the `Rts` (order).
+#[test]
+fn rts_waits_for_its_exposure() {
+    let mut net = Net::new(2, SMALL, Bulk::RdmaRead);
+    net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(pattern(1000, 1)), SendMode::Standard);
+    net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(pattern(8, 2)), SendMode::Standard);
+    let mut sent = 0;
+    net.procs[0].flush(1, &mut |_, _| {
+        sent += 1;
+        true
+    });
+    assert_eq!(sent, 0, "the Rts left before its buffer was registered");
+    let e = net.procs[0].take_exposures();
+    assert_eq!(e.len(), 1);
+    net.procs[0].exposed(&e[0], Some(Exposed { addr: 0, key: 5, handle: 5 }));
+    let mut headers = Vec::new();
+    net.procs[0].flush(1, &mut |h, _| {
+        headers.push(Header::decode(h).unwrap().0);
+        true
+    });
+    assert_eq!(headers.len(), 2);
+    assert_eq!((headers[0].kind(), headers[0].key), (PacketKind::Rts, Some(5)));
+    assert_eq!(headers[1].kind(), PacketKind::Eager);
+}
+
+/// A buffer that cannot be registered goes by stream; a read that fails streams its bytes and
+/// the peer's later messages stream from the start. Every registration is released either way.
+#[test]
+fn rdma_fallbacks() {
+    for (refuse_exposures, fail_rdma) in [(true, false), (false, true)] {
+        let mut net = Net::new(2, SMALL, Bulk::RdmaRead).reordering(9);
+        net.refuse_exposures = refuse_exposures;
+        net.fail_rdma = fail_rdma;
+        for round in 0..2u8 {
+            let data = pattern(3000, round);
+            let mut out = vec![0u8; 3000];
+            let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Synchronous);
+            let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+            net.wait(1, r);
+            net.wait(0, s);
+            assert_eq!(out, data, "refuse_exposures {refuse_exposures} fail_rdma {fail_rdma} round {round}");
+            assert!(net.exposed.is_empty());
+        }
+    }
 }
