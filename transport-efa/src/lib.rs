@@ -21,6 +21,11 @@
 //!   with the sender's peer id, reposts the receive buffers, and returns send buffers to the pool.
 //! * [`Endpoint::take_error`]: the first error seen since the last call (completion errors,
 //!   failed posts); logged once to stderr, never an abort or a hang.
+//! * Zero-copy bulk data, where the provider offers `FI_RMA`: [`Endpoint::expose`] registers a
+//!   buffer for peers to read and says where they find it, [`Endpoint::start_read`] reads a
+//!   peer's exposed memory straight into ours, [`Endpoint::finished_reads`] reports each read
+//!   once. Registrations live exactly as long as the transfers using them (`rma.rs` explains
+//!   why that is the invalidation story).
 //!
 //! # Tag layout
 //! ```text
@@ -29,9 +34,8 @@
 //! | proto  | reserved / context (28)    | low 32 bits                     |
 //! +--------+----------------------------+---------------------------------+
 //! ```
-//! * `proto` (4 bits): 0 = engine record (everything this crate sends today). 1..15 are reserved
-//!   for later zero-copy bulk data (rendezvous payloads received straight into user buffers),
-//!   which will use the other 60 bits for a context and a transfer id.
+//! * `proto` (4 bits): 0 = engine record (all tagged traffic). 1..15 are reserved; bulk data
+//!   does not use tags (it moves by RMA read, below).
 //! * The sender's peer id travels in the 4-byte remote CQ data (`fi_tsenddata`,
 //!   `FI_REMOTE_CQ_DATA`) when the provider's `cq_data_size >= 4` (efa: 4; tcp, udp, shm: 8).
 //!   The tag of an engine record is then 0.
