@@ -1,9 +1,11 @@
 /* ranks: 2 3 4 */
 /* env: FERROMPI_SHM_SINGLE_COPY=0 */
+/* env: FERROMPI_OFI_NO_RMA=1 */
 /* timeout: 120 */
 /* Large messages: 1 MiB and 8 MiB, checksummed, both directions at once, several in flight
  * (Isend/Irecv), blocking Send/Recv with receives posted late (unexpected large message),
- * unaligned buffers, and a large Sendrecv_replace. Run a second time with single-copy off. */
+ * unaligned buffers, and a large Sendrecv_replace. Run again with single-copy off (within a host)
+ * and with RDMA reads off (across hosts): each large-message path in turn. */
 #include "testutil.h"
 
 #define MIB (1 << 20)
