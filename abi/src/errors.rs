@@ -194,8 +194,22 @@ fn errhandlers() -> MutexGuard<'static, Errhandlers> {
 fn handler_of(comm: MPI_Comm) -> Handler {
     // An error on an invalid communicator has no object to be raised on: like errors of calls
     // that name no communicator, it goes to MPI_COMM_SELF (MPI-4.0 §9.3, and MPICH).
-    let comm = if handles::comm(comm).is_ok() { comm } else { MPI_COMM_SELF };
+    let live = handles::comm(comm).is_ok_and(|c| crate::engine().is_ok_and(|e| e.comm_exists(c)));
+    let comm = if live { comm } else { MPI_COMM_SELF };
     errhandlers().by_comm.get(&comm).copied().unwrap_or(Handler::Fatal)
+}
+
+/// A new communicator takes its parent's error handler (MPI-5.0 §9.3).
+pub(crate) fn inherit_errhandler(parent: MPI_Comm, child: MPI_Comm) {
+    let mut table = errhandlers();
+    if let Some(&h) = table.by_comm.get(&parent) {
+        table.by_comm.insert(child, h);
+    }
+}
+
+/// Forgets a freed communicator's handler.
+pub(crate) fn forget_errhandler(comm: MPI_Comm) {
+    errhandlers().by_comm.remove(&comm);
 }
 
 /// Raises `err` on `comm`'s error handler and returns the code the call must return.

@@ -18,7 +18,17 @@ pub fn comm(c: MPI_Comm) -> Result<CommId> {
         MPI_COMM_WORLD => Ok(CommId::WORLD),
         MPI_COMM_SELF => Ok(CommId::SELF),
         MPI_COMM_NULL => fail(ErrorClass::Comm, "MPI_COMM_NULL is not a valid communicator here"),
+        // A created communicator: the engine's token, checked (stale or not) when used.
+        _ if c.0 >= 4096 => Ok(CommId(c.0 as u64)),
         _ => fail(ErrorClass::Comm, format!("invalid communicator handle {:#x}", c.0)),
+    }
+}
+
+pub fn comm_handle(c: CommId) -> MPI_Comm {
+    match c {
+        CommId::WORLD => MPI_COMM_WORLD,
+        CommId::SELF => MPI_COMM_SELF,
+        _ => MPI_Comm(c.0 as usize),
     }
 }
 

@@ -13,9 +13,11 @@
 
 mod attr;
 mod coll;
+mod comm;
 mod datatype;
 mod errors;
 mod generated;
+mod group;
 mod handles;
 mod init;
 mod p2p;
@@ -31,9 +33,11 @@ use mpi_core::error::{fail, ErrorClass, Result};
 
 pub use attr::*;
 pub use coll::*;
+pub use comm::*;
 pub use datatype::*;
 pub use errors::*;
 pub use generated::unsupported::*;
+pub use group::*;
 pub use init::*;
 pub use p2p::*;
 pub use requests::*;

@@ -31,13 +31,20 @@ pub const PROC_NULL: i32 = -3;
 /// Largest valid tag (`MPI_TAG_UB`).
 pub const TAG_UB: i32 = i32::MAX;
 
-/// A communicator: an index into the engine's table. 0 and 1 are WORLD and SELF.
+#[path = "comm.rs"]
+mod comm;
+use comm::{Comm, ContextState};
+pub use comm::MAX_NAME;
+
+/// A communicator: the token of its entry in the engine's table (a `slab::Id`, generation in
+/// the high half), so that a freed communicator's id is detected as invalid. WORLD and SELF are
+/// the table's first two entries. Communicators and their context ids: `comm.rs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CommId(pub u32);
+pub struct CommId(pub u64);
 
 impl CommId {
-    pub const WORLD: CommId = CommId(0);
-    pub const SELF: CommId = CommId(1);
+    pub const WORLD: CommId = CommId(1 << 32);
+    pub const SELF: CommId = CommId((1 << 32) | 1);
 }
 
 /// A request as the application holds it.
@@ -70,14 +77,6 @@ pub enum SendKind {
     Ready,
 }
 
-struct Comm {
-    /// Point-to-point context id; collectives use `ctx + 1`.
-    ctx: u32,
-    rank: u32,
-    /// World rank of each communicator rank.
-    members: Vec<usize>,
-}
-
 #[derive(Clone, Copy)]
 enum Persistent {
     Send { comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind },
@@ -104,7 +103,8 @@ struct BsendBuffer {
 /// Everything behind the engine lock.
 pub struct State {
     proto: Protocol,
-    comms: Vec<Option<Comm>>,
+    comms: Slab<Comm>,
+    ctx: ContextState,
     requests: Slab<Req>,
     bsend: BsendBuffer,
     /// Records sent by this process to itself.
@@ -249,13 +249,12 @@ impl Engine {
                 proto.set_link(r, link);
             }
         }
-        let world_comm = Comm { ctx: 0, rank: rank as u32, members: (0..size).collect() };
-        let self_comm = Comm { ctx: 2, rank: 0, members: vec![rank] };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Engine {
             state: Mutex::new(State {
                 proto,
-                comms: vec![Some(world_comm), Some(self_comm)],
+                comms: State::new_comms(rank, size),
+                ctx: ContextState::default(),
                 requests: Slab::default(),
                 bsend: BsendBuffer::default(),
                 loopback: VecDeque::new(),
@@ -456,10 +455,7 @@ impl Engine {
 
     fn with_comm<T>(&self, comm: CommId, f: impl FnOnce(&Comm) -> Result<T>) -> Result<T> {
         let st = self.lock();
-        match st.comms.get(comm.0 as usize).and_then(|c| c.as_ref()) {
-            Some(c) => f(c),
-            None => fail(ErrorClass::Comm, "invalid communicator"),
-        }
+        f(st.comm(comm)?)
     }
 
     // ---- point-to-point ------------------------------------------------------------------
@@ -735,7 +731,7 @@ fn proc_null_status() -> Status {
 
 impl State {
     fn comm(&self, comm: CommId) -> Result<&Comm> {
-        match self.comms.get(comm.0 as usize).and_then(|c| c.as_ref()) {
+        match self.comms.get(Id::from_token(comm.0)) {
             Some(c) => Ok(c),
             None => fail(ErrorClass::Comm, "invalid communicator"),
         }

@@ -1,0 +1,223 @@
+//! Communicator management: dup, split, create, free, compare, names, groups.
+//!
+//! A created communicator's handle is the engine's token for it (`handles::comm_handle`); it
+//! inherits its parent's error handler. Every communicator here is an intracommunicator.
+//!
+//! `MPI_Comm_idup` is blocking for now: it duplicates at once (the context-id agreement is a
+//! blocking allreduce over the parent) and returns a completed request. A program that lets a
+//! member reach its `MPI_Comm_idup` only after a message another member sends after its own
+//! `MPI_Comm_idup` deadlocks, where a true nonblocking idup would not; that needs the
+//! nonblocking collectives of issue 5.
+
+use std::ffi::{c_char, CStr};
+
+use mpi_core::engine::CommId;
+use mpi_core::error::{fail, ErrorClass, Result};
+
+use crate::errors::{api, forget_errhandler, inherit_errhandler};
+use crate::generated::consts::*;
+use crate::generated::types::*;
+use crate::group::{comparison, group_handle};
+use crate::{engine, handles, out, read, write_c_string};
+
+/// The handle of a communicator created from `parent` (`MPI_COMM_NULL` for `None`).
+fn created(parent: MPI_Comm, c: Option<CommId>) -> MPI_Comm {
+    match c {
+        Some(c) => {
+            let h = handles::comm_handle(c);
+            inherit_errhandler(parent, h);
+            h
+        }
+        None => MPI_COMM_NULL,
+    }
+}
+
+fn check_out<T>(p: *mut T, what: &str) -> Result<()> {
+    if p.is_null() {
+        return fail(ErrorClass::Arg, format!("null {what} argument"));
+    }
+    Ok(())
+}
+
+/// `MPI_Comm_dup` and its forms: `info` holds hints only, which may be ignored.
+unsafe fn dup(name: &'static str, comm: MPI_Comm, newcomm: *mut MPI_Comm, request: Option<*mut MPI_Request>) -> c_int {
+    api(comm, name, || {
+        let e = engine()?;
+        let c = handles::comm(comm)?;
+        check_out(newcomm, "newcomm")?;
+        if let Some(r) = request {
+            check_out(r, "request")?;
+        }
+        let new = created(comm, Some(e.comm_dup(c)?));
+        out(newcomm, new)?;
+        if let Some(r) = request {
+            out(r, handles::request_handle(e.completed_request()))?;
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
+    dup("MPI_Comm_dup", comm, newcomm, None)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_dup_with_info(comm: MPI_Comm, _info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
+    dup("MPI_Comm_dup_with_info", comm, newcomm, None)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_idup(comm: MPI_Comm, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
+    dup("MPI_Comm_idup", comm, newcomm, Some(request))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_idup_with_info(comm: MPI_Comm, _info: MPI_Info, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
+    dup("MPI_Comm_idup_with_info", comm, newcomm, Some(request))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
+    api(comm, "MPI_Comm_split", || {
+        let e = engine()?;
+        let c = handles::comm(comm)?;
+        check_out(newcomm, "newcomm")?;
+        let color = (color != MPI_UNDEFINED).then_some(color);
+        out(newcomm, created(comm, e.comm_split(c, color, key)?))
+    })
+}
+
+/// `MPI_Comm_split_type`. `MPI_COMM_TYPE_SHARED` groups the ranks of one host.
+/// `MPI_COMM_TYPE_HW_UNGUIDED` must return communicators strictly smaller than the parent:
+/// the host split when it is, `MPI_COMM_NULL` otherwise (no finer level is known).
+/// `MPI_COMM_TYPE_HW_GUIDED` and `MPI_COMM_TYPE_RESOURCE_GUIDED` split by the resource the
+/// info key `mpi_hw_resource_type` names; info objects are not implemented yet, so no resource
+/// is named and every process gets `MPI_COMM_NULL`, as the standard says for an unknown one.
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int, key: c_int, _info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
+    api(comm, "MPI_Comm_split_type", || {
+        let e = engine()?;
+        let c = handles::comm(comm)?;
+        check_out(newcomm, "newcomm")?;
+        let new = match split_type {
+            MPI_UNDEFINED => e.comm_split(c, None, key)?,
+            MPI_COMM_TYPE_SHARED => e.comm_split_shared(c, key)?,
+            MPI_COMM_TYPE_HW_UNGUIDED => {
+                let host = e.comm_split_shared(c, key)?;
+                match host {
+                    Some(h) if e.comm_size(h)? == e.comm_size(c)? => {
+                        e.comm_free(h)?;
+                        None
+                    }
+                    other => other,
+                }
+            }
+            MPI_COMM_TYPE_HW_GUIDED | MPI_COMM_TYPE_RESOURCE_GUIDED => {
+                e.comm_size(c)?;
+                None
+            }
+            _ => return fail(ErrorClass::Arg, format!("{split_type} is not a split type")),
+        };
+        out(newcomm, created(comm, new))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_create(comm: MPI_Comm, group: MPI_Group, newcomm: *mut MPI_Comm) -> c_int {
+    api(comm, "MPI_Comm_create", || {
+        let e = engine()?;
+        let c = handles::comm(comm)?;
+        let g = crate::group::group(group)?;
+        check_out(newcomm, "newcomm")?;
+        out(newcomm, created(comm, e.comm_create(c, &g)?))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_create_group(comm: MPI_Comm, group: MPI_Group, tag: c_int, newcomm: *mut MPI_Comm) -> c_int {
+    api(comm, "MPI_Comm_create_group", || {
+        let e = engine()?;
+        let c = handles::comm(comm)?;
+        let g = crate::group::group(group)?;
+        check_out(newcomm, "newcomm")?;
+        out(newcomm, created(comm, e.comm_create_group(c, &g, tag)?))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
+    let h = if comm.is_null() { MPI_COMM_NULL } else { *comm };
+    api(h, "MPI_Comm_free", || {
+        let e = engine()?;
+        let h = read(comm)?;
+        e.comm_free(handles::comm(h)?)?;
+        forget_errhandler(h);
+        out(comm, MPI_COMM_NULL)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, result: *mut c_int) -> c_int {
+    api(comm1, "MPI_Comm_compare", || {
+        let e = engine()?;
+        let cmp = e.comm_compare(handles::comm(comm1)?, handles::comm(comm2)?)?;
+        out(result, comparison(cmp))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
+    api(comm, "MPI_Comm_group", || {
+        let g = engine()?.comm_group(handles::comm(comm)?)?;
+        check_out(group, "group")?;
+        out(group, group_handle(g))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_test_inter(comm: MPI_Comm, flag: *mut c_int) -> c_int {
+    api(comm, "MPI_Comm_test_inter", || {
+        engine()?.comm_size(handles::comm(comm)?)?;
+        out(flag, 0)
+    })
+}
+
+/// The remote side of an intracommunicator: there is none.
+fn not_inter(comm: MPI_Comm) -> Result<()> {
+    engine()?.comm_size(handles::comm(comm)?)?;
+    fail(ErrorClass::Comm, "not an intercommunicator: it has no remote group")
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_remote_size(comm: MPI_Comm, _size: *mut c_int) -> c_int {
+    api(comm, "MPI_Comm_remote_size", || not_inter(comm))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_remote_group(comm: MPI_Comm, _group: *mut MPI_Group) -> c_int {
+    api(comm, "MPI_Comm_remote_group", || not_inter(comm))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_set_name(comm: MPI_Comm, comm_name: *const c_char) -> c_int {
+    api(comm, "MPI_Comm_set_name", || {
+        let e = engine()?;
+        let c = handles::comm(comm)?;
+        if comm_name.is_null() {
+            return fail(ErrorClass::Arg, "null comm_name argument");
+        }
+        // SAFETY: a NUL-terminated string, as the standard says.
+        let name = unsafe { CStr::from_ptr(comm_name) }.to_string_lossy();
+        e.comm_set_name(c, &name)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_get_name(comm: MPI_Comm, comm_name: *mut c_char, resultlen: *mut c_int) -> c_int {
+    api(comm, "MPI_Comm_get_name", || {
+        let name = engine()?.comm_name(handles::comm(comm)?)?;
+        check_out(resultlen, "resultlen")?;
+        write_c_string(comm_name, resultlen, &name, MPI_MAX_OBJECT_NAME)
+    })
+}

@@ -1,0 +1,376 @@
+//! Communicators: creation, comparison, names and freeing (a child module of `engine`, so
+//! that it reaches the engine's state without widening its visibility).
+//!
+//! # Context ids
+//!
+//! A communicator's messages carry its context id: `ctx` for point-to-point, `ctx + 1` for
+//! collectives, so the two never match each other. Ids come in pairs, one slot each
+//! (`ctx = 2 * slot`); `MPI_COMM_WORLD` has slot 0 and `MPI_COMM_SELF` slot 1.
+//!
+//! Every process keeps a bitmap of the slots its communicators use ([`ContextIds`]). A new
+//! communicator's members agree on a slot without any central party: they OR their bitmaps
+//! together in an allreduce over the parent (or, for `MPI_Comm_create_group`, over the group
+//! alone) and take the lowest slot clear everywhere. Each process marks it used and returns it
+//! when the communicator is freed. A slot is therefore never reused while any member still
+//! has a communicator on it, and processes that share no communicator may use the same slot
+//! for different communicators: a message's context only has to be unique among the
+//! communicators of its receiver.
+//!
+//! `MPI_Comm_split` and `MPI_Comm_create` give every resulting communicator the same slot:
+//! they are disjoint, so no process can confuse them.
+//!
+//! Threads: two creations running at once in one process (on different parents, which
+//! `MPI_THREAD_MULTIPLE` allows) must not both pick the same slot from the same bitmap. Only
+//! one at a time holds the bitmap (`ctx_busy`); another contributes "all slots used" to its
+//! allreduce, sees no free slot, and tries again (MPICH's scheme). A round in which no slot is
+//! free although nobody was held back means the slots are exhausted: `MPI_ERR_OTHER`.
+
+use crate::buffer::UserBuf;
+use crate::collective::{self, CollPeer};
+use crate::datatype::Kind;
+use crate::error::{fail, ErrorClass, MpiError, Result};
+use crate::group::{Comparison, ContextIds, Group, CONTEXT_WORDS};
+use crate::matching::{Envelope, Selector};
+use crate::op::BuiltinOp;
+use crate::protocol::{ReqId, Status};
+use crate::slab::Id;
+
+use super::{CommId, Engine, Req, Request, State};
+
+/// An intracommunicator.
+pub(super) struct Comm {
+    /// Point-to-point context id (even); collectives use `ctx + 1`. See the module doc.
+    pub(super) ctx: u32,
+    pub(super) rank: u32,
+    /// World rank of each communicator rank.
+    pub(super) members: Vec<usize>,
+    /// `MPI_Comm_set_name`; empty when unnamed.
+    pub(super) name: String,
+}
+
+impl Comm {
+    pub(super) fn new(ctx: u32, rank: u32, members: Vec<usize>, name: &str) -> Comm {
+        Comm { ctx, rank, members, name: name.to_string() }
+    }
+}
+
+/// The context-id bitmap and whether a creation holds it (module doc, "Threads").
+#[derive(Default)]
+pub(super) struct ContextState {
+    ids: ContextIds,
+    busy: bool,
+}
+
+/// Longest communicator name kept (`MPI_MAX_OBJECT_NAME` less the NUL); longer ones are cut.
+pub const MAX_NAME: usize = 127;
+
+/// Tags of `MPI_Comm_create_group`'s collectives: negative, so they never meet the parent's own
+/// collectives (positive tags) on its collective context, and derived from the user's tag, so
+/// that concurrent creations over overlapping groups with different tags stay apart (tags equal
+/// modulo 2^28 are not told apart).
+fn group_tag(user_tag: i32, coll_tag: i32) -> i32 {
+    i32::MIN + ((user_tag & 0x0FFF_FFFF) << 3) + (coll_tag & 7)
+}
+
+/// A collective context over a subset of a parent communicator: ranks are group ranks,
+/// messages travel on the parent's collective context with `group_tag` tags and the parent
+/// ranks as sources.
+struct GroupPeer<'a> {
+    engine: &'a Engine,
+    ctx: u32,
+    tag: i32,
+    rank: usize,
+    /// (world rank, parent rank) of each group rank.
+    members: Vec<(usize, u32)>,
+}
+
+impl GroupPeer<'_> {
+    fn post_recv(&self, src: usize, tag: i32, buf: &mut [u8]) -> Result<ReqId> {
+        let mut st = self.engine.lock();
+        let sel = Selector { ctx: self.ctx, src: Some(self.members[src].1), tag: Some(group_tag(self.tag, tag)) };
+        Ok(st.proto.irecv(sel, UserBuf::from_slice(buf)))
+    }
+
+    fn wait_recv(&self, r: ReqId) -> Result<()> {
+        let status = self.engine.wait_protocol(r)?;
+        match status.error {
+            Some(class) => Err(MpiError::new(class, "collective message of unexpected length")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl CollPeer for GroupPeer<'_> {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.members.len()
+    }
+    fn send(&mut self, dest: usize, tag: i32, data: &[u8]) -> Result<()> {
+        let st = self.engine.lock();
+        let env = Envelope { ctx: self.ctx, src: self.members[self.rank].1, tag: group_tag(self.tag, tag) };
+        // SAFETY: `send_to` returns only once the send is complete, within `data`'s borrow.
+        let buf = unsafe { UserBuf::new(data.as_ptr() as *mut u8, data.len()) };
+        self.engine.send_to(st, self.members[dest].0, env, buf)
+    }
+    fn recv(&mut self, src: usize, tag: i32, buf: &mut [u8]) -> Result<()> {
+        let r = self.post_recv(src, tag, buf)?;
+        self.wait_recv(r)
+    }
+    fn sendrecv(&mut self, dest: usize, stag: i32, data: &[u8], src: usize, rtag: i32, buf: &mut [u8]) -> Result<()> {
+        let r = self.post_recv(src, rtag, buf)?;
+        self.send(dest, stag, data)?;
+        self.wait_recv(r)
+    }
+}
+
+fn to_bytes(words: &[u64]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_ne_bytes()).collect()
+}
+
+fn from_bytes(bytes: &[u8]) -> Vec<u64> {
+    bytes.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8]))).collect()
+}
+
+/// Colour of `MPI_UNDEFINED` in `split`'s exchange (real colours are non-negative `i32`s).
+const NO_COLOR: u32 = u32::MAX;
+
+impl Engine {
+    /// Agrees on a context slot with every rank of `peer` and exchanges `payload` (each rank
+    /// contributes its words, zero elsewhere; the result is their OR). Marks the slot used
+    /// here; the caller releases it if this process ends up outside the new communicator.
+    fn agree_ctx(&self, peer: &mut dyn CollPeer, payload: &[u64]) -> Result<(u32, Vec<u64>)> {
+        let mut backoff = super::Backoff::new(self.oversubscribed);
+        loop {
+            // Word layout: the used bitmap, one word "someone was held back", the payload.
+            let mut words = Vec::with_capacity(CONTEXT_WORDS + 1 + payload.len());
+            let held = {
+                let mut st = self.lock();
+                if st.ctx.busy {
+                    words.extend([u64::MAX; CONTEXT_WORDS]);
+                    words.push(1);
+                    false
+                } else {
+                    st.ctx.busy = true;
+                    words.extend(st.ctx.ids.used());
+                    words.push(0);
+                    true
+                }
+            };
+            words.extend(payload);
+            let mut bytes = to_bytes(&words);
+            let reduced = collective::allreduce_in_place(peer, &mut bytes, Kind::U64, BuiltinOp::Bor);
+            let mut st = self.lock();
+            if held {
+                st.ctx.busy = false;
+            }
+            reduced?;
+            let words = from_bytes(&bytes);
+            let slot = ContextIds::lowest_free(&words[..CONTEXT_WORDS]);
+            match slot {
+                Some(slot) if held => {
+                    st.ctx.ids.take(slot);
+                    return Ok((slot, words[CONTEXT_WORDS + 1..].to_vec()));
+                }
+                // Every rank saw the same result, so every rank retries together.
+                Some(_) | None if words[CONTEXT_WORDS] != 0 => {}
+                _ => return fail(ErrorClass::Other, "no free context id: too many communicators exist at once"),
+            }
+            drop(st);
+            backoff.snooze(self);
+        }
+    }
+
+    fn insert_comm(&self, slot: u32, rank: usize, members: Vec<usize>) -> CommId {
+        let mut st = self.lock();
+        let id = st.comms.insert(Comm::new(2 * slot, rank as u32, members, ""));
+        CommId(id.token())
+    }
+
+    fn release_slot(&self, slot: u32) {
+        self.lock().ctx.ids.release(slot);
+    }
+
+    /// Whether `comm` names a live communicator (error handlers of freed ones fall back).
+    pub fn comm_exists(&self, comm: CommId) -> bool {
+        self.lock().comm(comm).is_ok()
+    }
+
+    /// `MPI_Comm_group`.
+    pub fn comm_group(&self, comm: CommId) -> Result<Group> {
+        self.with_comm(comm, |c| Group::new(c.members.clone()))
+    }
+
+    /// `MPI_Comm_dup`: same members and order, a new context.
+    pub fn comm_dup(&self, comm: CommId) -> Result<CommId> {
+        let (rank, members) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.clone())))?;
+        let (slot, _) = self.agree_ctx(&mut self.coll_peer(comm)?, &[])?;
+        Ok(self.insert_comm(slot, rank, members))
+    }
+
+    /// `MPI_Comm_split`: one communicator per colour, ranks ordered by `key` then by parent
+    /// rank; `None` colour (`MPI_UNDEFINED`) gets no communicator. Colours are non-negative.
+    pub fn comm_split(&self, comm: CommId, color: Option<i32>, key: i32) -> Result<Option<CommId>> {
+        if color.is_some_and(|c| c < 0) {
+            return fail(ErrorClass::Arg, format!("colour {} is negative and not MPI_UNDEFINED", color.unwrap_or(0)));
+        }
+        let members = self.with_comm(comm, |c| Ok(c.members.clone()))?;
+        let mut peer = self.coll_peer(comm)?;
+        let mut payload = vec![0u64; members.len()];
+        let color_bits = color.map_or(NO_COLOR, |c| c as u32);
+        payload[peer.rank] = (u64::from(color_bits) << 32) | u64::from(key as u32);
+        let (slot, all) = self.agree_ctx(&mut peer, &payload)?;
+        if color.is_none() {
+            self.release_slot(slot);
+            return Ok(None);
+        }
+        // (key, parent rank) of every rank with our colour: sorted, that is the new order.
+        let mut mine: Vec<(i32, usize)> =
+            all.iter().enumerate().filter(|(_, &w)| (w >> 32) as u32 == color_bits).map(|(r, &w)| (w as u32 as i32, r)).collect();
+        mine.sort_unstable();
+        let rank = mine.iter().position(|&(_, r)| r == peer.rank).unwrap_or(0);
+        Ok(Some(self.insert_comm(slot, rank, mine.iter().map(|&(_, r)| members[r]).collect())))
+    }
+
+    /// The lowest world rank on this host: the colour of `MPI_COMM_TYPE_SHARED`.
+    pub fn host_leader(&self) -> usize {
+        let world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        world.local_ranks.first().copied().unwrap_or(self.rank)
+    }
+
+    /// `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`: the ranks of `comm` that share this host.
+    pub fn comm_split_shared(&self, comm: CommId, key: i32) -> Result<Option<CommId>> {
+        let leader = self.host_leader();
+        self.comm_split(comm, Some(leader as i32), key)
+    }
+
+    /// `MPI_Comm_create`: called by every rank of `comm`, each with the group of the
+    /// communicator it joins (a subgroup of `comm`; ranks may pass different, disjoint
+    /// groups). Ranks outside their group get `None`.
+    pub fn comm_create(&self, comm: CommId, group: &Group) -> Result<Option<CommId>> {
+        let parent = self.with_comm(comm, |c| Ok(c.members.clone()))?;
+        if let Some(m) = group.members().iter().find(|m| !parent.contains(m)) {
+            return fail(ErrorClass::Group, format!("process {m} of the group is not in the communicator"));
+        }
+        let (slot, _) = self.agree_ctx(&mut self.coll_peer(comm)?, &[])?;
+        match group.rank_of(self.rank) {
+            Some(rank) => Ok(Some(self.insert_comm(slot, rank, group.members().to_vec()))),
+            None => {
+                self.release_slot(slot);
+                Ok(None)
+            }
+        }
+    }
+
+    /// `MPI_Comm_create_group`: collective over `group` only (a subgroup of `comm`); `tag`
+    /// keeps concurrent creations on the same parent apart. A process outside the group gets
+    /// `None` at once.
+    pub fn comm_create_group(&self, comm: CommId, group: &Group, tag: i32) -> Result<Option<CommId>> {
+        if !(0..=super::TAG_UB).contains(&tag) {
+            return fail(ErrorClass::Tag, format!("tag {tag} is outside 0..={}", super::TAG_UB));
+        }
+        let (ctx, parent) = self.with_comm(comm, |c| Ok((c.ctx, c.members.clone())))?;
+        let mut members = Vec::with_capacity(group.size());
+        for &m in group.members() {
+            match parent.iter().position(|&p| p == m) {
+                Some(r) => members.push((m, r as u32)),
+                None => return fail(ErrorClass::Group, format!("process {m} of the group is not in the communicator")),
+            }
+        }
+        let Some(rank) = group.rank_of(self.rank) else {
+            return Ok(None);
+        };
+        let mut peer = GroupPeer { engine: self, ctx: ctx + 1, tag, rank, members };
+        let (slot, _) = self.agree_ctx(&mut peer, &[])?;
+        Ok(Some(self.insert_comm(slot, rank, group.members().to_vec())))
+    }
+
+    /// `MPI_Comm_free`: the communicator's handle becomes invalid and its context slot free.
+    /// Operations already started complete (they carry the context, not the communicator).
+    pub fn comm_free(&self, comm: CommId) -> Result<()> {
+        if comm == CommId::WORLD || comm == CommId::SELF {
+            return fail(ErrorClass::Comm, "MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed");
+        }
+        let mut st = self.lock();
+        match st.comms.remove(Id::from_token(comm.0)) {
+            Some(c) => {
+                st.ctx.ids.release(c.ctx / 2);
+                Ok(())
+            }
+            None => fail(ErrorClass::Comm, "invalid communicator"),
+        }
+    }
+
+    /// `MPI_Comm_compare`.
+    pub fn comm_compare(&self, a: CommId, b: CommId) -> Result<Comparison> {
+        let st = self.lock();
+        let (ca, cb) = (st.comm(a)?, st.comm(b)?);
+        if a == b {
+            return Ok(Comparison::Ident);
+        }
+        Ok(match Group::new(ca.members.clone())?.compare(&Group::new(cb.members.clone())?) {
+            Comparison::Ident => Comparison::Congruent,
+            other => other,
+        })
+    }
+
+    /// `MPI_Comm_set_name` (cut to [`MAX_NAME`] bytes, at a character boundary).
+    pub fn comm_set_name(&self, comm: CommId, name: &str) -> Result<()> {
+        let mut end = name.len().min(MAX_NAME);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut st = self.lock();
+        st.comm(comm)?;
+        if let Some(c) = st.comms.get_mut(Id::from_token(comm.0)) {
+            c.name = name[..end].to_string();
+        }
+        Ok(())
+    }
+
+    /// `MPI_Comm_get_name`: empty for a communicator never named.
+    pub fn comm_name(&self, comm: CommId) -> Result<String> {
+        self.with_comm(comm, |c| Ok(c.name.clone()))
+    }
+
+    /// A request that is already complete (nonblocking calls done at once, `MPI_Comm_idup`).
+    pub fn completed_request(&self) -> Request {
+        let mut st = self.lock();
+        let r = st.proto.completed(Status::default());
+        Request(st.requests.insert(Req::Active(r)))
+    }
+}
+
+impl State {
+    pub(super) fn new_comms(world_rank: usize, size: usize) -> crate::slab::Slab<Comm> {
+        let mut comms = crate::slab::Slab::default();
+        comms.insert(Comm::new(0, world_rank as u32, (0..size).collect(), "MPI_COMM_WORLD"));
+        comms.insert(Comm::new(2, 0, vec![world_rank], "MPI_COMM_SELF"));
+        comms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collective::TAG_ALLREDUCE;
+
+    #[test]
+    fn group_tags_are_negative_and_distinct() {
+        for user in [0, 1, 77, super::super::TAG_UB] {
+            for coll in 1..=7 {
+                assert!(group_tag(user, coll) < 0);
+            }
+        }
+        assert_ne!(group_tag(1, TAG_ALLREDUCE), group_tag(2, TAG_ALLREDUCE));
+        assert_ne!(group_tag(1, 1), group_tag(1, 2));
+    }
+
+    #[test]
+    fn predefined_comms_have_their_ids() {
+        let comms = State::new_comms(3, 4);
+        assert_eq!(comms.get(Id::from_token(CommId::WORLD.0)).map(|c| c.ctx), Some(0));
+        assert_eq!(comms.get(Id::from_token(CommId::SELF.0)).map(|c| (c.ctx, c.members.clone())), Some((2, vec![3])));
+    }
+}
