@@ -1,9 +1,10 @@
-//! Datatype queries. Issue 2 has the predefined types only: lower bound 0, extent `sizeof`,
-//! size the data bytes (less than the extent for pair types such as `MPI_DOUBLE_INT`), and
-//! both 0 for optional types this build does not support.
+//! Datatype queries: size, extent and true extent of predefined and derived types, from their
+//! type maps (`mpi_core::typemap`). A predefined type's lower bound is 0, its extent `sizeof`
+//! and its size the data bytes (less than the extent for pair types such as `MPI_DOUBLE_INT`);
+//! both are 0 for optional types this build does not support. Constructors: `typector.rs`.
 
-use mpi_core::datatype::Kind;
 use mpi_core::error::Result;
+use mpi_core::typemap::TypeMap;
 
 use crate::errors::api;
 use crate::generated::consts::*;
@@ -11,7 +12,7 @@ use crate::generated::types::*;
 use crate::{handles, out};
 
 fn size_of(datatype: MPI_Datatype) -> Result<MPI_Count> {
-    Ok(handles::datatype(datatype)?.map_or(0, Kind::size) as MPI_Count)
+    Ok(handles::type_map(datatype)?.size() as MPI_Count)
 }
 
 #[no_mangle]
@@ -21,7 +22,8 @@ pub unsafe extern "C" fn PMPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    api(MPI_COMM_SELF, "MPI_Type_size", || out(size, size_of(datatype)? as c_int))
+    // A size an int cannot hold is MPI_UNDEFINED (MPI-5.0 §5.1.5).
+    api(MPI_COMM_SELF, "MPI_Type_size", || out(size, c_int::try_from(size_of(datatype)?).unwrap_or(MPI_UNDEFINED)))
 }
 
 #[no_mangle]
@@ -29,13 +31,21 @@ pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI
     PMPI_Type_size_c(datatype, size)
 }
 
+fn bounds(t: &TypeMap) -> (i64, i64) {
+    (t.lb(), t.extent())
+}
+
+fn true_bounds(t: &TypeMap) -> (i64, i64) {
+    (t.true_lb(), t.true_extent())
+}
+
 macro_rules! extent_query {
     ($($pmpi:ident, $name:literal, $t:ty, $of:expr;)*) => {$(
         #[no_mangle]
         pub unsafe extern "C" fn $pmpi(datatype: MPI_Datatype, lb: *mut $t, extent: *mut $t) -> c_int {
             api(MPI_COMM_SELF, $name, || {
-                let e = handles::datatype(datatype)?.map_or(0, $of);
-                out(lb, 0)?;
+                let (l, e) = $of(&*handles::type_map(datatype)?);
+                out(lb, l as $t)?;
                 out(extent, e as $t)
             })
         }
@@ -45,12 +55,12 @@ macro_rules! extent_query {
 // fn PMPI_Type_get_extent fn PMPI_Type_get_extent_c fn PMPI_Type_get_extent_x
 // fn PMPI_Type_get_true_extent fn PMPI_Type_get_true_extent_c fn PMPI_Type_get_true_extent_x
 extent_query! {
-    PMPI_Type_get_extent, "MPI_Type_get_extent", MPI_Aint, Kind::extent;
-    PMPI_Type_get_extent_c, "MPI_Type_get_extent", MPI_Count, Kind::extent;
-    PMPI_Type_get_extent_x, "MPI_Type_get_extent_x", MPI_Count, Kind::extent;
-    PMPI_Type_get_true_extent, "MPI_Type_get_true_extent", MPI_Aint, Kind::true_extent;
-    PMPI_Type_get_true_extent_c, "MPI_Type_get_true_extent", MPI_Count, Kind::true_extent;
-    PMPI_Type_get_true_extent_x, "MPI_Type_get_true_extent_x", MPI_Count, Kind::true_extent;
+    PMPI_Type_get_extent, "MPI_Type_get_extent", MPI_Aint, bounds;
+    PMPI_Type_get_extent_c, "MPI_Type_get_extent", MPI_Count, bounds;
+    PMPI_Type_get_extent_x, "MPI_Type_get_extent_x", MPI_Count, bounds;
+    PMPI_Type_get_true_extent, "MPI_Type_get_true_extent", MPI_Aint, true_bounds;
+    PMPI_Type_get_true_extent_c, "MPI_Type_get_true_extent", MPI_Count, true_bounds;
+    PMPI_Type_get_true_extent_x, "MPI_Type_get_true_extent_x", MPI_Count, true_bounds;
 }
 
 #[no_mangle]

@@ -5,10 +5,13 @@
 //! library creates are engine tokens (generation in the high 32 bits, generation >= 1), so they
 //! are never in 1..4095 and a stale one is detected rather than aliasing a newer object.
 
+use std::sync::{Arc, LazyLock};
+
 use mpi_core::datatype::Kind;
 use mpi_core::engine::{CommId, Message, Request};
 use mpi_core::error::{fail, ErrorClass, Result};
 use mpi_core::op::BuiltinOp;
+use mpi_core::typemap::TypeMap;
 
 use crate::generated::consts::*;
 use crate::generated::types::*;
@@ -62,8 +65,15 @@ static DATATYPES: [Option<Kind>; 256] = {
     t
 };
 
+/// Whether `d` is in the predefined datatype range (valid or not).
+pub fn is_predefined(d: MPI_Datatype) -> bool {
+    d.0 < 4096
+}
+
 /// A datatype handle the engine can move: a predefined type (`Some(kind)`) or an
-/// unsupported optional predefined type (`None`, size 0).
+/// unsupported optional predefined type (`None`, size 0). Derived types are refused here with
+/// `MPI_ERR_TYPE`: communication moves contiguous predefined data only until the engine walks
+/// type maps; [`type_map`] is what the datatype functions use.
 pub fn datatype(d: MPI_Datatype) -> Result<Option<Kind>> {
     if d == MPI_DATATYPE_NULL {
         return fail(ErrorClass::Type, "MPI_DATATYPE_NULL is not a valid datatype here");
@@ -71,7 +81,75 @@ pub fn datatype(d: MPI_Datatype) -> Result<Option<Kind>> {
     if (0x201..0x300).contains(&d.0) {
         return Ok(DATATYPES[d.0 - 0x200]);
     }
+    if !is_predefined(d) {
+        match crate::typector::lookup(d) {
+            Some((_, false)) => return fail(ErrorClass::Type, format!("datatype {:#x} is not committed", d.0)),
+            Some((_, true)) => {
+                return fail(
+                    ErrorClass::Type,
+                    format!("datatype {:#x} is a derived datatype: communication with derived datatypes is not supported yet (it comes later in issue 4); pack it with MPI_Pack and send MPI_PACKED", d.0),
+                )
+            }
+            None => {}
+        }
+    }
     fail(ErrorClass::Type, format!("invalid datatype handle {:#x}", d.0))
+}
+
+/// The type maps of the predefined datatypes, by handle value. External32 sizes follow the
+/// standard's table where it differs from the memory size (`long` is 4 bytes, `wchar_t` 2).
+static PREDEFINED_MAPS: LazyLock<Vec<Arc<TypeMap>>> = LazyLock::new(|| {
+    (0x200..0x300)
+        .map(|h| {
+            let ext32 = match MPI_Datatype(h) {
+                MPI_LONG | MPI_UNSIGNED_LONG | MPI_LONG_INT => Some(4),
+                MPI_WCHAR => Some(2),
+                _ => None,
+            };
+            Arc::new(match DATATYPES[h - 0x200] {
+                Some(kind) => TypeMap::predefined(kind, ext32, h),
+                None => TypeMap::empty_named(h),
+            })
+        })
+        .collect()
+});
+
+/// The type map of any valid datatype handle, predefined or created (committed or not).
+pub fn type_map(d: MPI_Datatype) -> Result<Arc<TypeMap>> {
+    if d == MPI_DATATYPE_NULL {
+        return fail(ErrorClass::Type, "MPI_DATATYPE_NULL is not a valid datatype here");
+    }
+    if (0x201..0x300).contains(&d.0) {
+        return Ok(PREDEFINED_MAPS[d.0 - 0x200].clone());
+    }
+    if !is_predefined(d) {
+        if let Some((map, _)) = crate::typector::lookup(d) {
+            return Ok(map);
+        }
+    }
+    fail(ErrorClass::Type, format!("invalid datatype handle {:#x}", d.0))
+}
+
+/// The standard name of a predefined datatype (`MPI_Type_get_name`).
+pub fn datatype_name(d: MPI_Datatype) -> &'static str {
+    macro_rules! names {
+        ($($h:ident),* $(,)?) => { match d { $( $h => stringify!($h), )* _ => "" } };
+    }
+    names! {
+        MPI_AINT, MPI_COUNT, MPI_OFFSET, MPI_PACKED, MPI_SHORT, MPI_INT, MPI_LONG, MPI_LONG_LONG,
+        MPI_UNSIGNED_SHORT, MPI_UNSIGNED, MPI_UNSIGNED_LONG, MPI_UNSIGNED_LONG_LONG, MPI_FLOAT,
+        MPI_C_FLOAT_COMPLEX, MPI_CXX_FLOAT_COMPLEX, MPI_DOUBLE, MPI_C_DOUBLE_COMPLEX,
+        MPI_CXX_DOUBLE_COMPLEX, MPI_LOGICAL, MPI_INTEGER, MPI_REAL, MPI_COMPLEX,
+        MPI_DOUBLE_PRECISION, MPI_DOUBLE_COMPLEX, MPI_CHARACTER, MPI_LONG_DOUBLE,
+        MPI_C_LONG_DOUBLE_COMPLEX, MPI_CXX_LONG_DOUBLE_COMPLEX, MPI_FLOAT_INT, MPI_DOUBLE_INT,
+        MPI_LONG_INT, MPI_2INT, MPI_SHORT_INT, MPI_LONG_DOUBLE_INT, MPI_2REAL,
+        MPI_2DOUBLE_PRECISION, MPI_2INTEGER, MPI_C_BOOL, MPI_CXX_BOOL, MPI_WCHAR, MPI_INT8_T,
+        MPI_UINT8_T, MPI_CHAR, MPI_SIGNED_CHAR, MPI_UNSIGNED_CHAR, MPI_BYTE, MPI_INT16_T,
+        MPI_UINT16_T, MPI_INT32_T, MPI_UINT32_T, MPI_INT64_T, MPI_UINT64_T, MPI_LOGICAL1,
+        MPI_INTEGER1, MPI_LOGICAL2, MPI_INTEGER2, MPI_REAL2, MPI_LOGICAL4, MPI_INTEGER4, MPI_REAL4,
+        MPI_COMPLEX4, MPI_LOGICAL8, MPI_INTEGER8, MPI_REAL8, MPI_COMPLEX8, MPI_LOGICAL16,
+        MPI_INTEGER16, MPI_REAL16, MPI_COMPLEX16, MPI_COMPLEX32,
+    }
 }
 
 /// Bytes of memory that `count` elements of `d` span, with the count and type checks MPI asks

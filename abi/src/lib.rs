@@ -24,6 +24,7 @@ mod p2p;
 mod requests;
 mod status;
 mod toint;
+mod typector;
 
 use std::ffi::c_char;
 use std::sync::OnceLock;
@@ -43,6 +44,7 @@ pub use p2p::*;
 pub use requests::*;
 pub use status::*;
 pub use toint::*;
+pub use typector::*;
 
 use generated::types::c_int;
 

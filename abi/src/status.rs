@@ -58,7 +58,12 @@ fn status_bytes(s: &MPI_Status) -> u64 {
 fn count_of(status: *const MPI_Status, datatype: MPI_Datatype) -> Result<MPI_Count> {
     let s = unsafe { crate::read(status)? };
     let bytes = status_bytes(&s);
-    let size = handles::datatype(datatype)?.map_or(0, Kind::extent) as u64;
+    let size = if handles::is_predefined(datatype) {
+        handles::datatype(datatype)?.map_or(0, Kind::extent) as u64
+    } else {
+        // A derived type's data arrives as its packed stream: its size per element.
+        handles::type_map(datatype)?.size() as u64
+    };
     Ok(match (size, bytes) {
         (0, 0) => 0,
         (0, _) => MPI_UNDEFINED as MPI_Count,
@@ -85,6 +90,10 @@ pub unsafe extern "C" fn PMPI_Get_count(status: *const MPI_Status, datatype: MPI
 fn elements_of(status: *const MPI_Status, datatype: MPI_Datatype) -> Result<MPI_Count> {
     let s = unsafe { crate::read(status)? };
     let bytes = status_bytes(&s) as usize;
+    if !handles::is_predefined(datatype) {
+        let n = handles::type_map(datatype)?.elements_in(bytes);
+        return Ok(n.map_or(MPI_UNDEFINED as MPI_Count, |n| n as MPI_Count));
+    }
     Ok(match handles::datatype(datatype)? {
         None if bytes == 0 => 0,
         None => MPI_UNDEFINED as MPI_Count,

@@ -336,7 +336,7 @@ fn nonneg(v: i64, what: &str) -> Result<usize> {
 fn blocklen(v: i64) -> Result<usize> {
     match usize::try_from(v) {
         Ok(n) => Ok(n),
-        Err(_) => fail(ErrorClass::Arg, format!("negative block length {v}")),
+        Err(_) => fail(ErrorClass::Count, format!("negative block length {v}")),
     }
 }
 
@@ -1043,7 +1043,7 @@ mod tests {
             }
         }
         // The signature, expanded, is the naive map's basic elements.
-        let sig: Vec<Basic> = t.signature().iter().flat_map(|&(b, c)| std::iter::repeat(b).take(c)).collect();
+        let sig: Vec<Basic> = t.signature().iter().flat_map(|&(b, c)| std::iter::repeat_n(b, c)).collect();
         assert_eq!(sig, n.iter().map(|&(_, b)| b).collect::<Vec<_>>());
         if !n.is_empty() {
             let lo = n.iter().map(|&(o, _)| o).min().unwrap();

@@ -1125,38 +1125,6 @@ pub unsafe extern "C" fn PMPI_Open_port(info: MPI_Info, port_name: *mut c_char) 
     crate::errors::unsupported("MPI_Open_port", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    crate::errors::unsupported("MPI_Pack", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    crate::errors::unsupported("MPI_Pack_c", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Pack_external(datarep: *const c_char, inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Aint, position: *mut MPI_Aint) -> c_int {
-    crate::errors::unsupported("MPI_Pack_external", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Pack_external_c(datarep: *const c_char, inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count) -> c_int {
-    crate::errors::unsupported("MPI_Pack_external_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Pack_external_size(datarep: *const c_char, incount: c_int, datatype: MPI_Datatype, size: *mut MPI_Aint) -> c_int {
-    crate::errors::unsupported("MPI_Pack_external_size", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Pack_external_size_c(datarep: *const c_char, incount: MPI_Count, datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    crate::errors::unsupported("MPI_Pack_external_size_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Pack_size(incount: c_int, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Pack_size", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut MPI_Count) -> c_int {
-    crate::errors::unsupported("MPI_Pack_size_c", comm)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Parrived(request: MPI_Request, partition: c_int, flag: *mut c_int) -> c_int {
     crate::errors::unsupported("MPI_Parrived", super::consts::MPI_COMM_SELF)
 }
@@ -1629,26 +1597,6 @@ pub unsafe extern "C" fn PMPI_Topo_test(comm: MPI_Comm, status: *mut c_int) -> c
     crate::errors::unsupported("MPI_Topo_test", comm)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_commit", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_contiguous", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_contiguous_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_darray(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const c_int, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_darray", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_darray_c(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const MPI_Count, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_darray_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
     crate::errors::unsupported("MPI_Type_create_f90_complex", super::consts::MPI_COMM_SELF)
 }
@@ -1661,76 +1609,12 @@ pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: 
     crate::errors::unsupported("MPI_Type_create_f90_real", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_hindexed", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_hindexed_block", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_hindexed_block_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_hindexed_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_hvector", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_hvector_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_indexed_block", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_indexed_block_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_create_keyval(type_copy_attr_fn: MPI_Type_copy_attr_function, type_delete_attr_fn: MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
     crate::errors::unsupported("MPI_Type_create_keyval", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_resized(oldtype: MPI_Datatype, lb: MPI_Aint, extent: MPI_Aint, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_resized", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_resized_c(oldtype: MPI_Datatype, lb: MPI_Count, extent: MPI_Count, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_resized_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_struct", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_struct_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_subarray(ndims: c_int, array_of_sizes: *const c_int, array_of_subsizes: *const c_int, array_of_starts: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_subarray", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_subarray_c(ndims: c_int, array_of_sizes: *const MPI_Count, array_of_subsizes: *const MPI_Count, array_of_starts: *const MPI_Count, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_subarray_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> c_int {
     crate::errors::unsupported("MPI_Type_delete_attr", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_dup", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_free", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
@@ -1741,72 +1625,8 @@ pub unsafe extern "C" fn PMPI_Type_get_attr(datatype: MPI_Datatype, type_keyval:
     crate::errors::unsupported("MPI_Type_get_attr", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_get_contents(datatype: MPI_Datatype, max_integers: c_int, max_addresses: c_int, max_datatypes: c_int, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_get_contents", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_get_contents_c(datatype: MPI_Datatype, max_integers: MPI_Count, max_addresses: MPI_Count, max_large_counts: MPI_Count, max_datatypes: MPI_Count, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_large_counts: *mut MPI_Count, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_get_contents_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_get_envelope(datatype: MPI_Datatype, num_integers: *mut c_int, num_addresses: *mut c_int, num_datatypes: *mut c_int, combiner: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Type_get_envelope", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_get_envelope_c(datatype: MPI_Datatype, num_integers: *mut MPI_Count, num_addresses: *mut MPI_Count, num_large_counts: *mut MPI_Count, num_datatypes: *mut MPI_Count, combiner: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Type_get_envelope_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Type_get_name", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_get_value_index(value_type: MPI_Datatype, index_type: MPI_Datatype, pair_type: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_get_value_index", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_indexed", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_indexed_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_match_size(typeclass: c_int, size: c_int, datatype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_match_size", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_set_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void) -> c_int {
     crate::errors::unsupported("MPI_Type_set_attr", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_set_name(datatype: MPI_Datatype, type_name: *const c_char) -> c_int {
-    crate::errors::unsupported("MPI_Type_set_name", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_vector", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_vector_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Unpack(inbuf: *const c_void, insize: c_int, position: *mut c_int, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    crate::errors::unsupported("MPI_Unpack", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Unpack_c(inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    crate::errors::unsupported("MPI_Unpack_c", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Unpack_external(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Aint, position: *mut MPI_Aint, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Unpack_external", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Unpack_external_c(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Unpack_external_c", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Unpublish_name(service_name: *const c_char, info: MPI_Info, port_name: *const c_char) -> c_int {
