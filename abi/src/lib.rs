@@ -24,6 +24,7 @@ mod p2p;
 mod requests;
 mod status;
 mod toint;
+mod topo;
 mod typector;
 
 use std::ffi::c_char;
@@ -44,6 +45,7 @@ pub use p2p::*;
 pub use requests::*;
 pub use status::*;
 pub use toint::*;
+pub use topo::*;
 pub use typector::*;
 
 use generated::types::c_int;

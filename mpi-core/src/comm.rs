@@ -25,6 +25,8 @@
 //! allreduce, sees no free slot, and tries again (MPICH's scheme). A round in which no slot is
 //! free although nobody was held back means the slots are exhausted: `MPI_ERR_OTHER`.
 
+use std::sync::Arc;
+
 use crate::buffer::UserBuf;
 use crate::collective::{self, CollPeer};
 use crate::datatype::Kind;
@@ -35,6 +37,7 @@ use crate::op::BuiltinOp;
 use crate::protocol::{ReqId, Status};
 use crate::slab::Id;
 
+use super::topology::Topology;
 use super::{CommId, Engine, Req, Request, State};
 
 /// An intracommunicator.
@@ -46,11 +49,13 @@ pub(super) struct Comm {
     pub(super) members: Vec<usize>,
     /// `MPI_Comm_set_name`; empty when unnamed.
     pub(super) name: String,
+    /// Its process topology, if any (`topology.rs`); `MPI_Comm_dup` shares it.
+    pub(super) topo: Option<Arc<Topology>>,
 }
 
 impl Comm {
     pub(super) fn new(ctx: u32, rank: u32, members: Vec<usize>, name: &str) -> Comm {
-        Comm { ctx, rank, members, name: name.to_string() }
+        Comm { ctx, rank, members, name: name.to_string(), topo: None }
     }
 }
 
@@ -202,11 +207,15 @@ impl Engine {
         self.with_comm(comm, |c| Group::new(c.members.clone()))
     }
 
-    /// `MPI_Comm_dup`: same members and order, a new context.
+    /// `MPI_Comm_dup`: same members, order and topology, a new context.
     pub fn comm_dup(&self, comm: CommId) -> Result<CommId> {
-        let (rank, members) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.clone())))?;
+        let (rank, members, topo) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.clone(), c.topo.clone())))?;
         let (slot, _) = self.agree_ctx(&mut self.coll_peer(comm)?, &[])?;
-        Ok(self.insert_comm(slot, rank, members))
+        let new = self.insert_comm(slot, rank, members);
+        if let Some(c) = self.lock().comms.get_mut(Id::from_token(new.0)) {
+            c.topo = topo;
+        }
+        Ok(new)
     }
 
     /// `MPI_Comm_split`: one communicator per colour, ranks ordered by `key` then by parent

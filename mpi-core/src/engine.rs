@@ -36,6 +36,10 @@ mod comm;
 use comm::{Comm, ContextState};
 pub use comm::MAX_NAME;
 
+/// Process topologies, stored with their communicators (`topology.rs`).
+#[path = "topology.rs"]
+pub mod topology;
+
 /// A communicator: the token of its entry in the engine's table (a `slab::Id`, generation in
 /// the high half), so that a freed communicator's id is detected as invalid. WORLD and SELF are
 /// the table's first two entries. Communicators and their context ids: `comm.rs`.

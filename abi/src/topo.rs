@@ -1,0 +1,739 @@
+//! Process topologies (Cartesian, graph, distributed graph) and the blocking neighbor
+//! collectives. The engine keeps the topology with the communicator
+//! (`mpi_core::engine::topology`); this file checks C arrays and translates.
+//!
+//! `reorder` is accepted and ignored (the standard allows it): every process keeps its rank.
+//! Neighbor collectives move contiguous buffers of predefined datatypes, as the rest of the
+//! communication does until the engine walks type maps.
+
+use std::ffi::c_void;
+
+use mpi_core::buffer::UserBuf;
+use mpi_core::engine::topology::{self, Topology};
+use mpi_core::engine::CommId;
+use mpi_core::error::{fail, ErrorClass, Result};
+
+use crate::errors::{api, inherit_errhandler};
+use crate::generated::consts::*;
+use crate::generated::types::*;
+use crate::{engine, handles, out};
+
+/// `n` values at `p`: a negative `n` or a null `p` with `n > 0` is `MPI_ERR_ARG`.
+unsafe fn ints<'a, T>(p: *const T, n: c_int, what: &str) -> Result<&'a [T]> {
+    if n < 0 {
+        return fail(ErrorClass::Arg, format!("negative length {n} of {what}"));
+    }
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return fail(ErrorClass::Arg, format!("null {what} array"));
+    }
+    // SAFETY: the standard sizes the array to `n` elements.
+    Ok(unsafe { std::slice::from_raw_parts(p, n as usize) })
+}
+
+/// Writes `values` to the C array `p` (at most `max` of them; `MPI_ERR_ARG` for a null
+/// array that would receive some).
+unsafe fn write_ints(p: *mut c_int, max: c_int, values: &[i32], what: &str) -> Result<()> {
+    let n = values.len().min(max.max(0) as usize);
+    if n == 0 {
+        return Ok(());
+    }
+    if p.is_null() {
+        return fail(ErrorClass::Arg, format!("null {what} array"));
+    }
+    // SAFETY: the standard sizes the array to `max` elements; we write at most that many.
+    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), p, n) };
+    Ok(())
+}
+
+/// The handle of a communicator created from `parent` (`MPI_COMM_NULL` for `None`).
+fn created(parent: MPI_Comm, c: Option<CommId>) -> MPI_Comm {
+    match c {
+        Some(c) => {
+            let h = handles::comm_handle(c);
+            inherit_errhandler(parent, h);
+            h
+        }
+        None => MPI_COMM_NULL,
+    }
+}
+
+fn check_out<T>(p: *mut T, what: &str) -> Result<()> {
+    if p.is_null() {
+        return fail(ErrorClass::Arg, format!("null {what} argument"));
+    }
+    Ok(())
+}
+
+/// The dims and periods of a Cartesian communicator: `MPI_ERR_TOPOLOGY` for any other.
+fn cart_of(comm: MPI_Comm) -> Result<(Vec<i32>, Vec<bool>, i32)> {
+    let e = engine()?;
+    let c = handles::comm(comm)?;
+    match &*e.topology_required(c)? {
+        Topology::Cart { dims, periods } => Ok((dims.clone(), periods.clone(), e.comm_rank(c)? as i32)),
+        _ => fail(ErrorClass::Topology, "not a Cartesian communicator"),
+    }
+}
+
+/// The index and edges of a graph communicator: `MPI_ERR_TOPOLOGY` for any other.
+fn graph_of(comm: MPI_Comm) -> Result<(Vec<i32>, Vec<i32>)> {
+    let e = engine()?;
+    match &*e.topology_required(handles::comm(comm)?)? {
+        Topology::Graph { index, edges } => Ok((index.clone(), edges.clone())),
+        _ => fail(ErrorClass::Topology, "not a graph communicator"),
+    }
+}
+
+// ---- Cartesian --------------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Dims_create", || {
+        if ndims < 0 {
+            return fail(ErrorClass::Dims, format!("negative number of dimensions {ndims}"));
+        }
+        let given = unsafe { ints(dims, ndims, "dims") }?;
+        let mut filled = given.to_vec();
+        topology::dims_create(nnodes, &mut filled)?;
+        unsafe { write_ints(dims, ndims, &filled, "dims") }
+    })
+}
+
+/// Dims and periods of a Cartesian constructor's arguments.
+unsafe fn cart_args(ndims: c_int, dims: *const c_int, periods: *const c_int) -> Result<(Vec<i32>, Vec<bool>)> {
+    if ndims < 0 {
+        return fail(ErrorClass::Dims, format!("negative number of dimensions {ndims}"));
+    }
+    let d = unsafe { ints(dims, ndims, "dims") }?.to_vec();
+    let p = unsafe { ints(periods, ndims, "periods") }?.iter().map(|&p| p != 0).collect();
+    Ok((d, p))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cart_create(comm_old: MPI_Comm, ndims: c_int, dims: *const c_int, periods: *const c_int, _reorder: c_int, comm_cart: *mut MPI_Comm) -> c_int {
+    api(comm_old, "MPI_Cart_create", || {
+        let e = engine()?;
+        let c = handles::comm(comm_old)?;
+        check_out(comm_cart, "comm_cart")?;
+        let (d, p) = unsafe { cart_args(ndims, dims, periods) }?;
+        out(comm_cart, created(comm_old, e.cart_create(c, &d, &p)?))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cartdim_get(comm: MPI_Comm, ndims: *mut c_int) -> c_int {
+    api(comm, "MPI_Cartdim_get", || {
+        let (dims, _, _) = cart_of(comm)?;
+        out(ndims, dims.len() as c_int)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cart_get(comm: MPI_Comm, maxdims: c_int, dims: *mut c_int, periods: *mut c_int, coords: *mut c_int) -> c_int {
+    api(comm, "MPI_Cart_get", || {
+        let (d, p, rank) = cart_of(comm)?;
+        if maxdims < 0 {
+            return fail(ErrorClass::Arg, format!("negative maxdims {maxdims}"));
+        }
+        let p: Vec<i32> = p.iter().map(|&x| x as i32).collect();
+        unsafe {
+            write_ints(dims, maxdims, &d, "dims")?;
+            write_ints(periods, maxdims, &p, "periods")?;
+            write_ints(coords, maxdims, &Topology::coords_of(&d, rank), "coords")
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cart_rank(comm: MPI_Comm, coords: *const c_int, rank: *mut c_int) -> c_int {
+    api(comm, "MPI_Cart_rank", || {
+        let (d, p, _) = cart_of(comm)?;
+        let c = unsafe { ints(coords, d.len() as c_int, "coords") }?;
+        out(rank, Topology::cart_rank(&d, &p, c)?)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cart_coords(comm: MPI_Comm, rank: c_int, maxdims: c_int, coords: *mut c_int) -> c_int {
+    api(comm, "MPI_Cart_coords", || {
+        let (d, _, _) = cart_of(comm)?;
+        let n = topology::grid_size(&d).unwrap_or(0);
+        if !(0..n).contains(&rank) {
+            return fail(ErrorClass::Rank, format!("rank {rank} is not in a grid of {n} processes"));
+        }
+        if maxdims < 0 {
+            return fail(ErrorClass::Arg, format!("negative maxdims {maxdims}"));
+        }
+        unsafe { write_ints(coords, maxdims, &Topology::coords_of(&d, rank), "coords") }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cart_shift(comm: MPI_Comm, direction: c_int, disp: c_int, rank_source: *mut c_int, rank_dest: *mut c_int) -> c_int {
+    api(comm, "MPI_Cart_shift", || {
+        let (d, p, rank) = cart_of(comm)?;
+        if direction < 0 || direction as usize >= d.len() {
+            return fail(ErrorClass::Arg, format!("direction {direction} is not a dimension of a {}-dimensional grid", d.len()));
+        }
+        check_out(rank_source, "rank_source")?;
+        check_out(rank_dest, "rank_dest")?;
+        let (s, t) = Topology::cart_shift(&d, &p, rank, direction as usize, disp);
+        out(rank_source, s)?;
+        out(rank_dest, t)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cart_sub(comm: MPI_Comm, remain_dims: *const c_int, newcomm: *mut MPI_Comm) -> c_int {
+    api(comm, "MPI_Cart_sub", || {
+        let (d, _, _) = cart_of(comm)?;
+        check_out(newcomm, "newcomm")?;
+        let remain: Vec<bool> = unsafe { ints(remain_dims, d.len() as c_int, "remain_dims") }?.iter().map(|&r| r != 0).collect();
+        let new = engine()?.cart_sub(handles::comm(comm)?, &remain)?;
+        out(newcomm, created(comm, Some(new)))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Cart_map(comm: MPI_Comm, ndims: c_int, dims: *const c_int, periods: *const c_int, newrank: *mut c_int) -> c_int {
+    api(comm, "MPI_Cart_map", || {
+        let e = engine()?;
+        let c = handles::comm(comm)?;
+        let (d, p) = unsafe { cart_args(ndims, dims, periods) }?;
+        let nodes = Topology::cart(&d, &p)?.nodes().unwrap_or(0);
+        let (rank, size) = (e.comm_rank(c)?, e.comm_size(c)?);
+        if nodes > size {
+            return fail(ErrorClass::Topology, format!("a grid of {nodes} processes does not fit a communicator of {size}"));
+        }
+        out(newrank, if rank < nodes { rank as c_int } else { MPI_UNDEFINED })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Topo_test(comm: MPI_Comm, status: *mut c_int) -> c_int {
+    api(comm, "MPI_Topo_test", || {
+        let t = engine()?.topology(handles::comm(comm)?)?;
+        out(
+            status,
+            match t.as_deref() {
+                Some(Topology::Cart { .. }) => MPI_CART,
+                Some(Topology::Graph { .. }) => MPI_GRAPH,
+                Some(Topology::DistGraph { .. }) => MPI_DIST_GRAPH,
+                None => MPI_UNDEFINED,
+            },
+        )
+    })
+}
+
+// ---- graph ------------------------------------------------------------------------------
+
+/// A graph constructor's arrays: `nnodes` index entries, as many edges as the last says.
+unsafe fn graph_args<'a>(nnodes: c_int, index: *const c_int, edges: *const c_int) -> Result<(&'a [i32], &'a [i32])> {
+    let idx = unsafe { ints(index, nnodes, "index") }?;
+    let nedges = idx.last().copied().unwrap_or(0);
+    let e = unsafe { ints(edges, nedges, "edges") }?;
+    Ok((idx, e))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Graph_create(comm_old: MPI_Comm, nnodes: c_int, index: *const c_int, edges: *const c_int, _reorder: c_int, comm_graph: *mut MPI_Comm) -> c_int {
+    api(comm_old, "MPI_Graph_create", || {
+        let e = engine()?;
+        let c = handles::comm(comm_old)?;
+        check_out(comm_graph, "comm_graph")?;
+        let (idx, edg) = unsafe { graph_args(nnodes, index, edges) }?;
+        out(comm_graph, created(comm_old, e.graph_create(c, idx, edg)?))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Graphdims_get(comm: MPI_Comm, nnodes: *mut c_int, nedges: *mut c_int) -> c_int {
+    api(comm, "MPI_Graphdims_get", || {
+        let (index, edges) = graph_of(comm)?;
+        check_out(nedges, "nedges")?;
+        out(nnodes, index.len() as c_int)?;
+        out(nedges, edges.len() as c_int)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Graph_get(comm: MPI_Comm, maxindex: c_int, maxedges: c_int, index: *mut c_int, edges: *mut c_int) -> c_int {
+    api(comm, "MPI_Graph_get", || {
+        let (idx, edg) = graph_of(comm)?;
+        if maxindex < 0 || maxedges < 0 {
+            return fail(ErrorClass::Arg, "negative maxindex or maxedges");
+        }
+        unsafe {
+            write_ints(index, maxindex, &idx, "index")?;
+            write_ints(edges, maxedges, &edg, "edges")
+        }
+    })
+}
+
+/// Node `rank`'s neighbours in the graph of `comm`, `rank` checked (`MPI_ERR_RANK`).
+fn graph_neighbors_of(comm: MPI_Comm, rank: c_int) -> Result<Vec<i32>> {
+    let (index, edges) = graph_of(comm)?;
+    if rank < 0 || rank as usize >= index.len() {
+        return fail(ErrorClass::Rank, format!("rank {rank} is not a node of a graph of {}", index.len()));
+    }
+    Ok(Topology::graph_neighbors(&index, &edges, rank).to_vec())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Graph_neighbors_count(comm: MPI_Comm, rank: c_int, nneighbors: *mut c_int) -> c_int {
+    api(comm, "MPI_Graph_neighbors_count", || out(nneighbors, graph_neighbors_of(comm, rank)?.len() as c_int))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Graph_neighbors(comm: MPI_Comm, rank: c_int, maxneighbors: c_int, neighbors: *mut c_int) -> c_int {
+    api(comm, "MPI_Graph_neighbors", || {
+        let n = graph_neighbors_of(comm, rank)?;
+        if maxneighbors < 0 {
+            return fail(ErrorClass::Arg, format!("negative maxneighbors {maxneighbors}"));
+        }
+        unsafe { write_ints(neighbors, maxneighbors, &n, "neighbors") }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Graph_map(comm: MPI_Comm, nnodes: c_int, index: *const c_int, edges: *const c_int, newrank: *mut c_int) -> c_int {
+    api(comm, "MPI_Graph_map", || {
+        let e = engine()?;
+        let c = handles::comm(comm)?;
+        let (idx, edg) = unsafe { graph_args(nnodes, index, edges) }?;
+        Topology::graph(idx, edg)?;
+        let (rank, size) = (e.comm_rank(c)?, e.comm_size(c)?);
+        if idx.len() > size {
+            return fail(ErrorClass::Topology, format!("a graph of {} nodes does not fit a communicator of {size}", idx.len()));
+        }
+        out(newrank, if rank < idx.len() { rank as c_int } else { MPI_UNDEFINED })
+    })
+}
+
+// ---- distributed graph --------------------------------------------------------------------
+
+/// A weights argument: `None` for `MPI_UNWEIGHTED`; `MPI_WEIGHTS_EMPTY` is an empty list,
+/// valid only where there are no edges.
+unsafe fn weights<'a>(w: *const c_int, n: c_int, what: &str) -> Result<Option<&'a [i32]>> {
+    if std::ptr::eq(w, MPI_UNWEIGHTED) {
+        return Ok(None);
+    }
+    if std::ptr::eq(w, MPI_WEIGHTS_EMPTY) {
+        if n > 0 {
+            return fail(ErrorClass::Arg, format!("MPI_WEIGHTS_EMPTY for {n} {what}"));
+        }
+        return Ok(Some(&[]));
+    }
+    let s = unsafe { ints(w, n, what) }?;
+    if let Some(x) = s.iter().find(|&&x| x < 0) {
+        return fail(ErrorClass::Arg, format!("negative weight {x}"));
+    }
+    Ok(Some(s))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Dist_graph_create_adjacent(
+    comm_old: MPI_Comm,
+    indegree: c_int,
+    sources: *const c_int,
+    sourceweights: *const c_int,
+    outdegree: c_int,
+    destinations: *const c_int,
+    destweights: *const c_int,
+    _info: MPI_Info,
+    _reorder: c_int,
+    comm_dist_graph: *mut MPI_Comm,
+) -> c_int {
+    api(comm_old, "MPI_Dist_graph_create_adjacent", || {
+        let e = engine()?;
+        let c = handles::comm(comm_old)?;
+        check_out(comm_dist_graph, "comm_dist_graph")?;
+        let (s, d) = unsafe { (ints(sources, indegree, "sources")?, ints(destinations, outdegree, "destinations")?) };
+        let (sw, dw) = unsafe { (weights(sourceweights, indegree, "sources")?, weights(destweights, outdegree, "destinations")?) };
+        let new = e.dist_graph_create_adjacent(c, s, sw, d, dw)?;
+        out(comm_dist_graph, created(comm_old, Some(new)))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Dist_graph_create(
+    comm_old: MPI_Comm,
+    n: c_int,
+    sources: *const c_int,
+    degrees: *const c_int,
+    destinations: *const c_int,
+    weights: *const c_int,
+    _info: MPI_Info,
+    _reorder: c_int,
+    comm_dist_graph: *mut MPI_Comm,
+) -> c_int {
+    api(comm_old, "MPI_Dist_graph_create", || {
+        let e = engine()?;
+        let c = handles::comm(comm_old)?;
+        check_out(comm_dist_graph, "comm_dist_graph")?;
+        let (s, deg) = unsafe { (ints(sources, n, "sources")?, ints(degrees, n, "degrees")?) };
+        if let Some(d) = deg.iter().find(|&&d| d < 0) {
+            return fail(ErrorClass::Arg, format!("negative degree {d}"));
+        }
+        let total: i64 = deg.iter().map(|&d| i64::from(d)).sum();
+        let total = c_int::try_from(total).or_else(|_| fail(ErrorClass::Arg, "the degrees add up to more than 2^31 edges"))?;
+        let d = unsafe { ints(destinations, total, "destinations") }?;
+        let w = unsafe { self::weights(weights, total, "edges") }?;
+        let new = e.dist_graph_create(c, s, deg, d, w)?;
+        out(comm_dist_graph, created(comm_old, Some(new)))
+    })
+}
+
+/// This process's edges in the distributed graph of `comm`: `MPI_ERR_TOPOLOGY` for any other.
+fn dist_graph_of(comm: MPI_Comm) -> Result<Topology> {
+    let t = engine()?.topology_required(handles::comm(comm)?)?;
+    match &*t {
+        Topology::DistGraph { .. } => Ok((*t).clone()),
+        _ => fail(ErrorClass::Topology, "not a distributed graph communicator"),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Dist_graph_neighbors_count(comm: MPI_Comm, indegree: *mut c_int, outdegree: *mut c_int, weighted: *mut c_int) -> c_int {
+    api(comm, "MPI_Dist_graph_neighbors_count", || {
+        let Topology::DistGraph { sources, destinations, weighted: w, .. } = dist_graph_of(comm)? else {
+            return fail(ErrorClass::Intern, "distributed graph expected");
+        };
+        check_out(outdegree, "outdegree")?;
+        check_out(weighted, "weighted")?;
+        out(indegree, sources.len() as c_int)?;
+        out(outdegree, destinations.len() as c_int)?;
+        out(weighted, c_int::from(w))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Dist_graph_neighbors(
+    comm: MPI_Comm,
+    maxindegree: c_int,
+    sources: *mut c_int,
+    sourceweights: *mut c_int,
+    maxoutdegree: c_int,
+    destinations: *mut c_int,
+    destweights: *mut c_int,
+) -> c_int {
+    api(comm, "MPI_Dist_graph_neighbors", || {
+        let Topology::DistGraph { sources: s, source_weights: sw, destinations: d, dest_weights: dw, weighted } = dist_graph_of(comm)? else {
+            return fail(ErrorClass::Intern, "distributed graph expected");
+        };
+        if maxindegree < 0 || maxoutdegree < 0 {
+            return fail(ErrorClass::Arg, "negative maxindegree or maxoutdegree");
+        }
+        // Weights are written only for a weighted graph, and not into the special markers.
+        let real = |p: *mut c_int| weighted && !std::ptr::eq(p, MPI_UNWEIGHTED) && !std::ptr::eq(p, MPI_WEIGHTS_EMPTY);
+        unsafe {
+            write_ints(sources, maxindegree, &s, "sources")?;
+            write_ints(destinations, maxoutdegree, &d, "destinations")?;
+            if real(sourceweights) {
+                write_ints(sourceweights, maxindegree, &sw, "sourceweights")?;
+            }
+            if real(destweights) {
+                write_ints(destweights, maxoutdegree, &dw, "destweights")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+// ---- neighbor collectives -----------------------------------------------------------------
+
+/// Bytes of one element of `d` (its extent), with the datatype checks.
+fn extent(d: MPI_Datatype) -> Result<isize> {
+    Ok(handles::extent_bytes(1, d)? as isize)
+}
+
+/// `count` elements of `d` at byte offset `offset` from `base`.
+unsafe fn block(base: *const c_void, offset: isize, count: MPI_Count, d: MPI_Datatype) -> Result<UserBuf> {
+    let len = handles::extent_bytes(count, d)?;
+    if len > 0 && base.is_null() {
+        return fail(ErrorClass::Buffer, format!("null buffer for {count} elements"));
+    }
+    if std::ptr::eq(base, MPI_IN_PLACE) {
+        return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not allowed in neighbor collectives");
+    }
+    // SAFETY: the application keeps the buffer valid for the blocks it describes, as the
+    // standard requires of every communication buffer.
+    Ok(unsafe { UserBuf::new((base as *mut u8).wrapping_offset(offset), len) })
+}
+
+/// (in-degree, out-degree) of `comm`'s topology.
+fn degrees(comm: MPI_Comm) -> Result<(usize, usize, CommId)> {
+    let c = handles::comm(comm)?;
+    let (s, d) = engine()?.neighbor_lists(c)?;
+    Ok((s.len(), d.len(), c))
+}
+
+/// Integer arguments that widen to a count or a displacement.
+trait Wide: Copy {
+    fn wide(self) -> i64;
+}
+
+impl Wide for c_int {
+    fn wide(self) -> i64 {
+        self.into()
+    }
+}
+
+impl Wide for i64 {
+    fn wide(self) -> i64 {
+        self
+    }
+}
+
+impl Wide for isize {
+    fn wide(self) -> i64 {
+        self as i64
+    }
+}
+
+/// `n` counts at `p` (one per neighbour), widened.
+unsafe fn widen_counts<T: Wide>(p: *const T, n: usize, what: &str) -> Result<Vec<MPI_Count>> {
+    Ok(unsafe { ints(p, n as c_int, what) }?.iter().map(|&x| x.wide()).collect())
+}
+
+/// `n` displacements at `p` (one per neighbour), widened.
+unsafe fn widen_displs<T: Wide>(p: *const T, n: usize, what: &str) -> Result<Vec<MPI_Aint>> {
+    Ok(unsafe { ints(p, n as c_int, what) }?.iter().map(|&x| x.wide() as MPI_Aint).collect())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_allgather_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    api(comm, "MPI_Neighbor_allgather", || {
+        let (indeg, outdeg, c) = degrees(comm)?;
+        let send = unsafe { block(sendbuf, 0, sendcount, sendtype) }?;
+        let step = handles::extent_bytes(recvcount, recvtype)? as isize;
+        let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, j as isize * step, recvcount, recvtype) }).collect::<Result<Vec<_>>>()?;
+        engine()?.neighbor_exchange(c, &vec![send; outdeg], &recvs)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    PMPI_Neighbor_allgather_c(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm)
+}
+
+unsafe fn allgatherv(
+    name: &'static str,
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: impl FnOnce(usize) -> Result<Vec<MPI_Count>>,
+    displs: impl FnOnce(usize) -> Result<Vec<MPI_Aint>>,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    api(comm, name, || {
+        let (indeg, outdeg, c) = degrees(comm)?;
+        let send = unsafe { block(sendbuf, 0, sendcount, sendtype) }?;
+        let (counts, displs, ext) = (recvcounts(indeg)?, displs(indeg)?, extent(recvtype)?);
+        let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, displs[j].wrapping_mul(ext), counts[j], recvtype) }).collect::<Result<Vec<_>>>()?;
+        engine()?.neighbor_exchange(c, &vec![send; outdeg], &recvs)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    allgatherv(
+        "MPI_Neighbor_allgatherv",
+        sendbuf,
+        sendcount,
+        sendtype,
+        recvbuf,
+        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
+        |n| unsafe { widen_displs(displs, n, "displs") },
+        recvtype,
+        comm,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_allgatherv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    allgatherv(
+        "MPI_Neighbor_allgatherv",
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        recvbuf,
+        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
+        |n| unsafe { widen_displs(displs, n, "displs") },
+        recvtype,
+        comm,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoall_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    api(comm, "MPI_Neighbor_alltoall", || {
+        let (indeg, outdeg, c) = degrees(comm)?;
+        let sstep = handles::extent_bytes(sendcount, sendtype)? as isize;
+        let rstep = handles::extent_bytes(recvcount, recvtype)? as isize;
+        let sends = (0..outdeg).map(|i| unsafe { block(sendbuf, i as isize * sstep, sendcount, sendtype) }).collect::<Result<Vec<_>>>()?;
+        let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, j as isize * rstep, recvcount, recvtype) }).collect::<Result<Vec<_>>>()?;
+        engine()?.neighbor_exchange(c, &sends, &recvs)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    PMPI_Neighbor_alltoall_c(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm)
+}
+
+/// One side of an alltoallv/alltoallw: per-neighbour counts, byte offsets and datatypes.
+struct Side {
+    counts: Vec<MPI_Count>,
+    offsets: Vec<isize>,
+    types: Vec<MPI_Datatype>,
+}
+
+impl Side {
+    /// Displacements in elements of one datatype (alltoallv).
+    fn typed(counts: Vec<MPI_Count>, displs: Vec<MPI_Aint>, d: MPI_Datatype) -> Result<Side> {
+        let ext = extent(d)?;
+        let n = counts.len();
+        Ok(Side { counts, offsets: displs.iter().map(|&x| x.wrapping_mul(ext)).collect(), types: vec![d; n] })
+    }
+
+    unsafe fn blocks(&self, base: *const c_void) -> Result<Vec<UserBuf>> {
+        (0..self.counts.len()).map(|i| unsafe { block(base, self.offsets[i], self.counts[i], self.types[i]) }).collect()
+    }
+}
+
+unsafe fn alltoall_sides(
+    name: &'static str,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    comm: MPI_Comm,
+    sides: impl FnOnce(usize, usize) -> Result<(Side, Side)>,
+) -> c_int {
+    api(comm, name, || {
+        let (indeg, outdeg, c) = degrees(comm)?;
+        let (s, r) = sides(outdeg, indeg)?;
+        let (sends, recvs) = unsafe { (s.blocks(sendbuf)?, r.blocks(recvbuf)?) };
+        engine()?.neighbor_exchange(c, &sends, &recvs)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallv", sendbuf, recvbuf, comm, |o, i| unsafe {
+        Ok((
+            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
+            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
+        ))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallv(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallv", sendbuf, recvbuf, comm, |o, i| unsafe {
+        Ok((
+            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
+            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
+        ))
+    })
+}
+
+/// One side of an alltoallw: counts, byte displacements and a datatype per neighbour.
+unsafe fn w_side<C: Wide>(c: *const C, d: *const MPI_Aint, types: *const MPI_Datatype, n: usize, what: &str) -> Result<Side> {
+    Ok(Side {
+        counts: unsafe { widen_counts(c, n, what) }?,
+        offsets: unsafe { widen_displs(d, n, what) }?,
+        types: unsafe { ints(types, n as c_int, what) }?.to_vec(),
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallw", sendbuf, recvbuf, comm, |o, i| unsafe {
+        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallw(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const MPI_Aint,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const MPI_Aint,
+    recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallw", sendbuf, recvbuf, comm, |o, i| unsafe {
+        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
+    })
+}
