@@ -39,8 +39,10 @@ fn check_out<T>(p: *mut T, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `MPI_Comm_dup` and its forms: `info` holds hints only, which may be ignored.
-unsafe fn dup(name: &'static str, comm: MPI_Comm, newcomm: *mut MPI_Comm, request: Option<*mut MPI_Request>) -> c_int {
+/// `MPI_Comm_dup` and its forms. The copy gets the parent's hints, or those of `info` for the
+/// `_with_info` forms (`Some`), and the parent's attributes through their copy callbacks; a
+/// failing callback fails the call, and the half-made copy is freed.
+unsafe fn dup(name: &'static str, comm: MPI_Comm, info: Option<MPI_Info>, newcomm: *mut MPI_Comm, request: Option<*mut MPI_Request>) -> c_int {
     api(comm, name, || {
         let e = engine()?;
         let c = handles::comm(comm)?;
@@ -48,7 +50,19 @@ unsafe fn dup(name: &'static str, comm: MPI_Comm, newcomm: *mut MPI_Comm, reques
         if let Some(r) = request {
             check_out(r, "request")?;
         }
-        let new = created(comm, Some(e.comm_dup(c)?));
+        let hints = match info {
+            Some(i) => crate::info::info_arg(i)?.unwrap_or_default(),
+            None => crate::info::comm_hints(comm),
+        };
+        let id = e.comm_dup(c)?;
+        let new = created(comm, Some(id));
+        crate::info::set_comm_hints(new, hints);
+        if let Err(err) = crate::attr::copy_comm_attrs(comm, new) {
+            crate::info::forget_comm(new);
+            forget_errhandler(new);
+            e.comm_free(id)?;
+            return Err(err);
+        }
         out(newcomm, new)?;
         if let Some(r) = request {
             out(r, handles::request_handle(e.completed_request()))?;
@@ -59,22 +73,22 @@ unsafe fn dup(name: &'static str, comm: MPI_Comm, newcomm: *mut MPI_Comm, reques
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    dup("MPI_Comm_dup", comm, newcomm, None)
+    dup("MPI_Comm_dup", comm, None, newcomm, None)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_dup_with_info(comm: MPI_Comm, _info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    dup("MPI_Comm_dup_with_info", comm, newcomm, None)
+pub unsafe extern "C" fn PMPI_Comm_dup_with_info(comm: MPI_Comm, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
+    dup("MPI_Comm_dup_with_info", comm, Some(info), newcomm, None)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_idup(comm: MPI_Comm, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
-    dup("MPI_Comm_idup", comm, newcomm, Some(request))
+    dup("MPI_Comm_idup", comm, None, newcomm, Some(request))
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_idup_with_info(comm: MPI_Comm, _info: MPI_Info, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
-    dup("MPI_Comm_idup_with_info", comm, newcomm, Some(request))
+pub unsafe extern "C" fn PMPI_Comm_idup_with_info(comm: MPI_Comm, info: MPI_Info, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
+    dup("MPI_Comm_idup_with_info", comm, Some(info), newcomm, Some(request))
 }
 
 #[no_mangle]
@@ -151,8 +165,13 @@ pub unsafe extern "C" fn PMPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
     api(h, "MPI_Comm_free", || {
         let e = engine()?;
         let h = read(comm)?;
-        e.comm_free(handles::comm(h)?)?;
+        let c = handles::comm(h)?;
+        e.comm_size(c)?;
+        // Delete callbacks run first; one that fails leaves the communicator as it is.
+        crate::attr::delete_comm_attrs(h)?;
+        e.comm_free(c)?;
         forget_errhandler(h);
+        crate::info::forget_comm(h);
         out(comm, MPI_COMM_NULL)
     })
 }

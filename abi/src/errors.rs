@@ -98,6 +98,22 @@ pub fn class_code(class: ErrorClass) -> c_int {
     }
 }
 
+/// The class whose standard code is `code` (`None` for a code no class has). Error codes that
+/// users' callbacks return are turned back into classes with this, so that the call the
+/// callback failed returns the callback's code.
+pub(crate) fn class_of_code(code: c_int) -> Option<ErrorClass> {
+    use ErrorClass::*;
+    const ALL: [ErrorClass; 61] = [
+        Buffer, Count, Type, Tag, Comm, Rank, Request, Root, Group, Op, Topology, Dims, Arg, Unknown,
+        Truncate, Other, Intern, InStatus, Pending, Keyval, NoMem, Base, InfoKey, InfoValue, InfoNokey,
+        Info, Spawn, Port, Service, Name, Win, Size, Disp, Locktype, Assert, RmaConflict, RmaSync,
+        RmaRange, RmaAttach, RmaShared, RmaFlavor, File, NotSame, Amode, UnsupportedDatarep,
+        UnsupportedOperation, NoSuchFile, FileExists, BadFile, Access, NoSpace, Quota, ReadOnly,
+        FileInUse, DupDatarep, Conversion, Io, Session, ProcAborted, ValueTooLarge, Errhandler,
+    ];
+    ALL.into_iter().find(|&c| class_code(c) == code)
+}
+
 /// Text for each error class, indexed by its code (`MPI_Error_string`).
 const CLASS_TEXT: [&str; 63] = [
     "MPI_SUCCESS: no error",

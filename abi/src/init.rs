@@ -74,6 +74,7 @@ pub unsafe extern "C" fn PMPI_Init_thread(
 pub unsafe extern "C" fn PMPI_Finalize() -> c_int {
     api(MPI_COMM_SELF, "MPI_Finalize", || {
         let e = crate::engine()?;
+        crate::attr::finalize_self()?;
         e.finalize()?;
         FINALIZED.store(true, Ordering::Release);
         Ok(())

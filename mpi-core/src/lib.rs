@@ -9,6 +9,7 @@ pub mod datatype;
 pub mod engine;
 pub mod error;
 pub mod group;
+pub mod info;
 pub mod matching;
 pub mod op;
 pub mod packet;
