@@ -70,10 +70,10 @@ pub fn is_predefined(d: MPI_Datatype) -> bool {
     d.0 < 4096
 }
 
-/// A datatype handle the engine can move: a predefined type (`Some(kind)`) or an
+/// A datatype handle collectives can move: a predefined type (`Some(kind)`) or an
 /// unsupported optional predefined type (`None`, size 0). Derived types are refused here with
-/// `MPI_ERR_TYPE`: communication moves contiguous predefined data only until the engine walks
-/// type maps; [`type_map`] is what the datatype functions use.
+/// `MPI_ERR_TYPE`: collectives move contiguous predefined data only for now. Point-to-point
+/// takes any committed type (`p2p::comm_buf`); [`type_map`] is what the datatype functions use.
 pub fn datatype(d: MPI_Datatype) -> Result<Option<Kind>> {
     if d == MPI_DATATYPE_NULL {
         return fail(ErrorClass::Type, "MPI_DATATYPE_NULL is not a valid datatype here");
@@ -87,7 +87,7 @@ pub fn datatype(d: MPI_Datatype) -> Result<Option<Kind>> {
             Some((_, true)) => {
                 return fail(
                     ErrorClass::Type,
-                    format!("datatype {:#x} is a derived datatype: communication with derived datatypes is not supported yet (it comes later in issue 4); pack it with MPI_Pack and send MPI_PACKED", d.0),
+                    format!("datatype {:#x} is a derived datatype: collective operations do not take derived datatypes yet; pack the data with MPI_Pack and use MPI_PACKED", d.0),
                 )
             }
             None => {}

@@ -4,7 +4,7 @@
 
 use std::ffi::c_void;
 
-use mpi_core::buffer::UserBuf;
+use mpi_core::buffer::{Buf, TypedBuf, UserBuf};
 use mpi_core::engine::{CommId, Engine, SendKind};
 use mpi_core::error::{fail, ErrorClass, Result};
 use mpi_core::protocol::Status;
@@ -16,7 +16,8 @@ use crate::handles;
 use crate::status::write_status;
 use crate::{engine, out};
 
-/// The user memory of `count` elements of `datatype` at `buf`.
+/// The user memory of `count` elements of a predefined `datatype` at `buf`, as one range
+/// (collectives, which move predefined types only).
 pub(crate) fn user_buf(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> Result<UserBuf> {
     let len = handles::extent_bytes(count, datatype)?;
     if len > 0 && buf.is_null() {
@@ -25,6 +26,43 @@ pub(crate) fn user_buf(buf: *const c_void, count: MPI_Count, datatype: MPI_Datat
     // SAFETY: the application keeps `len` bytes at `buf` valid until the operation completes,
     // as the standard requires of every communication buffer.
     Ok(unsafe { UserBuf::new(buf as *mut u8, len) })
+}
+
+/// The user memory of `count` elements of any committed `datatype` at `buf`, as point-to-point
+/// moves it: one range when the type is contiguous (a predefined type, or a derived one with
+/// no gaps), else the type map's scattered ranges, streamed as packed bytes. Predefined pair
+/// types (`MPI_DOUBLE_INT`, ...) have padding, so they go as packed bytes too: a message is the
+/// same stream whichever of two matching type signatures each side names.
+pub(crate) fn comm_buf(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> Result<Buf> {
+    if count < 0 {
+        return fail(ErrorClass::Count, format!("negative count {count}"));
+    }
+    let map = if handles::is_predefined(datatype) {
+        handles::datatype(datatype)?;
+        handles::type_map(datatype)?
+    } else {
+        match crate::typector::lookup(datatype) {
+            Some((map, true)) => map,
+            Some((_, false)) => return fail(ErrorClass::Type, format!("datatype {:#x} is not committed", datatype.0)),
+            None => return fail(ErrorClass::Type, format!("invalid datatype handle {:#x}", datatype.0)),
+        }
+    };
+    let count = count as usize;
+    let Some(len) = map.size().checked_mul(count).filter(|&n| n <= isize::MAX as usize) else {
+        return fail(ErrorClass::Count, format!("count {count} of {}-byte elements overflows", map.size()));
+    };
+    if map.is_dense() || len == 0 {
+        // One range, starting at the type's lower bound.
+        let start = (buf as *mut u8).wrapping_offset(if len == 0 { 0 } else { map.lb() as isize });
+        if len > 0 && start.is_null() {
+            return fail(ErrorClass::Buffer, format!("null buffer for {count} elements"));
+        }
+        // SAFETY: as in `user_buf`: the application keeps the memory valid until completion.
+        return Ok(Buf::Contig(unsafe { UserBuf::new(start, len) }));
+    }
+    // A null `buf` is MPI_BOTTOM here: the type's displacements are absolute addresses.
+    // SAFETY: the application keeps every byte the type map covers valid until completion.
+    Ok(Buf::Typed(unsafe { TypedBuf::new(buf as *mut u8, count, map) }?))
 }
 
 struct Call {
@@ -39,7 +77,7 @@ fn call(comm: MPI_Comm) -> Result<Call> {
 impl Call {
     /// `MPI_Sendrecv`: posts the receive, sends, waits for both. If the send cannot start, the
     /// receive is cancelled rather than left to land in memory the caller will reuse.
-    fn exchange(&self, send: UserBuf, dest: c_int, sendtag: c_int, recv: UserBuf, source: c_int, recvtag: c_int) -> Result<Status> {
+    fn exchange(&self, send: Buf, dest: c_int, sendtag: c_int, recv: Buf, source: c_int, recvtag: c_int) -> Result<Status> {
         let r = self.engine.irecv(self.comm, source, recvtag, recv)?;
         let s = match self.engine.isend(self.comm, dest, sendtag, send, SendKind::Standard) {
             Ok(s) => s,
@@ -67,7 +105,7 @@ macro_rules! blocking_send {
         ) -> c_int {
             api(comm, $name, || {
                 let c = call(comm)?;
-                c.engine.send(c.comm, dest, tag, user_buf(buf, count, datatype)?, $kind)
+                c.engine.send(c.comm, dest, tag, comm_buf(buf, count, datatype)?, $kind)
             })
         }
 
@@ -102,7 +140,7 @@ macro_rules! nonblocking_send {
                 if request.is_null() {
                     return fail(ErrorClass::Arg, "null request argument");
                 }
-                let r = c.engine.$start(c.comm, dest, tag, user_buf(buf, count, datatype)?, $kind)?;
+                let r = c.engine.$start(c.comm, dest, tag, comm_buf(buf, count, datatype)?, $kind)?;
                 out(request, handles::request_handle(r))
             })
         }
@@ -157,7 +195,7 @@ pub unsafe extern "C" fn PMPI_Recv_c(
 ) -> c_int {
     api(comm, "MPI_Recv", || {
         let c = call(comm)?;
-        let st = c.engine.recv(c.comm, source, tag, user_buf(buf, count, datatype)?)?;
+        let st = c.engine.recv(c.comm, source, tag, comm_buf(buf, count, datatype)?)?;
         write_status(status, &st);
         crate::status::check(&st)
     })
@@ -193,7 +231,7 @@ macro_rules! nonblocking_recv {
                 if request.is_null() {
                     return fail(ErrorClass::Arg, "null request argument");
                 }
-                let r = c.engine.$start(c.comm, source, tag, user_buf(buf, count, datatype)?)?;
+                let r = c.engine.$start(c.comm, source, tag, comm_buf(buf, count, datatype)?)?;
                 out(request, handles::request_handle(r))
             })
         }
@@ -234,8 +272,8 @@ pub unsafe extern "C" fn PMPI_Sendrecv_c(
 ) -> c_int {
     api(comm, "MPI_Sendrecv", || {
         let c = call(comm)?;
-        let sbuf = user_buf(sendbuf, sendcount, sendtype)?;
-        let rbuf = user_buf(recvbuf, recvcount, recvtype)?;
+        let sbuf = comm_buf(sendbuf, sendcount, sendtype)?;
+        let rbuf = comm_buf(recvbuf, recvcount, recvtype)?;
         let st = c.exchange(sbuf, dest, sendtag, rbuf, source, recvtag)?;
         write_status(status, &st);
         crate::status::check(&st)
@@ -287,10 +325,10 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace_c(
 ) -> c_int {
     api(comm, "MPI_Sendrecv_replace", || {
         let c = call(comm)?;
-        let user = user_buf(buf, count, datatype)?;
+        let user = comm_buf(buf, count, datatype)?;
         // The outgoing data is copied so that the receive can land in the same buffer.
-        let mut copy = user.bytes().to_vec();
-        let st = c.exchange(UserBuf::from_slice(&mut copy), dest, sendtag, user, source, recvtag)?;
+        let mut copy = user.to_vec();
+        let st = c.exchange(UserBuf::from_slice(&mut copy).into(), dest, sendtag, user, source, recvtag)?;
         write_status(status, &st);
         crate::status::check(&st)
     })
@@ -394,7 +432,7 @@ pub unsafe extern "C" fn PMPI_Mrecv_c(
     api(MPI_COMM_WORLD, "MPI_Mrecv", || {
         let e = engine()?;
         let m = handles::message(crate::read(message)?)?;
-        let r = e.imrecv(m, user_buf(buf, count, datatype)?)?;
+        let r = e.imrecv(m, comm_buf(buf, count, datatype)?)?;
         out(message, MPI_MESSAGE_NULL)?;
         let st = e.wait(r)?;
         write_status(status, &st);
@@ -427,7 +465,7 @@ pub unsafe extern "C" fn PMPI_Imrecv_c(
             return fail(ErrorClass::Arg, "null request argument");
         }
         let m = handles::message(crate::read(message)?)?;
-        let r = e.imrecv(m, user_buf(buf, count, datatype)?)?;
+        let r = e.imrecv(m, comm_buf(buf, count, datatype)?)?;
         out(message, MPI_MESSAGE_NULL)?;
         out(request, handles::request_handle(r))
     })

@@ -4,7 +4,6 @@
 //! bytes of memory layout (a `MPI_DOUBLE_INT` counts 16, its extent);
 //! [2] 1 if the request was cancelled; [3], [4] unused (zero).
 
-use mpi_core::datatype::Kind;
 use mpi_core::error::{ErrorClass, MpiError, Result};
 use mpi_core::protocol::Status;
 
@@ -58,12 +57,9 @@ fn status_bytes(s: &MPI_Status) -> u64 {
 fn count_of(status: *const MPI_Status, datatype: MPI_Datatype) -> Result<MPI_Count> {
     let s = unsafe { crate::read(status)? };
     let bytes = status_bytes(&s);
-    let size = if handles::is_predefined(datatype) {
-        handles::datatype(datatype)?.map_or(0, Kind::extent) as u64
-    } else {
-        // A derived type's data arrives as its packed stream: its size per element.
-        handles::type_map(datatype)?.size() as u64
-    };
+    // Data arrives as the packed stream of the type (for contiguous types, their memory
+    // image): its size per element.
+    let size = handles::type_map(datatype)?.size() as u64;
     Ok(match (size, bytes) {
         (0, 0) => 0,
         (0, _) => MPI_UNDEFINED as MPI_Count,
@@ -90,15 +86,8 @@ pub unsafe extern "C" fn PMPI_Get_count(status: *const MPI_Status, datatype: MPI
 fn elements_of(status: *const MPI_Status, datatype: MPI_Datatype) -> Result<MPI_Count> {
     let s = unsafe { crate::read(status)? };
     let bytes = status_bytes(&s) as usize;
-    if !handles::is_predefined(datatype) {
-        let n = handles::type_map(datatype)?.elements_in(bytes);
-        return Ok(n.map_or(MPI_UNDEFINED as MPI_Count, |n| n as MPI_Count));
-    }
-    Ok(match handles::datatype(datatype)? {
-        None if bytes == 0 => 0,
-        None => MPI_UNDEFINED as MPI_Count,
-        Some(kind) => kind.elements_in(bytes).map_or(MPI_UNDEFINED as MPI_Count, |n| n as MPI_Count),
-    })
+    let n = handles::type_map(datatype)?.elements_in(bytes);
+    Ok(n.map_or(MPI_UNDEFINED as MPI_Count, |n| n as MPI_Count))
 }
 
 #[no_mangle]

@@ -7,8 +7,9 @@
 //! one through its `Contents`, so freeing the constituent's handle frees nothing it needs.
 //! The type maps themselves (layout, walker, pack, external32) are `mpi_core::typemap`.
 //!
-//! Point-to-point and collectives do not move derived types yet: `handles::datatype` refuses
-//! them with `MPI_ERR_TYPE`, saying so.
+//! Point-to-point moves any committed type (`p2p::comm_buf`: contiguous ones as one range,
+//! others as their packed stream, walked piecewise). Collectives do not take derived types yet:
+//! `handles::datatype` refuses them with `MPI_ERR_TYPE`, saying so.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr};

@@ -6,6 +6,10 @@
 //! engine. Its constructor is the one `unsafe` step; every access afterwards is bounds-checked.
 
 use std::fmt;
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::typemap::TypeMap;
 
 /// A byte range of user memory, valid for as long as the request holding it is active.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -96,5 +100,120 @@ impl UserBuf {
 impl fmt::Debug for UserBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "UserBuf({:p}, {})", self.ptr, self.len)
+    }
+}
+
+/// `count` elements of a datatype whose memory is not one contiguous range, at `base`: the
+/// protocol sees the packed stream of their bytes (`len` of them), read and written piecewise
+/// by the type map's segment walker, so no whole packed copy is ever made.
+#[derive(Clone)]
+pub struct TypedBuf {
+    base: *mut u8,
+    count: usize,
+    map: Arc<TypeMap>,
+    len: usize,
+}
+
+// SAFETY: as for `UserBuf`: a promise about application memory, touched only under the engine
+// lock while the request holding it is active.
+unsafe impl Send for TypedBuf {}
+// SAFETY: as above.
+unsafe impl Sync for TypedBuf {}
+
+impl TypedBuf {
+    /// # Safety
+    /// Every byte the type map of `count` elements covers, relative to `base` (which may be
+    /// null for absolute addresses, `MPI_BOTTOM`), must stay valid for reads (and for writes,
+    /// if the engine is asked to write) until the request that holds this buffer completes, and
+    /// nothing else may write those bytes meanwhile.
+    pub unsafe fn new(base: *mut u8, count: usize, map: Arc<TypeMap>) -> Result<TypedBuf> {
+        let len = map.packed_size(count)?;
+        Ok(TypedBuf { base, count, map, len })
+    }
+}
+
+impl fmt::Debug for TypedBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TypedBuf({:p}, {} x {} bytes)", self.base, self.count, self.map.size())
+    }
+}
+
+/// A communication buffer as the protocol sees it: a stream of `len()` bytes, stored in one
+/// contiguous range or scattered by a type map.
+#[derive(Clone, Debug)]
+pub enum Buf {
+    Contig(UserBuf),
+    Typed(TypedBuf),
+}
+
+impl From<UserBuf> for Buf {
+    fn from(b: UserBuf) -> Buf {
+        Buf::Contig(b)
+    }
+}
+
+impl Buf {
+    /// Bytes in the stream.
+    pub fn len(&self) -> usize {
+        match self {
+            Buf::Contig(b) => b.len(),
+            Buf::Typed(t) => t.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The memory as one range, when it is one (what single-copy and RDMA transfers need).
+    pub fn contiguous(&self) -> Option<UserBuf> {
+        match self {
+            Buf::Contig(b) => Some(*b),
+            Buf::Typed(_) => None,
+        }
+    }
+
+    /// Copies `src` into stream bytes `offset..`; bytes past the end are dropped. Returns the
+    /// number written.
+    pub fn write_at(&self, offset: usize, src: &[u8]) -> usize {
+        match self {
+            Buf::Contig(b) => b.write_at(offset, src),
+            Buf::Typed(t) => {
+                let n = src.len().min(t.len.saturating_sub(offset));
+                if n == 0 {
+                    return 0;
+                }
+                // SAFETY: `TypedBuf::new`'s contract; the walker stays inside the map of
+                // `count` elements, and `src` is engine memory, not the user's buffer.
+                unsafe { t.map.unpack(&src[..n], t.base, t.count, offset) }
+            }
+        }
+    }
+
+    /// Copies stream bytes `offset..` into `dst` (fewer when the stream ends first). Returns
+    /// the number copied.
+    pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> usize {
+        match self {
+            Buf::Contig(b) => {
+                let src = b.slice(offset, dst.len());
+                dst[..src.len()].copy_from_slice(src.bytes());
+                src.len()
+            }
+            Buf::Typed(t) => {
+                let n = dst.len().min(t.len.saturating_sub(offset));
+                if n == 0 {
+                    return 0;
+                }
+                // SAFETY: `TypedBuf::new`'s contract, as in `write_at`.
+                unsafe { t.map.pack(t.base, t.count, offset, &mut dst[..n]) }
+            }
+        }
+    }
+
+    /// The whole stream, copied (buffered sends, small typed sends).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = vec![0u8; self.len()];
+        self.read_at(0, &mut v);
+        v
     }
 }

@@ -93,7 +93,7 @@ impl GroupPeer<'_> {
     fn post_recv(&self, src: usize, tag: i32, buf: &mut [u8]) -> Result<ReqId> {
         let mut st = self.engine.lock();
         let sel = Selector { ctx: self.ctx, src: Some(self.members[src].1), tag: Some(group_tag(self.tag, tag)) };
-        Ok(st.proto.irecv(sel, UserBuf::from_slice(buf)))
+        Ok(st.proto.irecv(sel, UserBuf::from_slice(buf).into()))
     }
 
     fn wait_recv(&self, r: ReqId) -> Result<()> {
@@ -117,7 +117,7 @@ impl CollPeer for GroupPeer<'_> {
         let env = Envelope { ctx: self.ctx, src: self.members[self.rank].1, tag: group_tag(self.tag, tag) };
         // SAFETY: `send_to` returns only once the send is complete, within `data`'s borrow.
         let buf = unsafe { UserBuf::new(data.as_ptr() as *mut u8, data.len()) };
-        self.engine.send_to(st, self.members[dest].0, env, buf)
+        self.engine.send_to(st, self.members[dest].0, env, buf.into())
     }
     fn recv(&mut self, src: usize, tag: i32, buf: &mut [u8]) -> Result<()> {
         let r = self.post_recv(src, tag, buf)?;

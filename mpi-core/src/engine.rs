@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::buffer::UserBuf;
+use crate::buffer::{Buf, UserBuf};
 use crate::collective::{self, CollPeer};
 use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, MpiError, Result};
@@ -81,10 +81,10 @@ pub enum SendKind {
     Ready,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Persistent {
-    Send { comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind },
-    Recv { comm: CommId, src: i32, tag: i32, buf: UserBuf },
+    Send { comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind },
+    Recv { comm: CommId, src: i32, tag: i32, buf: Buf },
 }
 
 enum Req {
@@ -465,11 +465,11 @@ impl Engine {
     // ---- point-to-point ------------------------------------------------------------------
 
     /// Starts a send of `data` (`count * type size` bytes of user memory, or an owned copy).
-    pub fn isend(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<Request> {
+    pub fn isend(&self, comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind) -> Result<Request> {
         let mut st = self.lock();
         if matches!(kind, SendKind::Standard | SendKind::Ready) {
-            if let Some((peer, env)) = st.resolve_send(comm, dest, tag)? {
-                if self.send_now(&mut st, peer, env, buf) {
+            if let (Some((peer, env)), Some(b)) = (st.resolve_send(comm, dest, tag)?, buf.contiguous()) {
+                if self.send_now(&mut st, peer, env, b) {
                     let r = st.proto.completed(Status::default());
                     return Ok(Request(st.requests.insert(Req::Active(r))));
                 }
@@ -482,7 +482,7 @@ impl Engine {
     }
 
     /// Starts a receive into `buf`.
-    pub fn irecv(&self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<Request> {
+    pub fn irecv(&self, comm: CommId, src: i32, tag: i32, buf: Buf) -> Result<Request> {
         let mut st = self.lock();
         let r = st.start_recv(comm, src, tag, buf)?;
         let req = st.requests.insert(Req::Active(r));
@@ -491,7 +491,7 @@ impl Engine {
     }
 
     /// Blocking send.
-    pub fn send(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<()> {
+    pub fn send(&self, comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind) -> Result<()> {
         if matches!(kind, SendKind::Standard | SendKind::Ready) {
             let st = self.lock();
             if let Some((peer, env)) = st.resolve_send(comm, dest, tag)? {
@@ -510,9 +510,11 @@ impl Engine {
     /// A blocking standard send to process `peer`. A small one goes straight into the
     /// transport when nothing is queued ahead of it (`Protocol::send_now`), with no request;
     /// anything else waits on a protocol request.
-    fn send_to(&self, mut st: MutexGuard<'_, State>, peer: usize, env: Envelope, buf: UserBuf) -> Result<()> {
-        if self.send_now(&mut st, peer, env, buf) {
-            return Ok(());
+    fn send_to(&self, mut st: MutexGuard<'_, State>, peer: usize, env: Envelope, buf: Buf) -> Result<()> {
+        if let Some(b) = buf.contiguous() {
+            if self.send_now(&mut st, peer, env, b) {
+                return Ok(());
+            }
         }
         let r = st.proto.isend(peer, env, SendData::User(buf), SendMode::Standard);
         self.progress(&mut st)?;
@@ -521,7 +523,7 @@ impl Engine {
     }
 
     /// Blocking receive.
-    pub fn recv(&self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<Status> {
+    pub fn recv(&self, comm: CommId, src: i32, tag: i32, buf: Buf) -> Result<Status> {
         let r = {
             let mut st = self.lock();
             let r = st.start_recv(comm, src, tag, buf)?;
@@ -558,7 +560,7 @@ impl Engine {
     }
 
     /// `MPI_Imrecv`.
-    pub fn imrecv(&self, msg: Message, buf: UserBuf) -> Result<Request> {
+    pub fn imrecv(&self, msg: Message, buf: Buf) -> Result<Request> {
         let mut st = self.lock();
         let r = match msg {
             Message::NoProc => st.proto.completed(proc_null_status()),
@@ -570,7 +572,7 @@ impl Engine {
     }
 
     /// A persistent send (`MPI_Send_init` and its modes); inactive until `start`.
-    pub fn send_init(&self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<Request> {
+    pub fn send_init(&self, comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind) -> Result<Request> {
         let mut st = self.lock();
         st.check_send_args(comm, dest, tag)?;
         let spec = Persistent::Send { comm, dest, tag, buf, kind };
@@ -578,7 +580,7 @@ impl Engine {
     }
 
     /// A persistent receive (`MPI_Recv_init`).
-    pub fn recv_init(&self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<Request> {
+    pub fn recv_init(&self, comm: CommId, src: i32, tag: i32, buf: Buf) -> Result<Request> {
         let mut st = self.lock();
         st.selector(comm, src, tag)?;
         let spec = Persistent::Recv { comm, src, tag, buf };
@@ -763,7 +765,7 @@ impl State {
         Ok(Some((c.members[dest as usize], Envelope { ctx: c.ctx, src: c.rank, tag })))
     }
 
-    fn start_send(&mut self, comm: CommId, dest: i32, tag: i32, buf: UserBuf, kind: SendKind) -> Result<ReqId> {
+    fn start_send(&mut self, comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind) -> Result<ReqId> {
         let Some((peer, env)) = self.resolve_send(comm, dest, tag)? else {
             return Ok(self.proto.completed(proc_null_status()));
         };
@@ -782,7 +784,7 @@ impl State {
                 if used + need > cap {
                     return fail(ErrorClass::Buffer, format!("buffered send of {} bytes does not fit: {} of {cap} bytes in use", buf.len(), used));
                 }
-                let inner = self.proto.isend(peer, env, SendData::Owned(buf.bytes().to_vec()), SendMode::Standard);
+                let inner = self.proto.isend(peer, env, SendData::Owned(buf.to_vec()), SendMode::Standard);
                 self.proto.detach(inner)?;
                 self.bsend.pending.push((inner, need));
                 self.proto.completed(Status::default())
@@ -814,7 +816,7 @@ impl State {
         }))
     }
 
-    fn start_recv(&mut self, comm: CommId, src: i32, tag: i32, buf: UserBuf) -> Result<ReqId> {
+    fn start_recv(&mut self, comm: CommId, src: i32, tag: i32, buf: Buf) -> Result<ReqId> {
         Ok(match self.selector(comm, src, tag)? {
             None => self.proto.completed(proc_null_status()),
             Some(sel) => self.proto.irecv(sel, buf),
@@ -882,7 +884,7 @@ impl State {
 
     fn start(&mut self, req: Request) -> Result<()> {
         let spec = match self.requests.get(req.0) {
-            Some(Req::Persistent { spec, active: None }) => *spec,
+            Some(Req::Persistent { spec, active: None }) => spec.clone(),
             Some(Req::Persistent { active: Some(_), .. }) => return fail(ErrorClass::Request, "persistent request is already active"),
             _ => return fail(ErrorClass::Request, "MPI_Start needs a persistent request"),
         };
@@ -925,7 +927,7 @@ impl EnginePeer<'_> {
         let mut st = self.engine.lock();
         let c = st.comm(self.comm)?;
         let sel = Selector { ctx: c.ctx + 1, src: Some(src as u32), tag: Some(tag) };
-        Ok(st.proto.irecv(sel, UserBuf::from_slice(buf)))
+        Ok(st.proto.irecv(sel, UserBuf::from_slice(buf).into()))
     }
 
     fn wait_recv(&self, r: ReqId) -> Result<()> {
@@ -950,7 +952,7 @@ impl CollPeer for EnginePeer<'_> {
         let (peer, env) = (c.members[dest], Envelope { ctx: c.ctx + 1, src: c.rank, tag });
         // SAFETY: `send_to` returns only once the send is complete, within `data`'s borrow.
         let buf = unsafe { UserBuf::new(data.as_ptr() as *mut u8, data.len()) };
-        self.engine.send_to(st, peer, env, buf)
+        self.engine.send_to(st, peer, env, buf.into())
     }
     fn recv(&mut self, src: usize, tag: i32, buf: &mut [u8]) -> Result<()> {
         let r = self.post_recv(src, tag, buf)?;

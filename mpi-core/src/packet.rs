@@ -6,7 +6,9 @@
 //! ```text
 //! offset  size  field
 //!  0       1    kind        PacketKind
-//!  1       1    flags       bit 0: `key` is present (Rts of memory exposed for RDMA reads)
+//!  1       1    flags       bit 0: `key` is present (Rts of memory exposed for RDMA reads);
+//!                           bit 1: `stream` (Rts of data that is not one memory range: the
+//!                           receiver must ask for `Data` packets, it cannot read or write it)
 //!  2       2    (zero)
 //!  4       4    ctx         context id of the communicator (matching)
 //!  8       4    src         sender's rank in that communicator (matching)
@@ -29,6 +31,7 @@ use crate::error::{fail, ErrorClass, Result};
 pub const PREFIX_LEN: usize = 24;
 pub const CONTROL_LEN: usize = 64;
 const FLAG_KEY: u8 = 1;
+const FLAG_STREAM: u8 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -65,6 +68,8 @@ pub struct Header {
     pub len: u64,
     pub addr: u64,
     pub key: Option<u64>,
+    /// Rts: the sender's data can only be streamed (see the flags above).
+    pub stream: bool,
 }
 
 impl Header {
@@ -96,7 +101,7 @@ impl Header {
     /// Writes the header into `out` (which must hold `CONTROL_LEN` bytes) and returns its length.
     pub fn encode(&self, out: &mut [u8; CONTROL_LEN]) -> usize {
         out[0] = self.kind_raw;
-        out[1] = if self.key.is_some() { FLAG_KEY } else { 0 };
+        out[1] = if self.key.is_some() { FLAG_KEY } else { 0 } | if self.stream { FLAG_STREAM } else { 0 };
         out[2..4].fill(0);
         out[4..8].copy_from_slice(&self.ctx.to_le_bytes());
         out[8..12].copy_from_slice(&self.src.to_le_bytes());
@@ -140,6 +145,7 @@ impl Header {
         h.len = u64_at(40);
         h.addr = u64_at(48);
         h.key = (rec[1] & FLAG_KEY != 0).then(|| u64_at(56));
+        h.stream = rec[1] & FLAG_STREAM != 0;
         Ok((h, &rec[CONTROL_LEN..]))
     }
 }
@@ -171,6 +177,7 @@ mod tests {
                 len: if kind == PacketKind::Eager { 0 } else { 1 << 33 },
                 addr: if kind == PacketKind::Eager { 0 } else { 0xdead_beef },
                 key: (kind == PacketKind::Rts).then_some(u64::MAX - 1),
+                stream: kind == PacketKind::Rts,
             };
             let mut buf = [0u8; CONTROL_LEN];
             let n = h.encode(&mut buf);

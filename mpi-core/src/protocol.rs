@@ -35,7 +35,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::buffer::UserBuf;
+use crate::buffer::{Buf, UserBuf};
 use crate::error::{fail, ErrorClass, Result};
 use crate::matching::{Envelope, PostedQueue, Selector, UnexpectedQueue};
 use crate::packet::{Header, PacketKind, CONTROL_LEN};
@@ -96,24 +96,50 @@ pub enum SendMode {
     Synchronous,
 }
 
-/// The bytes of a send: the user's buffer, or a copy the engine owns (`MPI_Bsend`).
+/// The bytes of a send: the user's buffer, or a copy the engine owns (`MPI_Bsend`, small
+/// sends of scattered data).
 #[derive(Debug)]
 pub enum SendData {
-    User(UserBuf),
+    User(Buf),
     Owned(Vec<u8>),
 }
 
 impl SendData {
-    fn bytes(&self) -> &[u8] {
+    fn len(&self) -> usize {
         match self {
-            SendData::User(b) => b.bytes(),
-            SendData::Owned(v) => v,
+            SendData::User(b) => b.len(),
+            SendData::Owned(v) => v.len(),
         }
     }
-    fn addr(&self) -> usize {
+
+    /// The bytes, when they lie in one memory range.
+    fn bytes(&self) -> Option<&[u8]> {
         match self {
-            SendData::User(b) => b.addr(),
-            SendData::Owned(v) => v.as_ptr() as usize,
+            SendData::User(Buf::Contig(b)) => Some(b.bytes()),
+            SendData::User(Buf::Typed(_)) => None,
+            SendData::Owned(v) => Some(v),
+        }
+    }
+
+    /// Copies bytes `offset..` into `dst`, wherever they lie.
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> usize {
+        match self {
+            SendData::User(b) => b.read_at(offset, dst),
+            SendData::Owned(v) => {
+                let src = &v[offset.min(v.len())..(offset + dst.len()).min(v.len())];
+                dst[..src.len()].copy_from_slice(src);
+                src.len()
+            }
+        }
+    }
+
+    /// The bytes as one memory range, when they are one.
+    fn contiguous(&self) -> Option<UserBuf> {
+        match self {
+            SendData::User(b) => b.contiguous(),
+            // SAFETY: the owned copy lives in the request until it completes, which is after
+            // every use of this range (eager: when the packet has left; rendezvous: on `Fin`).
+            SendData::Owned(v) => Some(unsafe { UserBuf::new(v.as_ptr() as *mut u8, v.len()) }),
         }
     }
 }
@@ -171,7 +197,7 @@ pub struct Exposed {
 #[derive(Debug)]
 enum Work {
     Send { data: SendData, exposure: Exposure },
-    Recv { buf: UserBuf, stage: RecvStage },
+    Recv { buf: Buf, stage: RecvStage },
     /// Nothing left to do; the status is final.
     Done,
 }
@@ -193,11 +219,21 @@ struct Request {
     status: Status,
 }
 
+/// What an `Rts` announced.
+#[derive(Clone, Copy, Debug)]
+struct Rts {
+    sreq: u64,
+    len: usize,
+    addr: usize,
+    key: Option<u64>,
+    stream: bool,
+}
+
 /// An unexpected message: its data if it came eagerly, its announcement if by rendezvous.
 #[derive(Debug)]
 enum Arrival {
     Eager(Vec<u8>),
-    Rts { sreq: u64, len: usize, addr: usize, key: Option<u64> },
+    Rts { sreq: u64, len: usize, addr: usize, key: Option<u64>, stream: bool },
 }
 
 #[derive(Debug)]
@@ -252,6 +288,8 @@ pub struct Protocol {
     exposures: Vec<Expose>,
     /// Registrations whose send completed: (peer, handle), for the I/O layer to release.
     concealed: Vec<(usize, u64)>,
+    /// Where one `Data` chunk of scattered send data is packed.
+    scratch: Vec<u8>,
     /// Requests completed since the I/O layer last asked (to wake waiting threads).
     completions: usize,
     /// `Bye` packets received (`Engine::finalize`).
@@ -282,6 +320,7 @@ impl Protocol {
             writes: Vec::new(),
             exposures: Vec::new(),
             concealed: Vec::new(),
+            scratch: Vec::new(),
             completions: 0,
             byes: 0,
             detached_sends: 0,
@@ -386,22 +425,22 @@ impl Protocol {
     /// Starts a send of `data` to process `peer`. `env.src` is this process's rank in the
     /// communicator `env.ctx` belongs to.
     pub fn isend(&mut self, peer: usize, env: Envelope, data: SendData, mode: SendMode) -> ReqId {
-        let len = data.bytes().len();
-        let addr = data.addr();
+        let len = data.len();
         let link = self.peers[peer].link;
         let eager = len <= link.eager_limit && mode == SendMode::Standard;
-        // Only payloads too large to send eagerly are worth registering; a small synchronous
-        // send streams its few bytes after the `Cts`.
-        let expose = !eager && link.bulk == Bulk::RdmaRead && len > link.eager_limit;
-        let buf = match &data {
-            SendData::User(b) => *b,
-            // SAFETY: the owned copy lives in the request until it completes, which is after
-            // every read of it (on the receiver's `Fin`).
-            SendData::Owned(v) => unsafe { UserBuf::new(v.as_ptr() as *mut u8, v.len()) },
+        // An eager packet carries one contiguous payload: scattered data is packed (it is small).
+        let data = match data {
+            SendData::User(b @ Buf::Typed(_)) if eager => SendData::Owned(b.to_vec()),
+            d => d,
         };
+        let contiguous = data.contiguous();
+        let addr = contiguous.map_or(0, |b| b.addr());
+        // Only payloads too large to send eagerly are worth registering; a small synchronous
+        // send streams its few bytes after the `Cts`. Scattered data is always streamed.
+        let expose = !eager && link.bulk == Bulk::RdmaRead && len > link.eager_limit && contiguous.is_some();
         let exposure = if expose { Exposure::Pending } else { Exposure::None };
         let req = self.new_request(Work::Send { data, exposure });
-        if expose {
+        if let (true, Some(buf)) = (expose, contiguous) {
             self.exposures.push(Expose { peer, buf, sreq: req });
         }
         let p = &mut self.peers[peer];
@@ -421,6 +460,7 @@ impl Protocol {
             header.sreq = req.token();
             header.len = len as u64;
             header.addr = addr as u64;
+            header.stream = contiguous.is_none();
             p.outbox.push_back(Outgoing::Announce { header, req });
         }
         req
@@ -523,8 +563,9 @@ impl Protocol {
                 }
                 Outgoing::Packet { header, req } => {
                     let n = header.encode(&mut hbuf);
+                    // Eager payloads are contiguous (`isend` packs scattered ones).
                     let payload = match req.and_then(|r| self.requests.get(r)) {
-                        Some(Request { work: Work::Send { data, .. }, .. }) => data.bytes(),
+                        Some(Request { work: Work::Send { data, .. }, .. }) => data.bytes().unwrap_or_default(),
                         _ => &[],
                     };
                     if !send(&hbuf[..n], payload) {
@@ -542,9 +583,19 @@ impl Protocol {
                         self.peers[peer].outbox.pop_front();
                         continue;
                     };
-                    let bytes = &data.bytes()[..stop.min(data.bytes().len())];
-                    let off = off.min(bytes.len());
-                    let end = (off + chunk).min(bytes.len());
+                    let stop = stop.min(data.len());
+                    let off = off.min(stop);
+                    let end = (off + chunk).min(stop);
+                    // Contiguous data is sent from where it lies; scattered data is packed one
+                    // chunk at a time into the scratch buffer.
+                    let payload: &[u8] = match data.bytes() {
+                        Some(bytes) => &bytes[off..end],
+                        None => {
+                            self.scratch.resize(end - off, 0);
+                            data.read_at(off, &mut self.scratch);
+                            &self.scratch
+                        }
+                    };
                     let header = Header {
                         kind_raw: PacketKind::Data as u8,
                         rreq,
@@ -552,10 +603,10 @@ impl Protocol {
                         ..Header::default()
                     };
                     let n = header.encode(&mut hbuf);
-                    if !send(&hbuf[..n], &bytes[off..end]) {
+                    if !send(&hbuf[..n], payload) {
                         return;
                     }
-                    if end >= bytes.len() {
+                    if end >= stop {
                         self.peers[peer].outbox.pop_front();
                     } else if let Some(Outgoing::Stream { offset, .. }) = self.peers[peer].outbox.front_mut() {
                         *offset = end;
@@ -568,7 +619,7 @@ impl Protocol {
     // ---- receiving -----------------------------------------------------------------------
 
     /// Posts a receive into `buf`.
-    pub fn irecv(&mut self, sel: Selector, buf: UserBuf) -> ReqId {
+    pub fn irecv(&mut self, sel: Selector, buf: Buf) -> ReqId {
         let req = self.new_request(Work::Recv { buf, stage: RecvStage::Posted });
         match self.unexpected.take_match(&sel) {
             Some((env, msg)) => self.deliver(req, env, msg),
@@ -590,7 +641,7 @@ impl Protocol {
     }
 
     /// `MPI_Imrecv`: receives a message `improbe` returned.
-    pub fn imrecv(&mut self, msg: MsgId, buf: UserBuf) -> Result<ReqId> {
+    pub fn imrecv(&mut self, msg: MsgId, buf: Buf) -> Result<ReqId> {
         let Some((env, msg)) = self.probed.remove(msg) else {
             return fail(ErrorClass::Request, "invalid or already received message handle");
         };
@@ -602,26 +653,34 @@ impl Protocol {
     /// Matches receive `req` with message `msg`.
     fn deliver(&mut self, req: ReqId, env: Envelope, msg: Unexpected) {
         let Some(Request { work: Work::Recv { buf, .. }, .. }) = self.requests.get(req) else { return };
-        let buf = *buf;
         match msg.arrival {
             Arrival::Eager(data) => {
                 let n = buf.write_at(0, &data);
                 self.finish(req, recv_status(env, n, data.len()));
             }
-            Arrival::Rts { sreq, len, addr, key } => self.start_rendezvous(req, msg.peer, env, sreq, len, addr, key),
+            Arrival::Rts { sreq, len, addr, key, stream } => {
+                let rts = Rts { sreq, len, addr, key, stream };
+                self.start_rendezvous(req, msg.peer, env, rts)
+            }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn start_rendezvous(&mut self, req: ReqId, peer: usize, env: Envelope, sreq: u64, len: usize, addr: usize, key: Option<u64>) {
+    fn start_rendezvous(&mut self, req: ReqId, peer: usize, env: Envelope, rts: Rts) {
+        let Rts { sreq, len, addr, key, stream } = rts;
         let bulk = self.peers[peer].link.bulk;
         let split_min = self.config.split_min;
         let Some(r) = self.requests.get_mut(req) else { return };
         let Work::Recv { buf, stage } = &mut r.work else { return };
-        let buf = *buf;
         // The status is filled in now; `bytes` and `error` when the data is in.
         r.status = Status { source: env.src as i32, tag: env.tag, ..Status::default() };
         let need = len.min(buf.len());
+        // Reads and writes move one memory range into another: both ends must be contiguous.
+        let direct = if stream { None } else { buf.contiguous() };
+        let Some(buf) = direct else {
+            *stage = RecvStage::Rendezvous { peer, sreq, len, need: len, got: 0 };
+            self.send_control(peer, PacketKind::Cts, sreq, req.token(), 0, len);
+            return;
+        };
         match (bulk, key) {
             (Bulk::RdmaRead, Some(key)) => {
                 *stage = RecvStage::Rendezvous { peer, sreq, len, need, got: 0 };
@@ -687,7 +746,7 @@ impl Protocol {
     /// back to the pipelined copy of the same bytes (and later messages from that peer stream
     /// from the start), so a peer that forbids single copy costs speed, not correctness.
     pub fn read_done(&mut self, read: &RemoteRead, ok: bool) {
-        let Some(Request { work: Work::Recv { buf, stage: RecvStage::Rendezvous { peer, sreq, .. } }, .. }) =
+        let Some(Request { work: Work::Recv { buf: Buf::Contig(buf), stage: RecvStage::Rendezvous { peer, sreq, .. } }, .. }) =
             self.requests.get(read.rreq)
         else {
             return;
@@ -762,14 +821,12 @@ impl Protocol {
             }
             PacketKind::Write => {
                 let sreq = Id::from_token(h.sreq);
+                // Only asked of contiguous data (scattered data is announced as a stream).
                 if let Some(Request { work: Work::Send { data, .. }, .. }) = self.requests.get(sreq) {
-                    let src = match data {
-                        SendData::User(b) => b.slice(0, h.len as usize),
-                        // SAFETY: the owned copy lives in the request until it completes,
-                        // which is after this write (on the receiver's `Fin`).
-                        SendData::Owned(v) => unsafe { UserBuf::new(v.as_ptr() as *mut u8, v.len()) }.slice(0, h.len as usize),
-                    };
-                    self.writes.push(RemoteWrite { peer, addr: h.addr as usize, src, sreq, rreq: h.rreq });
+                    if let Some(b) = data.contiguous() {
+                        let src = b.slice(0, h.len as usize);
+                        self.writes.push(RemoteWrite { peer, addr: h.addr as usize, src, sreq, rreq: h.rreq });
+                    }
                 }
             }
             PacketKind::Written => self.arrived(Id::from_token(h.rreq), h.len as usize),
@@ -789,14 +846,15 @@ impl Protocol {
                     let n = buf.write_at(0, payload);
                     self.finish(req, recv_status(env, n, payload.len()));
                 } else {
-                    self.start_rendezvous(req, peer, env, h.sreq, h.len as usize, h.addr as usize, h.key);
+                    let rts = Rts { sreq: h.sreq, len: h.len as usize, addr: h.addr as usize, key: h.key, stream: h.stream };
+                    self.start_rendezvous(req, peer, env, rts);
                 }
             }
             None => {
                 let arrival = if h.kind() == PacketKind::Eager {
                     Arrival::Eager(payload.to_vec())
                 } else {
-                    Arrival::Rts { sreq: h.sreq, len: h.len as usize, addr: h.addr as usize, key: h.key }
+                    Arrival::Rts { sreq: h.sreq, len: h.len as usize, addr: h.addr as usize, key: h.key, stream: h.stream }
                 };
                 self.unexpected.push(env, Unexpected { peer, arrival });
             }

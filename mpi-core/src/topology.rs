@@ -433,7 +433,7 @@ impl Engine {
         for (j, (&src, buf)) in sources.iter().zip(recvs).enumerate() {
             if src != PROC_NULL {
                 let tag = if cart { TAG_NEIGHBOR + j as i32 } else { TAG_NEIGHBOR };
-                reqs.push(st.proto.irecv(Selector { ctx, src: Some(src as u32), tag: Some(tag) }, *buf));
+                reqs.push(st.proto.irecv(Selector { ctx, src: Some(src as u32), tag: Some(tag) }, (*buf).into()));
             }
         }
         for (i, (&dst, buf)) in destinations.iter().zip(sends).enumerate() {
@@ -441,7 +441,7 @@ impl Engine {
                 // Sent towards our -1 neighbour, it lands in that process's +1 block, and back.
                 let tag = if cart { TAG_NEIGHBOR + (i ^ 1) as i32 } else { TAG_NEIGHBOR };
                 let env = Envelope { ctx, src: rank, tag };
-                reqs.push(st.proto.isend(members[dst as usize], env, SendData::User(*buf), SendMode::Standard));
+                reqs.push(st.proto.isend(members[dst as usize], env, SendData::User((*buf).into()), SendMode::Standard));
             }
         }
         self.progress(&mut st)?;

@@ -2,8 +2,8 @@
 /* Derived datatype constructors: size, lb, extent, true lb and true extent of each against
  * hand-computed values; get_envelope/get_contents return what each constructor got; names of
  * predefined and derived types; a type freed while another is built on it; invalid arguments
- * get MPI_ERR_TYPE / MPI_ERR_ARG / MPI_ERR_COUNT under MPI_ERRORS_RETURN; derived types in
- * communication are refused with MPI_ERR_TYPE (not yet supported). */
+ * get MPI_ERR_TYPE / MPI_ERR_ARG / MPI_ERR_COUNT under MPI_ERRORS_RETURN; uncommitted types in
+ * communication, and derived types in collectives (not yet supported), get MPI_ERR_TYPE. */
 #include "testutil.h"
 
 static void check_type(MPI_Datatype t, const char *what, MPI_Count size, MPI_Count lb,
@@ -238,8 +238,9 @@ int main(int argc, char **argv)
         CHECK_ERR_CLASS(MPI_Type_get_contents(MPI_INT, 0, 0, 0, &x, NULL, NULL), MPI_ERR_TYPE);
     }
 
-    /* Derived types in communication: uncommitted and (for now) committed ones are refused
-     * with MPI_ERR_TYPE rather than sending a wrong number of bytes. */
+    /* Derived types in communication: uncommitted ones are refused with MPI_ERR_TYPE;
+     * committed ones travel point-to-point (p2p_derived.c tests that in depth) but not yet in
+     * collectives, which refuse them with MPI_ERR_TYPE rather than move a wrong byte. */
     {
         int buf[6] = {0};
         MPI_CHECK(MPI_Type_contiguous(3, MPI_INT, &t));
@@ -249,10 +250,12 @@ int main(int argc, char **argv)
         CHECK_ERR_CLASS(MPI_Pack_size(1, t, MPI_COMM_WORLD, &psize), MPI_ERR_TYPE);
         CHECK_ERR_CLASS(MPI_Pack(buf, 1, t, pbuf, 64, &pos, MPI_COMM_WORLD), MPI_ERR_TYPE);
         MPI_CHECK(MPI_Type_commit(&t));
-        if (!tu_is_mpich()) {
-            CHECK_ERR_CLASS(MPI_Send(buf, 1, t, 0, 0, MPI_COMM_SELF), MPI_ERR_TYPE);
+        int got[3] = {-1, -1, -1};
+        buf[0] = 7, buf[1] = 8, buf[2] = 9;
+        MPI_CHECK(MPI_Sendrecv(buf, 1, t, 0, 0, got, 3, MPI_INT, 0, 0, MPI_COMM_SELF, MPI_STATUS_IGNORE));
+        CHECK(got[0] == 7 && got[1] == 8 && got[2] == 9, "derived send to self: %d %d %d", got[0], got[1], got[2]);
+        if (!tu_is_mpich())
             CHECK_ERR_CLASS(MPI_Bcast(buf, 1, t, 0, MPI_COMM_WORLD), MPI_ERR_TYPE);
-        }
         MPI_CHECK(MPI_Type_free(&t));
     }
 

@@ -209,7 +209,7 @@ fn send_recv(config: Config, len: usize, bulk: Bulk, mode: SendMode) {
     let data = pattern(len, 3);
     let mut out = vec![0u8; len];
     let s = net.procs[0].isend(1, env(0, 0, 9), SendData::Owned(data.clone()), mode);
-    let r = net.procs[1].irecv(sel(0, Some(0), Some(9)), UserBuf::from_slice(&mut out));
+    let r = net.procs[1].irecv(sel(0, Some(0), Some(9)), UserBuf::from_slice(&mut out).into());
     let st = net.wait(1, r);
     net.wait(0, s);
     assert_eq!(st, Status { source: 0, tag: 9, bytes: len, error: None, cancelled: false });
@@ -241,7 +241,7 @@ fn unexpected_then_posted() {
             }
             assert!(net.procs[1].iprobe(&sel(0, None, None)).is_some());
             let mut out = vec![0u8; len];
-            let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+            let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
             net.wait(1, r);
             net.wait(0, s);
             assert_eq!(out, data);
@@ -257,7 +257,7 @@ fn truncation_delivers_what_fits() {
             let data = pattern(len, 5);
             let mut out = vec![0u8; 20];
             let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
-            let r = net.procs[1].irecv(sel(0, Some(0), Some(0)), UserBuf::from_slice(&mut out));
+            let r = net.procs[1].irecv(sel(0, Some(0), Some(0)), UserBuf::from_slice(&mut out).into());
             let st = net.wait(1, r);
             net.wait(0, s);
             assert_eq!(st.error, Some(ErrorClass::Truncate));
@@ -276,7 +276,7 @@ fn synchronous_send_waits_for_the_match() {
         assert_eq!(net.procs[0].peek(s).unwrap(), None, "ssend completed before the receive was posted");
     }
     let mut out = [0u8; 3];
-    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
     net.wait(1, r);
     net.wait(0, s);
     assert_eq!(out, [1, 2, 3]);
@@ -302,7 +302,7 @@ fn non_overtaking_under_reordering() {
                     net.step();
                 }
             }
-            recvs.push(net.procs[1].irecv(sel(0, Some(0), Some(4)), UserBuf::from_slice(out)));
+            recvs.push(net.procs[1].irecv(sel(0, Some(0), Some(4)), UserBuf::from_slice(out).into()));
         }
         for r in recvs {
             net.wait(1, r);
@@ -335,7 +335,7 @@ fn many_to_one_flood() {
     let mut last = [None::<u32>; 4];
     for _ in 0..3 * per_sender {
         let mut out = [0u8; 4];
-        let r = net.procs[0].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+        let r = net.procs[0].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
         let st = net.wait(0, r);
         let v = u32::from_le_bytes(out);
         let from = st.source as usize;
@@ -357,8 +357,8 @@ fn wildcards_and_contexts() {
     let mut x = [0u8];
     let mut y = [0u8];
     // Context 6 first, though its message may come second: contexts never mix.
-    let ry = net.procs[0].irecv(sel(6, None, None), UserBuf::from_slice(&mut y));
-    let rx = net.procs[0].irecv(sel(5, None, Some(11)), UserBuf::from_slice(&mut x));
+    let ry = net.procs[0].irecv(sel(6, None, None), UserBuf::from_slice(&mut y).into());
+    let rx = net.procs[0].irecv(sel(5, None, Some(11)), UserBuf::from_slice(&mut x).into());
     let sy = net.wait(0, ry);
     let sx = net.wait(0, rx);
     net.wait(1, a);
@@ -382,8 +382,8 @@ fn matched_probe_and_receive() {
         // The message is gone from the queue: a second probe finds nothing.
         assert!(net.procs[1].iprobe(&sel(0, None, None)).is_none());
         let mut out = vec![0u8; len];
-        let r = net.procs[1].imrecv(msg, UserBuf::from_slice(&mut out)).unwrap();
-        assert!(net.procs[1].imrecv(msg, UserBuf::EMPTY).is_err());
+        let r = net.procs[1].imrecv(msg, UserBuf::from_slice(&mut out).into()).unwrap();
+        assert!(net.procs[1].imrecv(msg, UserBuf::EMPTY.into()).is_err());
         net.wait(1, r);
         net.wait(0, s);
         assert_eq!(out, pattern(len, 9));
@@ -394,7 +394,7 @@ fn matched_probe_and_receive() {
 fn cancel_posted_receive() {
     let mut net = Net::new(2, SMALL, Bulk::Cma);
     let mut out = [0u8; 4];
-    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
     net.procs[1].cancel(r).unwrap();
     let st = net.procs[1].take(r).unwrap().unwrap();
     assert!(st.cancelled);
@@ -411,7 +411,7 @@ fn detached_requests_vanish_on_completion() {
     let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(pattern(1000, 0)), SendMode::Standard);
     net.procs[0].detach(s).unwrap();
     let mut out = vec![0u8; 1000];
-    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
     net.wait(1, r);
     assert!(!net.procs[0].is_quiet());
     net.run_until(|n| !n.procs[0].is_request(s));
@@ -435,7 +435,7 @@ fn failed_read_falls_back() {
     let data = pattern(700, 2);
     let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
     let mut out = vec![0u8; 700];
-    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
     // Deliver the Rts by hand, then refuse the read.
     let mut recs = Vec::new();
     net.procs[0].flush(1, &mut |h, p| {
@@ -476,8 +476,8 @@ fn send_now_keeps_order() {
     }
     let mut a = [0u8];
     let mut b = [0u8];
-    let ra = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut a));
-    let rb = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut b));
+    let ra = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut a).into());
+    let rb = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut b).into());
     net.wait(1, ra);
     net.wait(1, rb);
     assert_eq!((a[0], b[0]), (1, 2));
@@ -494,7 +494,7 @@ fn split_copy_truncation_and_fallbacks() {
         let data = pattern(20000, 4);
         let mut out = vec![0u8; buf_len];
         let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
-        let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+        let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
         if fail_read {
             // Deliver the Rts by hand and refuse the receiver's read.
             let mut recs = Vec::new();
@@ -525,7 +525,7 @@ fn split_send_waits_for_fin() {
     let mut net = Net::new(2, SPLIT, Bulk::Cma);
     let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(pattern(10000, 1)), SendMode::Standard);
     let mut out = vec![0u8; 10000];
-    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+    let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
     // Hold back the receiver's read: the sender's write alone must not complete the send.
     net.defer_reads = true;
     for _ in 0..10 {
@@ -554,7 +554,7 @@ fn rdma_read_rendezvous() {
         let data = pattern(20000, 6);
         let mut out = vec![0u8; buf_len];
         let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Standard);
-        let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+        let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
         let st = net.wait(1, r);
         net.wait(0, s);
         assert_eq!(out[..], data[..buf_len]);
@@ -603,11 +603,82 @@ fn rdma_fallbacks() {
             let data = pattern(3000, round);
             let mut out = vec![0u8; 3000];
             let s = net.procs[0].isend(1, env(0, 0, 0), SendData::Owned(data.clone()), SendMode::Synchronous);
-            let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out));
+            let r = net.procs[1].irecv(sel(0, None, None), UserBuf::from_slice(&mut out).into());
             net.wait(1, r);
             net.wait(0, s);
             assert_eq!(out, data, "refuse_exposures {refuse_exposures} fail_rdma {fail_rdma} round {round}");
             assert!(net.exposed.is_empty());
+        }
+    }
+}
+
+/// Byte offsets, in stream order, of `n` elements of a vector of 2 blocks of 3 `i32`s with a
+/// stride of 5 `i32`s (extent 32 bytes): the layout `strided_type` describes, listed naively.
+fn strided_offsets(n: usize) -> Vec<usize> {
+    let mut v = Vec::new();
+    for e in 0..n {
+        for b in 0..2 {
+            for i in 0..12 {
+                v.push(e * 32 + b * 20 + i);
+            }
+        }
+    }
+    v
+}
+
+fn strided_type() -> std::sync::Arc<crate::typemap::TypeMap> {
+    use crate::typemap::TypeMap;
+    let int = TypeMap::predefined(crate::datatype::Kind::I32, None, 0);
+    std::sync::Arc::new(TypeMap::vector(2, 3, 5, false, &int).unwrap())
+}
+
+/// Scattered (derived-type) buffers on either end or both: eager and rendezvous sizes, every
+/// bulk path, reordering. The receiver gets the sender's stream in its own layout, and the
+/// bytes between its blocks stay untouched.
+#[test]
+fn scattered_buffers_any_end() {
+    use crate::buffer::TypedBuf;
+    for n in [1, 2, 50] {
+        let stream = pattern(24 * n, n as u8);
+        for bulk in BULKS {
+            for (typed_send, typed_recv) in [(true, false), (false, true), (true, true)] {
+                let mut net = Net::new(2, SMALL, bulk).reordering(n as u64 + 3);
+                let offs = strided_offsets(n);
+                let mut smem = vec![0u8; 32 * n];
+                for (k, &o) in offs.iter().enumerate() {
+                    smem[o] = stream[k];
+                }
+                let mut contiguous_src = stream.clone();
+                let sbuf = if typed_send {
+                    // SAFETY: `smem` outlives the send (we wait for it below).
+                    Buf::Typed(unsafe { TypedBuf::new(smem.as_mut_ptr(), n, strided_type()) }.unwrap())
+                } else {
+                    UserBuf::from_slice(&mut contiguous_src).into()
+                };
+                let mut rmem = vec![0xEEu8; 32 * n];
+                let rbuf = if typed_recv {
+                    // SAFETY: `rmem` outlives the receive.
+                    Buf::Typed(unsafe { TypedBuf::new(rmem.as_mut_ptr(), n, strided_type()) }.unwrap())
+                } else {
+                    UserBuf::from_slice(&mut rmem[..24 * n]).into()
+                };
+                let what = format!("n {n} {bulk:?} typed_send {typed_send} typed_recv {typed_recv}");
+                let s = net.procs[0].isend(1, env(0, 0, 0), SendData::User(sbuf), SendMode::Standard);
+                let r = net.procs[1].irecv(sel(0, None, None), rbuf);
+                let st = net.wait(1, r);
+                net.wait(0, s);
+                assert_eq!((st.bytes, st.error), (24 * n, None), "{what}");
+                if typed_recv {
+                    let mut expect = vec![0xEEu8; 32 * n];
+                    for (k, &o) in offs.iter().enumerate() {
+                        expect[o] = stream[k];
+                    }
+                    assert_eq!(rmem, expect, "{what}");
+                } else {
+                    assert_eq!(rmem[..24 * n], stream[..], "{what}");
+                }
+                assert!(net.exposed.is_empty(), "{what}");
+            }
         }
     }
 }
