@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what `make run` and `make test` need and is missing: C and C++ compilers and
 # pkg-config (Debian's gcc, g++, pkgconf), libfabric (libfabric-dev, libfabric-bin),
-# iproute2 for the test hosts,
+# iproute2 for the test hosts (and, as root, openssh-server and openssh-client to run jobs
+# through ssh into them),
 # and a Python venv at .venv with the PyPI packages the tests use (MPICH's standard-ABI build
 # as the binary-compatibility reference, and the MPI Forum's API description for the header
 # generator). Rust (cargo) must already be installed: https://rustup.rs
@@ -18,6 +19,12 @@ command -v fi_info >/dev/null 2>&1 || need_apt="$need_apt libfabric-bin"
 # Test hosts are network namespaces (ip netns, unshare --uts).
 command -v ip >/dev/null 2>&1 || need_apt="$need_apt iproute2"
 command -v unshare >/dev/null 2>&1 || need_apt="$need_apt util-linux"
+# ssh, mpirun's default launch agent, tested against an sshd in each test host
+# (tests/hosts/ssh-hosts.sh): only as root, like the test hosts themselves.
+if [ "$(id -u)" = 0 ]; then
+    [ -x /usr/sbin/sshd ] || need_apt="$need_apt openssh-server"
+    command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || need_apt="$need_apt openssh-client"
+fi
 command -v python3 >/dev/null 2>&1 || need_apt="$need_apt python3"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt="$need_apt python3-venv"
 if [ -n "$need_apt" ]; then
