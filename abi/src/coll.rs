@@ -1,7 +1,14 @@
 //! Collectives: Barrier, Bcast, Reduce, Allreduce (issue 5 brings the rest).
+//!
+//! The engine's collectives work on one byte range per buffer. A predefined type's buffer is
+//! its memory image (what the reductions work on, padding of pair types included). A derived
+//! type's data is its packed stream, as in point-to-point: used where it lies when the type has
+//! no gaps, else staged: packed into a copy before the call and unpacked after it. (The staging
+//! copy is the size of the message; collectives get a chunked path with issue 5.)
 
 use std::ffi::c_void;
 
+use mpi_core::buffer::Buf;
 use mpi_core::datatype::Kind;
 use mpi_core::error::{fail, ErrorClass, Result};
 
@@ -9,13 +16,71 @@ use crate::errors::api;
 use crate::generated::consts::*;
 use crate::generated::types::*;
 use crate::handles;
-use crate::p2p::user_buf;
+use crate::p2p::{comm_buf, user_buf};
 
-/// The element kind of a reduction's datatype: unsupported optional types cannot be reduced.
+/// The element kind of a reduction's datatype: a predefined type's own, or for a derived type
+/// the one predefined type its signature consists of (reductions apply element by element).
+/// Unsupported optional types cannot be reduced.
 fn reduction_kind(datatype: MPI_Datatype) -> Result<Kind> {
+    if !handles::is_predefined(datatype) {
+        let map = handles::type_map(datatype)?;
+        let mut kinds = map.signature().iter().map(|(b, _)| b.kind);
+        return match kinds.next() {
+            Some(k) if kinds.all(|o| o == k) => Ok(k),
+            None => Ok(Kind::U8),
+            _ => fail(ErrorClass::Type, format!(
+                "datatype {:#x}: a reduction on a derived datatype needs a signature of one predefined type", datatype.0)),
+        };
+    }
     match handles::datatype(datatype)? {
         Some(k) => Ok(k),
         None => fail(ErrorClass::Type, format!("datatype {:#x} is not supported by this build", datatype.0)),
+    }
+}
+
+/// A collective's buffer as one byte range (see the module doc).
+struct Staged {
+    buf: Buf,
+    /// The packed copy of scattered data.
+    copy: Option<Vec<u8>>,
+}
+
+impl Staged {
+    /// `count` elements of `datatype` at `ptr`; `fill`: the call reads this buffer (pack it).
+    fn new(ptr: *const c_void, count: MPI_Count, datatype: MPI_Datatype, fill: bool) -> Result<Staged> {
+        if handles::is_predefined(datatype) {
+            return Ok(Staged { buf: user_buf(ptr, count, datatype)?.into(), copy: None });
+        }
+        let buf = comm_buf(ptr, count, datatype)?;
+        let copy = match buf {
+            Buf::Contig(_) => None,
+            Buf::Typed(_) if fill => Some(buf.to_vec()),
+            Buf::Typed(_) => Some(vec![0; buf.len()]),
+        };
+        Ok(Staged { buf, copy })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match (&self.copy, &self.buf) {
+            (Some(v), _) => v,
+            (None, Buf::Contig(b)) => b.bytes(),
+            (None, Buf::Typed(_)) => &[],
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match (&mut self.copy, &self.buf) {
+            (Some(v), _) => v,
+            (None, Buf::Contig(b)) => b.bytes_mut(),
+            (None, Buf::Typed(_)) => &mut [],
+        }
+    }
+
+    /// The call wrote this buffer: unpack the copy where the data belongs.
+    fn done(self) {
+        if let Some(v) = &self.copy {
+            self.buf.write_at(0, v);
+        }
     }
 }
 
@@ -29,8 +94,13 @@ pub unsafe extern "C" fn PMPI_Bcast_c(buffer: *mut c_void, count: MPI_Count, dat
     api(comm, "MPI_Bcast", || {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let buf = user_buf(buffer, count, datatype)?;
-        e.bcast(c, buf.bytes_mut(), root)
+        let is_root = e.comm_rank(c)? as c_int == root;
+        let mut buf = Staged::new(buffer, count, datatype, is_root)?;
+        e.bcast(c, buf.bytes_mut(), root)?;
+        if !is_root {
+            buf.done();
+        }
+        Ok(())
     })
 }
 
@@ -60,9 +130,14 @@ pub unsafe extern "C" fn PMPI_Reduce_c(
             return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
         }
         // The receive buffer matters only at the root.
-        let recv = if is_root { user_buf(recvbuf, count, datatype)? } else { mpi_core::buffer::UserBuf::EMPTY };
-        let send = if in_place { None } else { Some(user_buf(sendbuf, count, datatype)?) };
-        e.reduce(c, send.as_ref().map(|b| b.bytes()), recv.bytes_mut(), kind, op, root)
+        let mut recv = if is_root { Some(Staged::new(recvbuf, count, datatype, in_place)?) } else { None };
+        let send = if in_place { None } else { Some(Staged::new(sendbuf, count, datatype, true)?) };
+        let recv_bytes = recv.as_mut().map_or(&mut [][..], |r| r.bytes_mut());
+        e.reduce(c, send.as_ref().map(|b| b.bytes()), recv_bytes, kind, op, root)?;
+        if let Some(r) = recv {
+            r.done();
+        }
+        Ok(())
     })
 }
 
@@ -93,9 +168,12 @@ pub unsafe extern "C" fn PMPI_Allreduce_c(
         let c = handles::comm(comm)?;
         let kind = reduction_kind(datatype)?;
         let op = handles::op(op)?;
-        let recv = user_buf(recvbuf, count, datatype)?;
-        let send = if std::ptr::eq(sendbuf, MPI_IN_PLACE) { None } else { Some(user_buf(sendbuf, count, datatype)?) };
-        e.allreduce(c, send.as_ref().map(|b| b.bytes()), recv.bytes_mut(), kind, op)
+        let in_place = std::ptr::eq(sendbuf, MPI_IN_PLACE);
+        let mut recv = Staged::new(recvbuf, count, datatype, in_place)?;
+        let send = if in_place { None } else { Some(Staged::new(sendbuf, count, datatype, true)?) };
+        e.allreduce(c, send.as_ref().map(|b| b.bytes()), recv.bytes_mut(), kind, op)?;
+        recv.done();
+        Ok(())
     })
 }
 
