@@ -17,9 +17,9 @@
 //! (copied on dup, deleted through its callback) and the keyval's record goes when the last of
 //! them does.
 //!
-//! Only communicators carry attributes so far. The machinery is the same for datatypes and
-//! windows ([`Object`]); their `_attr` functions need `MPI_Type_dup`/`MPI_Type_free` (and the
-//! window calls) to call [`copy_all`] and [`delete_all`], which comes with those objects.
+//! Communicators and datatypes carry attributes (`MPI_Type_dup` copies them, `MPI_Type_free`
+//! deletes them; predefined datatypes carry them too, for the life of the process). The
+//! machinery is the same for windows ([`Object`]); their `_attr` functions come with windows.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -37,6 +37,7 @@ use crate::{engine, handles, out, read};
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum Object {
     Comm,
+    Type,
 }
 
 /// The C signatures of the three kinds' callbacks differ only in the handle type, which is a
@@ -343,12 +344,18 @@ fn predefined_keyval(k: c_int, what: &str) -> Result<()> {
     Ok(())
 }
 
-unsafe fn comm_create_keyval(copy: usize, delete: usize, keyval: *mut c_int, extra_state: *mut c_void) -> Result<()> {
+/// `MPI_*_create_keyval`: `copy` and `delete` are the callbacks' bits (0 and 1 the named
+/// constants), stored through `keyval`.
+unsafe fn create_keyval_out(object: Object, copy: usize, delete: usize, keyval: *mut c_int, extra_state: *mut c_void) -> Result<()> {
     if keyval.is_null() {
         return fail(ErrorClass::Arg, "null keyval argument");
     }
-    let k = create_keyval(Object::Comm, copy, delete, extra_state as usize)?;
+    let k = create_keyval(object, copy, delete, extra_state as usize)?;
     unsafe { out(keyval, k) }
+}
+
+unsafe fn comm_create_keyval(copy: usize, delete: usize, keyval: *mut c_int, extra_state: *mut c_void) -> Result<()> {
+    unsafe { create_keyval_out(Object::Comm, copy, delete, keyval, extra_state) }
 }
 
 unsafe fn comm_free_keyval(keyval: *mut c_int) -> Result<()> {
@@ -485,4 +492,69 @@ pub unsafe extern "C" fn PMPI_Attr_get(comm: MPI_Comm, keyval: c_int, attribute_
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Attr_delete(comm: MPI_Comm, keyval: c_int) -> c_int {
     api(comm, "MPI_Attr_delete", || comm_delete_attr(comm, keyval))
+}
+
+// ---- Datatypes ----------------------------------------------------------------------------
+
+/// A valid datatype's handle bits (`MPI_ERR_TYPE` otherwise), predefined ones included.
+fn live_type(d: MPI_Datatype) -> Result<usize> {
+    handles::type_map(d)?;
+    Ok(d.0)
+}
+
+/// `MPI_Type_dup`'s attribute copy, from `old` to its duplicate `new`.
+pub(crate) fn copy_type_attrs(old: MPI_Datatype, new: MPI_Datatype) -> Result<()> {
+    copy_all(Object::Type, old.0, new.0)
+}
+
+/// `MPI_Type_free`'s attribute deletion.
+pub(crate) fn delete_type_attrs(d: MPI_Datatype) -> Result<()> {
+    delete_all(Object::Type, d.0)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_create_keyval(
+    type_copy_attr_fn: MPI_Type_copy_attr_function,
+    type_delete_attr_fn: MPI_Type_delete_attr_function,
+    type_keyval: *mut c_int,
+    extra_state: *mut c_void,
+) -> c_int {
+    // MPI_TYPE_DUP_FN is the pointer value 1, as for communicators.
+    let (copy, delete) = unsafe {
+        (std::mem::transmute::<MPI_Type_copy_attr_function, usize>(type_copy_attr_fn), std::mem::transmute::<MPI_Type_delete_attr_function, usize>(type_delete_attr_fn))
+    };
+    api(MPI_COMM_SELF, "MPI_Type_create_keyval", || unsafe { create_keyval_out(Object::Type, copy, delete, type_keyval, extra_state) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Type_free_keyval", || free_keyval(Object::Type, type_keyval))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_set_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Type_set_attr", || set(Object::Type, live_type(datatype)?, type_keyval, attribute_val as usize))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_get_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Type_get_attr", || {
+        let h = live_type(datatype)?;
+        if flag.is_null() || attribute_val.is_null() {
+            return fail(ErrorClass::Arg, "null flag or attribute_val argument");
+        }
+        // `attribute_val` is declared `void *` but points to the caller's `void *`.
+        match get(Object::Type, h, type_keyval)? {
+            Some(v) => unsafe {
+                out(attribute_val as *mut usize, v)?;
+                out(flag, 1)
+            },
+            None => unsafe { out(flag, 0) },
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Type_delete_attr", || delete(Object::Type, live_type(datatype)?, type_keyval))
 }

@@ -4,6 +4,12 @@
 //! through [`api`]: success returns `MPI_SUCCESS`; an error is raised on the communicator's
 //! error handler, which aborts the job (`MPI_ERRORS_ARE_FATAL`, the default, and
 //! `MPI_ERRORS_ABORT`), returns the code (`MPI_ERRORS_RETURN`), or calls the user's function.
+//!
+//! Handlers exist for the four kinds of object the standard gives them: communicators,
+//! windows, files and sessions. Windows and files do not exist in this library yet, so their
+//! handlers can be created and freed, and the default file handler (`MPI_FILE_NULL`) set,
+//! queried and called, but every window or file handle is invalid (`MPI_ERR_WIN`,
+//! `MPI_ERR_FILE`).
 
 use std::collections::HashMap;
 use std::ffi::c_char;
@@ -184,27 +190,129 @@ const CLASS_TEXT: [&str; 63] = [
 /// Largest valid error code (`MPI_ERR_LASTCODE`): user-defined codes are not supported yet.
 const LAST_CODE: c_int = MPI_ERR_ABI;
 
-/// What a communicator does with an error.
+/// The kind of object a user error handler is made for (MPI-5.0 §9.3): a handler created for
+/// one kind may be set only on objects of that kind (`MPI_ERR_ARG` otherwise); the predefined
+/// handlers go on any.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ErrKind {
+    Comm,
+    Win,
+    File,
+    Session,
+}
+
+/// The four kinds' handler functions differ only in the handle type, which is pointer-sized in
+/// the standard ABI: they are called with a pointer to the handle's bits.
+type UserFn = unsafe extern "C" fn(*mut usize, *mut c_int, ...);
+
+/// What an object does with an error.
 #[derive(Clone, Copy)]
 enum Handler {
     Fatal,
     Abort,
     Return,
-    User(MPI_Errhandler, unsafe extern "C" fn(*mut MPI_Comm, *mut c_int, ...)),
+    User(MPI_Errhandler, UserFn),
 }
 
 #[derive(Default)]
 struct Errhandlers {
     /// Handler of each communicator that does not use the default (`MPI_ERRORS_ARE_FATAL`).
     by_comm: HashMap<MPI_Comm, Handler>,
-    /// User handlers by handle (`MPI_Comm_create_errhandler`); freeing one only drops the handle.
-    user: mpi_core::slab::Slab<unsafe extern "C" fn(*mut MPI_Comm, *mut c_int, ...)>,
+    /// Handler of each live session (set by `MPI_Session_init`).
+    by_session: HashMap<usize, Handler>,
+    /// The default file error handler (`MPI_File_set_errhandler(MPI_FILE_NULL, ..)`), which
+    /// errors on invalid file handles go to; `None`: `MPI_ERRORS_RETURN`, the standard's default.
+    file_default: Option<Handler>,
+    /// User handlers by handle (`MPI_*_create_errhandler`), with their references: the
+    /// handle the creation returned, each object that uses the handler, each handle returned by
+    /// `MPI_*_get_errhandler`. `MPI_Errhandler_free` drops one; the handler goes with the last
+    /// (MPI-5.0 §9.3.4), so a handle from `get` may be freed while the handler stays in use.
+    user: mpi_core::slab::Slab<UserHandler>,
+}
+
+struct UserHandler {
+    kind: ErrKind,
+    f: UserFn,
+    refs: usize,
+}
+
+fn eh_id(h: MPI_Errhandler) -> mpi_core::slab::Id {
+    mpi_core::slab::Id::from_token(h.0 as u64)
 }
 
 static ERRHANDLERS: LazyLock<Mutex<Errhandlers>> = LazyLock::new(Default::default);
 
 fn errhandlers() -> MutexGuard<'static, Errhandlers> {
     ERRHANDLERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Errhandlers {
+    /// The handler a handle names, for an object of `kind`.
+    fn resolve(&self, h: MPI_Errhandler, kind: ErrKind) -> Result<Handler> {
+        match h {
+            MPI_ERRORS_ARE_FATAL => Ok(Handler::Fatal),
+            MPI_ERRORS_ABORT => Ok(Handler::Abort),
+            MPI_ERRORS_RETURN => Ok(Handler::Return),
+            h => match self.user.get(eh_id(h)) {
+                Some(u) if h.0 >= 4096 && u.kind == kind => Ok(Handler::User(h, u.f)),
+                Some(&UserHandler { kind: k, .. }) if h.0 >= 4096 => mpi_core::error::fail(
+                    ErrorClass::Arg,
+                    format!("error handler {:#x} was created for {k:?} objects, not {kind:?} objects", h.0),
+                ),
+                _ => mpi_core::error::fail(ErrorClass::Errhandler, format!("invalid error handler {:#x}", h.0)),
+            },
+        }
+    }
+
+    /// One more reference to a user handler.
+    fn retain(&mut self, h: Handler) {
+        if let Handler::User(eh, _) = h {
+            if let Some(u) = self.user.get_mut(eh_id(eh)) {
+                u.refs += 1;
+            }
+        }
+    }
+
+    /// One reference fewer; the last one frees the handler.
+    fn release(&mut self, h: Handler) {
+        if let Handler::User(eh, _) = h {
+            if let Some(u) = self.user.get_mut(eh_id(eh)) {
+                u.refs -= 1;
+                if u.refs == 0 {
+                    self.user.remove(eh_id(eh));
+                }
+            }
+        }
+    }
+
+    fn put_comm(&mut self, comm: MPI_Comm, h: Handler) {
+        self.retain(h);
+        if let Some(old) = self.by_comm.insert(comm, h) {
+            self.release(old);
+        }
+    }
+
+    fn put_session(&mut self, session: MPI_Session, h: Handler) {
+        self.retain(h);
+        if let Some(old) = self.by_session.insert(session.0, h) {
+            self.release(old);
+        }
+    }
+
+    /// A handle to return from `MPI_*_get_errhandler`: a new reference.
+    fn hand_out(&mut self, h: Handler) -> MPI_Errhandler {
+        self.retain(h);
+        handle_of(h)
+    }
+}
+
+fn handle_of(h: Handler) -> MPI_Errhandler {
+    match h {
+        Handler::Fatal => MPI_ERRORS_ARE_FATAL,
+        Handler::Abort => MPI_ERRORS_ABORT,
+        Handler::Return => MPI_ERRORS_RETURN,
+        Handler::User(h, _) => h,
+    }
 }
 
 fn handler_of(comm: MPI_Comm) -> Handler {
@@ -219,30 +327,56 @@ fn handler_of(comm: MPI_Comm) -> Handler {
 pub(crate) fn inherit_errhandler(parent: MPI_Comm, child: MPI_Comm) {
     let mut table = errhandlers();
     if let Some(&h) = table.by_comm.get(&parent) {
-        table.by_comm.insert(child, h);
+        table.put_comm(child, h);
     }
 }
 
 /// Forgets a freed communicator's handler.
 pub(crate) fn forget_errhandler(comm: MPI_Comm) {
-    errhandlers().by_comm.remove(&comm);
+    let mut table = errhandlers();
+    if let Some(old) = table.by_comm.remove(&comm) {
+        table.release(old);
+    }
 }
 
-/// Raises `err` on `comm`'s error handler and returns the code the call must return.
-pub fn raise(comm: MPI_Comm, name: &str, err: MpiError) -> c_int {
-    let mut code = class_code(err.class);
-    match handler_of(comm) {
+/// Gives a new communicator the handler `h` (`MPI_Comm_create_from_group`).
+pub(crate) fn set_comm_errhandler(comm: MPI_Comm, h: MPI_Errhandler) -> Result<()> {
+    let mut table = errhandlers();
+    let handler = table.resolve(h, ErrKind::Comm)?;
+    table.put_comm(comm, handler);
+    Ok(())
+}
+
+/// Gives a session its handler (`MPI_Session_init`, `MPI_Session_set_errhandler`).
+pub(crate) fn set_session_errhandler(session: MPI_Session, h: MPI_Errhandler) -> Result<()> {
+    let mut table = errhandlers();
+    let handler = table.resolve(h, ErrKind::Session)?;
+    table.put_session(session, handler);
+    Ok(())
+}
+
+/// Forgets a finalized session's handler.
+pub(crate) fn forget_session(session: MPI_Session) {
+    let mut table = errhandlers();
+    if let Some(old) = table.by_session.remove(&session.0) {
+        table.release(old);
+    }
+}
+
+/// Runs `handler` for `code` on the object whose handle bits are `object`; `Fatal` and `Abort`
+/// end the job with `message`. Returns the code the failing call returns.
+fn invoke(handler: Handler, object: usize, mut code: c_int, message: impl FnOnce() -> String) -> c_int {
+    match handler {
         Handler::Return => code,
         Handler::User(_, f) => {
-            let mut c = comm;
+            let mut o = object;
             // SAFETY: `f` is the application's handler, registered through
-            // MPI_Comm_create_errhandler with this signature.
-            unsafe { f(&mut c, &mut code) };
+            // MPI_*_create_errhandler for this kind of object, whose handle is `o`'s bits.
+            unsafe { f(&mut o, &mut code) };
             code
         }
         Handler::Fatal | Handler::Abort => {
-            let rank = crate::engine().map(|e| e.rank()).unwrap_or(0);
-            let message = format!("ferrompi: rank {rank}: {name}: {} ({})", err.message, class_name(code));
+            let message = message();
             match crate::engine() {
                 Ok(e) => e.abort(code, &message),
                 Err(_) => {
@@ -252,6 +386,70 @@ pub fn raise(comm: MPI_Comm, name: &str, err: MpiError) -> c_int {
             }
         }
     }
+}
+
+fn fatal_message(name: &str, err: &MpiError, code: c_int) -> String {
+    let rank = crate::engine().map(|e| e.rank()).unwrap_or(0);
+    format!("ferrompi: rank {rank}: {name}: {} ({})", err.message, class_name(code))
+}
+
+/// Raises `err` on `comm`'s error handler and returns the code the call must return.
+pub fn raise(comm: MPI_Comm, name: &str, err: MpiError) -> c_int {
+    let code = class_code(err.class);
+    invoke(handler_of(comm), comm.0, code, || fatal_message(name, &err, code))
+}
+
+/// Like [`api`] for calls on a session: errors go to the session's handler, or to
+/// `MPI_COMM_SELF`'s when the handle names no live session.
+pub fn api_session(session: MPI_Session, name: &'static str, body: impl FnOnce() -> Result<()>) -> c_int {
+    match body() {
+        Ok(()) => MPI_SUCCESS,
+        Err(e) => raise_session(session, name, e),
+    }
+}
+
+pub(crate) fn raise_session(session: MPI_Session, name: &str, err: MpiError) -> c_int {
+    let handler = errhandlers().by_session.get(&session.0).copied();
+    match handler {
+        Some(h) => {
+            let code = class_code(err.class);
+            invoke(h, session.0, code, || fatal_message(name, &err, code))
+        }
+        None => raise(MPI_COMM_SELF, name, err),
+    }
+}
+
+/// Raises `err` on the handler `h` that a creating call was given for the object it creates
+/// (`MPI_Session_init`, `MPI_Comm_create_from_group`: the standard has the handler "also
+/// invoked if the call encounters an error"), with the kind's null handle as the object; on
+/// `MPI_COMM_SELF`'s handler when `h` is not a usable one.
+pub(crate) fn raise_with(h: MPI_Errhandler, kind: ErrKind, name: &str, err: MpiError) -> c_int {
+    let handler = errhandlers().resolve(h, kind);
+    let null = match kind {
+        ErrKind::Comm => MPI_COMM_NULL.0,
+        ErrKind::Win => MPI_WIN_NULL.0,
+        ErrKind::File => MPI_FILE_NULL.0,
+        ErrKind::Session => MPI_SESSION_NULL.0,
+    };
+    match handler {
+        Ok(handler) => {
+            let code = class_code(err.class);
+            invoke(handler, null, code, || fatal_message(name, &err, code))
+        }
+        Err(_) => raise(MPI_COMM_SELF, name, err),
+    }
+}
+
+/// Checks that `h` can go on an object of `kind`, before anything is created with it.
+pub(crate) fn check_errhandler(h: MPI_Errhandler, kind: ErrKind) -> Result<()> {
+    errhandlers().resolve(h, kind).map(|_| ())
+}
+
+/// Raises `err` on the default file error handler: errors of file calls on invalid handles.
+fn raise_file(name: &str, err: MpiError) -> c_int {
+    let handler = errhandlers().file_default.unwrap_or(Handler::Return);
+    let code = class_code(err.class);
+    invoke(handler, MPI_FILE_NULL.0, code, || fatal_message(name, &err, code))
 }
 
 fn class_name(code: c_int) -> &'static str {
@@ -281,18 +479,48 @@ pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char
     })
 }
 
+/// `MPI_*_create_errhandler`: a handle for `f`, usable on objects of `kind` only.
+unsafe fn create_errhandler(kind: ErrKind, f: Option<UserFn>, errhandler: *mut MPI_Errhandler) -> Result<()> {
+    let Some(f) = f else {
+        return mpi_core::error::fail(ErrorClass::Arg, "null error handler function");
+    };
+    if errhandler.is_null() {
+        return mpi_core::error::fail(ErrorClass::Arg, "null errhandler argument");
+    }
+    let id = errhandlers().user.insert(UserHandler { kind, f, refs: 1 });
+    unsafe { crate::out(errhandler, MPI_Errhandler(id.token() as usize)) }
+}
+
+/// A handler function of any kind as the common [`UserFn`] (the handle argument is
+/// pointer-sized for every kind).
+macro_rules! user_fn {
+    ($f:expr, $handle:ty) => {
+        // SAFETY: the two function pointer types differ only in a pointer-sized pointee.
+        $f.map(|f| unsafe { std::mem::transmute::<unsafe extern "C" fn(*mut $handle, *mut c_int, ...), UserFn>(f) })
+    };
+}
+
+/// The error code a handler is called with by `MPI_*_call_errhandler`: codes no class has are
+/// passed as `MPI_ERR_UNKNOWN`.
+fn call_code(errorcode: c_int) -> c_int {
+    if (0..=LAST_CODE).contains(&errorcode) {
+        errorcode
+    } else {
+        MPI_ERR_UNKNOWN
+    }
+}
+
+fn call_message(name: &str, errorcode: c_int) -> String {
+    format!("ferrompi: {name}: error {errorcode} ({})", class_name(call_code(errorcode)))
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_create_errhandler(
     comm_errhandler_fn: MPI_Comm_errhandler_function,
     errhandler: *mut MPI_Errhandler,
 ) -> c_int {
-    api(MPI_COMM_SELF, "MPI_Comm_create_errhandler", || {
-        let Some(f) = comm_errhandler_fn else {
-            return mpi_core::error::fail(ErrorClass::Arg, "null error handler function");
-        };
-        let id = errhandlers().user.insert(f);
-        crate::out(errhandler, MPI_Errhandler(id.token() as usize))
-    })
+    let f = user_fn!(comm_errhandler_fn, MPI_Comm);
+    api(MPI_COMM_SELF, "MPI_Comm_create_errhandler", || unsafe { create_errhandler(ErrKind::Comm, f, errhandler) })
 }
 
 #[no_mangle]
@@ -300,16 +528,8 @@ pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MP
     api(comm, "MPI_Comm_set_errhandler", || {
         handles::comm(comm)?;
         let mut table = errhandlers();
-        let handler = match errhandler {
-            MPI_ERRORS_ARE_FATAL => Handler::Fatal,
-            MPI_ERRORS_ABORT => Handler::Abort,
-            MPI_ERRORS_RETURN => Handler::Return,
-            h => match table.user.get(mpi_core::slab::Id::from_token(h.0 as u64)) {
-                Some(f) if h.0 >= 4096 => Handler::User(h, *f),
-                _ => return mpi_core::error::fail(ErrorClass::Errhandler, format!("invalid error handler {:#x}", h.0)),
-            },
-        };
-        table.by_comm.insert(comm, handler);
+        let handler = table.resolve(errhandler, ErrKind::Comm)?;
+        table.put_comm(comm, handler);
         Ok(())
     })
 }
@@ -318,13 +538,11 @@ pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MP
 pub unsafe extern "C" fn PMPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *mut MPI_Errhandler) -> c_int {
     api(comm, "MPI_Comm_get_errhandler", || {
         handles::comm(comm)?;
-        let h = match handler_of(comm) {
-            Handler::Fatal => MPI_ERRORS_ARE_FATAL,
-            Handler::Abort => MPI_ERRORS_ABORT,
-            Handler::Return => MPI_ERRORS_RETURN,
-            Handler::User(h, _) => h,
-        };
-        crate::out(errhandler, h)
+        if errhandler.is_null() {
+            return mpi_core::error::fail(ErrorClass::Arg, "null errhandler argument");
+        }
+        let h = handler_of(comm);
+        crate::out(errhandler, errhandlers().hand_out(h))
     })
 }
 
@@ -333,10 +551,11 @@ pub unsafe extern "C" fn PMPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -
     api(MPI_COMM_SELF, "MPI_Errhandler_free", || {
         let h = crate::read(errhandler)?;
         if h.0 >= 4096 {
-            // Communicators that use the handler keep their copy of the function.
-            if errhandlers().user.remove(mpi_core::slab::Id::from_token(h.0 as u64)).is_none() {
+            let mut table = errhandlers();
+            let Some(f) = table.user.get(eh_id(h)).map(|u| u.f) else {
                 return mpi_core::error::fail(ErrorClass::Errhandler, format!("invalid error handler {:#x}", h.0));
-            }
+            };
+            table.release(Handler::User(h, f));
         } else if !matches!(h, MPI_ERRORS_ARE_FATAL | MPI_ERRORS_ABORT | MPI_ERRORS_RETURN) {
             return mpi_core::error::fail(ErrorClass::Errhandler, format!("invalid error handler {:#x}", h.0));
         }
@@ -349,23 +568,155 @@ pub unsafe extern "C" fn PMPI_Comm_call_errhandler(comm: MPI_Comm, errorcode: c_
     if let Err(e) = handles::comm(comm) {
         return raise(comm, "MPI_Comm_call_errhandler", e);
     }
-    let class = (0..=LAST_CODE).contains(&errorcode).then_some(errorcode);
-    let mut code = class.unwrap_or(MPI_ERR_UNKNOWN);
-    match handler_of(comm) {
-        Handler::Return => {}
-        Handler::User(_, f) => {
-            let mut c = comm;
-            // SAFETY: as in `raise`.
-            unsafe { f(&mut c, &mut code) };
-        }
-        Handler::Fatal | Handler::Abort => {
-            let message = format!("ferrompi: MPI_Comm_call_errhandler: error {errorcode} ({})", class_name(code));
-            match crate::engine() {
-                Ok(e) => e.abort(code, &message),
-                Err(_) => std::process::exit(code),
-            }
-        }
-    }
+    invoke(handler_of(comm), comm.0, call_code(errorcode), || call_message("MPI_Comm_call_errhandler", errorcode));
     // The standard: MPI_Comm_call_errhandler returns MPI_SUCCESS if the handler returned.
     MPI_SUCCESS
+}
+
+// ---- windows: handlers can be made; no window exists yet to set them on ----------------
+
+/// Windows are not implemented yet (one-sided communication, issue 7), so no handle names a
+/// window: every window argument is `MPI_ERR_WIN`, raised on `MPI_COMM_SELF`.
+fn no_window(win: MPI_Win) -> MpiError {
+    if win == MPI_WIN_NULL {
+        MpiError::new(ErrorClass::Win, "MPI_WIN_NULL is not a valid window here")
+    } else {
+        MpiError::new(ErrorClass::Win, format!("invalid window handle {:#x} (windows are not implemented yet)", win.0))
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_create_errhandler(win_errhandler_fn: MPI_Win_errhandler_function, errhandler: *mut MPI_Errhandler) -> c_int {
+    let f = user_fn!(win_errhandler_fn, MPI_Win);
+    api(MPI_COMM_SELF, "MPI_Win_create_errhandler", || unsafe { create_errhandler(ErrKind::Win, f, errhandler) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_set_errhandler(win: MPI_Win, _errhandler: MPI_Errhandler) -> c_int {
+    raise(MPI_COMM_SELF, "MPI_Win_set_errhandler", no_window(win))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_get_errhandler(win: MPI_Win, _errhandler: *mut MPI_Errhandler) -> c_int {
+    raise(MPI_COMM_SELF, "MPI_Win_get_errhandler", no_window(win))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_call_errhandler(win: MPI_Win, _errorcode: c_int) -> c_int {
+    raise(MPI_COMM_SELF, "MPI_Win_call_errhandler", no_window(win))
+}
+
+// ---- files: the default file handler; no file can be opened yet --------------------------
+
+/// Files are not implemented yet (I/O, a later issue): `MPI_FILE_NULL` stands for the default
+/// file error handler, as the standard says (MPI-5.0 §15.7); any other handle is `MPI_ERR_FILE`,
+/// raised on that default handler (`MPI_ERRORS_RETURN` unless changed).
+fn no_file(file: MPI_File) -> MpiError {
+    MpiError::new(ErrorClass::File, format!("invalid file handle {:#x} (files are not implemented yet)", file.0))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_File_create_errhandler(file_errhandler_fn: MPI_File_errhandler_function, errhandler: *mut MPI_Errhandler) -> c_int {
+    let f = user_fn!(file_errhandler_fn, MPI_File);
+    api(MPI_COMM_SELF, "MPI_File_create_errhandler", || unsafe { create_errhandler(ErrKind::File, f, errhandler) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_File_set_errhandler(file: MPI_File, errhandler: MPI_Errhandler) -> c_int {
+    const NAME: &str = "MPI_File_set_errhandler";
+    if file != MPI_FILE_NULL {
+        return raise_file(NAME, no_file(file));
+    }
+    let mut table = errhandlers();
+    match table.resolve(errhandler, ErrKind::File) {
+        Ok(h) => {
+            table.retain(h);
+            if let Some(old) = table.file_default.replace(h) {
+                table.release(old);
+            }
+            MPI_SUCCESS
+        }
+        Err(e) => {
+            drop(table);
+            raise_file(NAME, e)
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_File_get_errhandler(file: MPI_File, errhandler: *mut MPI_Errhandler) -> c_int {
+    const NAME: &str = "MPI_File_get_errhandler";
+    if file != MPI_FILE_NULL {
+        return raise_file(NAME, no_file(file));
+    }
+    if errhandler.is_null() {
+        return raise_file(NAME, MpiError::new(ErrorClass::Arg, "null errhandler argument"));
+    }
+    let mut table = errhandlers();
+    let h = table.file_default.unwrap_or(Handler::Return);
+    let h = table.hand_out(h);
+    drop(table);
+    match unsafe { crate::out(errhandler, h) } {
+        Ok(()) => MPI_SUCCESS,
+        Err(e) => raise_file(NAME, e),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_File_call_errhandler(fh: MPI_File, errorcode: c_int) -> c_int {
+    const NAME: &str = "MPI_File_call_errhandler";
+    if fh != MPI_FILE_NULL {
+        return raise_file(NAME, no_file(fh));
+    }
+    let handler = errhandlers().file_default.unwrap_or(Handler::Return);
+    invoke(handler, fh.0, call_code(errorcode), || call_message(NAME, errorcode));
+    MPI_SUCCESS
+}
+
+// ---- sessions (the sessions themselves are session.rs) -----------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Session_create_errhandler(session_errhandler_fn: MPI_Session_errhandler_function, errhandler: *mut MPI_Errhandler) -> c_int {
+    let f = user_fn!(session_errhandler_fn, MPI_Session);
+    api(MPI_COMM_SELF, "MPI_Session_create_errhandler", || unsafe { create_errhandler(ErrKind::Session, f, errhandler) })
+}
+
+/// A live session's handler (`MPI_ERR_SESSION` for anything else).
+fn session_handler(session: MPI_Session) -> Result<Handler> {
+    match errhandlers().by_session.get(&session.0) {
+        Some(&h) => Ok(h),
+        None => mpi_core::error::fail(ErrorClass::Session, format!("invalid session handle {:#x}", session.0)),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Session_set_errhandler(session: MPI_Session, errhandler: MPI_Errhandler) -> c_int {
+    api_session(session, "MPI_Session_set_errhandler", || {
+        session_handler(session)?;
+        set_session_errhandler(session, errhandler)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Session_get_errhandler(session: MPI_Session, errhandler: *mut MPI_Errhandler) -> c_int {
+    api_session(session, "MPI_Session_get_errhandler", || {
+        let h = session_handler(session)?;
+        if errhandler.is_null() {
+            return mpi_core::error::fail(ErrorClass::Arg, "null errhandler argument");
+        }
+        let h = errhandlers().hand_out(h);
+        unsafe { crate::out(errhandler, h) }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Session_call_errhandler(session: MPI_Session, errorcode: c_int) -> c_int {
+    const NAME: &str = "MPI_Session_call_errhandler";
+    match session_handler(session) {
+        Ok(h) => {
+            invoke(h, session.0, call_code(errorcode), || call_message(NAME, errorcode));
+            MPI_SUCCESS
+        }
+        Err(e) => raise_session(session, NAME, e),
+    }
 }

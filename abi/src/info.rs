@@ -60,7 +60,7 @@ fn with_info<T>(h: MPI_Info, f: impl FnOnce(&mut Info) -> Result<T>) -> Result<T
     fail(ErrorClass::Info, format!("invalid info handle {:#x}", h.0))
 }
 
-fn new_handle(i: Info) -> MPI_Info {
+pub(crate) fn new_handle(i: Info) -> MPI_Info {
     MPI_Info(infos().created.insert(i).token() as usize)
 }
 

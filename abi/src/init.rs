@@ -1,45 +1,104 @@
 //! The environment: init and finalize, thread levels, versions, clocks, memory.
 
 use std::ffi::{c_char, c_void};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::ThreadId;
 use std::time::Instant;
 
 use mpi_core::engine::Engine;
-use mpi_core::error::{fail, ErrorClass};
+use mpi_core::error::{fail, ErrorClass, Result};
 
 use crate::errors::api;
 use crate::generated::consts::*;
 use crate::generated::types::*;
 use crate::{out, write_c_string, ENGINE};
 
+/// The engine has been finalized: no call that needs it works any more, and it cannot start
+/// again (PMI and the shared-memory segment went with it).
 static FINALIZED: AtomicBool = AtomicBool::new(false);
 static THREAD_LEVEL: AtomicI32 = AtomicI32::new(MPI_THREAD_SINGLE);
 static MAIN_THREAD: OnceLock<ThreadId> = OnceLock::new();
 /// `MPI_Wtime`'s zero: the first call into the clock (at the latest, `MPI_Init`).
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
+/// The world model's state (`MPI_Initialized`, `MPI_Finalized`): read without a lock, since
+/// delete callbacks that `MPI_Finalize` runs may ask.
+const WORLD_NEVER: u8 = 0;
+const WORLD_ACTIVE: u8 = 1;
+const WORLD_FINALIZED: u8 = 2;
+static WORLD: AtomicU8 = AtomicU8::new(WORLD_NEVER);
+
+/// Live sessions. The world model and the sessions share the process's one engine (MPI-5.0
+/// §11.4): whichever of `MPI_Init` and `MPI_Session_init` comes first starts it, and it is
+/// finalized when the world model has been finalized (or never began) and the last session
+/// ends. Changes of `WORLD` happen under this lock too, so the last one out finalizes once.
+static SESSIONS: Mutex<usize> = Mutex::new(0);
+
 pub(crate) fn is_finalized() -> bool {
     FINALIZED.load(Ordering::Acquire)
 }
 
-fn init(required: c_int, provided: *mut c_int) -> mpi_core::error::Result<()> {
+fn sessions() -> MutexGuard<'static, usize> {
+    SESSIONS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Starts the engine unless it runs already (called with `SESSIONS` held).
+fn start_engine() -> Result<()> {
     if is_finalized() {
-        return fail(ErrorClass::Other, "MPI cannot be initialized again after MPI_Finalize");
+        // MPI-5.0 §11.4 leaves re-initialization after the last session and the world model
+        // have ended to the implementation: ours cannot, since PMI is finalized with the engine.
+        return fail(ErrorClass::Other, "MPI cannot be initialized again: it was finalized when the world model and every session had ended");
     }
-    if ENGINE.get().is_some() {
-        return fail(ErrorClass::Other, "MPI is already initialized");
+    if ENGINE.get().is_none() {
+        EPOCH.get_or_init(Instant::now);
+        let engine = Engine::bootstrap()?;
+        if ENGINE.set(engine).is_err() {
+            return fail(ErrorClass::Intern, "the engine was started twice");
+        }
+    }
+    Ok(())
+}
+
+/// Finalizes the engine (called with `SESSIONS` held, by the last user).
+fn finalize_engine() -> Result<()> {
+    crate::engine()?.finalize()?;
+    FINALIZED.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// `MPI_Session_init`: a new session needs the engine.
+pub(crate) fn session_started() -> Result<()> {
+    let mut n = sessions();
+    start_engine()?;
+    *n += 1;
+    Ok(())
+}
+
+/// `MPI_Session_finalize`: the last session out, with the world model not running, finalizes
+/// the engine (the barrier over every process of the job that `MPI_Finalize` makes).
+pub(crate) fn session_ended() -> Result<()> {
+    let mut n = sessions();
+    *n = n.saturating_sub(1);
+    if *n == 0 && WORLD.load(Ordering::Acquire) != WORLD_ACTIVE {
+        finalize_engine()?;
+    }
+    Ok(())
+}
+
+fn init(required: c_int, provided: *mut c_int) -> Result<()> {
+    let _held = sessions();
+    match WORLD.load(Ordering::Acquire) {
+        WORLD_FINALIZED => return fail(ErrorClass::Other, "MPI cannot be initialized again after MPI_Finalize"),
+        WORLD_ACTIVE => return fail(ErrorClass::Other, "MPI is already initialized"),
+        _ => {}
     }
     let level = match required {
         MPI_THREAD_SINGLE | MPI_THREAD_FUNNELED | MPI_THREAD_SERIALIZED | MPI_THREAD_MULTIPLE => required,
         _ => return fail(ErrorClass::Arg, format!("{required} is not a thread level")),
     };
-    EPOCH.get_or_init(Instant::now);
-    let engine = Engine::bootstrap()?;
-    if ENGINE.set(engine).is_err() {
-        return fail(ErrorClass::Other, "MPI is already initialized");
-    }
+    start_engine()?;
+    WORLD.store(WORLD_ACTIVE, Ordering::Release);
     // Every level is provided: the engine is thread-safe (one lock around its state).
     THREAD_LEVEL.store(level, Ordering::Relaxed);
     MAIN_THREAD.get_or_init(|| std::thread::current().id());
@@ -73,22 +132,30 @@ pub unsafe extern "C" fn PMPI_Init_thread(
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Finalize() -> c_int {
     api(MPI_COMM_SELF, "MPI_Finalize", || {
-        let e = crate::engine()?;
+        crate::engine()?;
+        if WORLD.load(Ordering::Acquire) != WORLD_ACTIVE {
+            return fail(ErrorClass::Other, "MPI_Init was not called, or MPI_Finalize was called already");
+        }
+        // Before taking the lock: delete callbacks may call MPI.
         crate::attr::finalize_self()?;
-        e.finalize()?;
-        FINALIZED.store(true, Ordering::Release);
+        let n = sessions();
+        // Sessions still open keep the engine running; the last of them finalizes it.
+        if *n == 0 {
+            finalize_engine()?;
+        }
+        WORLD.store(WORLD_FINALIZED, Ordering::Release);
         Ok(())
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Initialized(flag: *mut c_int) -> c_int {
-    api(MPI_COMM_SELF, "MPI_Initialized", || out(flag, ENGINE.get().is_some() as c_int))
+    api(MPI_COMM_SELF, "MPI_Initialized", || out(flag, (WORLD.load(Ordering::Acquire) != WORLD_NEVER) as c_int))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Finalized(flag: *mut c_int) -> c_int {
-    api(MPI_COMM_SELF, "MPI_Finalized", || out(flag, is_finalized() as c_int))
+    api(MPI_COMM_SELF, "MPI_Finalized", || out(flag, (WORLD.load(Ordering::Acquire) == WORLD_FINALIZED) as c_int))
 }
 
 #[no_mangle]

@@ -23,6 +23,7 @@ mod info;
 mod init;
 mod p2p;
 mod requests;
+mod session;
 mod status;
 mod toint;
 mod topo;
@@ -45,6 +46,7 @@ pub use info::*;
 pub use init::*;
 pub use p2p::*;
 pub use requests::*;
+pub use session::*;
 pub use status::*;
 pub use toint::*;
 pub use topo::*;
@@ -54,7 +56,8 @@ use generated::types::c_int;
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
 
-/// The engine, between `MPI_Init` and `MPI_Finalize`.
+/// The engine, from the first `MPI_Init` or `MPI_Session_init` until the world model and every
+/// session have been finalized (`init.rs`).
 pub(crate) fn engine() -> Result<&'static Engine> {
     if init::is_finalized() {
         return fail(ErrorClass::Other, "MPI has been finalized");

@@ -427,6 +427,12 @@ pub unsafe extern "C" fn PMPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_
                 e.committed = true;
             }
         }
+        // Attributes follow through their copy callbacks; a failing one fails the dup.
+        if let Err(err) = crate::attr::copy_type_attrs(oldtype, *newtype) {
+            registry().types.remove(id_of(*newtype));
+            *newtype = MPI_DATATYPE_NULL;
+            return Err(err);
+        }
         Ok(())
     })
 }
@@ -458,6 +464,11 @@ pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
             handles::type_map(d)?;
             return fail(ErrorClass::Type, "a predefined datatype cannot be freed");
         }
+        if lookup(d).is_none() {
+            return fail(ErrorClass::Type, format!("invalid datatype handle {:#x}", d.0));
+        }
+        // Delete callbacks run first; one that fails leaves the type as it is.
+        crate::attr::delete_type_attrs(d)?;
         // Types built on this one keep its map alive through their contents.
         match registry().types.remove(id_of(d)) {
             Some(_) => out(datatype, MPI_DATATYPE_NULL),
