@@ -94,10 +94,11 @@ pub unsafe extern "C" fn PMPI_Bcast_c(buffer: *mut c_void, count: MPI_Count, dat
     api(comm, "MPI_Bcast", || {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let is_root = e.comm_rank(c)? as c_int == root;
+        // On an intercommunicator the root passes MPI_ROOT, and MPI_PROC_NULL receives nothing.
+        let (is_root, takes_part) = e.root_role(c, root)?;
         let mut buf = Staged::new(buffer, count, datatype, is_root)?;
         e.bcast(c, buf.bytes_mut(), root)?;
-        if !is_root {
+        if takes_part && !is_root {
             buf.done();
         }
         Ok(())
@@ -124,14 +125,15 @@ pub unsafe extern "C" fn PMPI_Reduce_c(
         let c = handles::comm(comm)?;
         let kind = reduction_kind(datatype)?;
         let op = handles::op(op)?;
-        let is_root = e.comm_rank(c)? as c_int == root;
+        // On an intercommunicator only the other group contributes (the root passes MPI_ROOT).
+        let (is_root, contributes) = e.root_role(c, root)?;
         let in_place = std::ptr::eq(sendbuf, MPI_IN_PLACE);
         if in_place && !is_root {
             return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
         }
         // The receive buffer matters only at the root.
         let mut recv = if is_root { Some(Staged::new(recvbuf, count, datatype, in_place)?) } else { None };
-        let send = if in_place { None } else { Some(Staged::new(sendbuf, count, datatype, true)?) };
+        let send = if in_place || !contributes { None } else { Some(Staged::new(sendbuf, count, datatype, true)?) };
         let recv_bytes = recv.as_mut().map_or(&mut [][..], |r| r.bytes_mut());
         e.reduce(c, send.as_ref().map(|b| b.bytes()), recv_bytes, kind, op, root)?;
         if let Some(r) = recv {

@@ -1,7 +1,9 @@
-//! Communicator management: dup, split, create, free, compare, names, groups.
+//! Communicator management: dup, split, create, free, compare, names, groups, and
+//! intercommunicators (create, merge, remote size and group; the engine's `intercomm.rs`).
 //!
 //! A created communicator's handle is the engine's token for it (`handles::comm_handle`); it
-//! inherits its parent's error handler. Every communicator here is an intracommunicator.
+//! inherits its parent's error handler (an intercommunicator its local communicator's, a
+//! merged one its intercommunicator's).
 //!
 //! `MPI_Comm_idup` is blocking for now: it duplicates at once (the context-id agreement is a
 //! blocking allreduce over the parent) and returns a completed request. A program that lets a
@@ -197,25 +199,58 @@ pub unsafe extern "C" fn PMPI_Comm_group(comm: MPI_Comm, group: *mut MPI_Group) 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_test_inter(comm: MPI_Comm, flag: *mut c_int) -> c_int {
     api(comm, "MPI_Comm_test_inter", || {
-        engine()?.comm_size(handles::comm(comm)?)?;
-        out(flag, 0)
+        let inter = engine()?.comm_is_inter(handles::comm(comm)?)?;
+        out(flag, c_int::from(inter))
     })
 }
 
-/// The remote side of an intracommunicator: there is none.
-fn not_inter(comm: MPI_Comm) -> Result<()> {
-    engine()?.comm_size(handles::comm(comm)?)?;
-    fail(ErrorClass::Comm, "not an intercommunicator: it has no remote group")
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
+    api(comm, "MPI_Comm_remote_size", || {
+        let n = engine()?.comm_remote_size(handles::comm(comm)?)?;
+        out(size, n as c_int)
+    })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_remote_size(comm: MPI_Comm, _size: *mut c_int) -> c_int {
-    api(comm, "MPI_Comm_remote_size", || not_inter(comm))
+pub unsafe extern "C" fn PMPI_Comm_remote_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
+    api(comm, "MPI_Comm_remote_group", || {
+        let g = engine()?.comm_remote_group(handles::comm(comm)?)?;
+        check_out(group, "group")?;
+        out(group, group_handle(g))
+    })
+}
+
+/// `MPI_Intercomm_create`. `peer_comm` and `remote_leader` matter only at the local leader,
+/// so the others may pass anything there (`MPI_COMM_NULL` included); an error the leader
+/// meets with them reaches every member of the local group.
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Intercomm_create(
+    local_comm: MPI_Comm,
+    local_leader: c_int,
+    peer_comm: MPI_Comm,
+    remote_leader: c_int,
+    tag: c_int,
+    newintercomm: *mut MPI_Comm,
+) -> c_int {
+    api(local_comm, "MPI_Intercomm_create", || {
+        let e = engine()?;
+        let c = handles::comm(local_comm)?;
+        check_out(newintercomm, "newintercomm")?;
+        let new = e.intercomm_create(c, local_leader, handles::comm(peer_comm), remote_leader, tag)?;
+        out(newintercomm, created(local_comm, Some(new)))
+    })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_remote_group(comm: MPI_Comm, _group: *mut MPI_Group) -> c_int {
-    api(comm, "MPI_Comm_remote_group", || not_inter(comm))
+pub unsafe extern "C" fn PMPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, newintracomm: *mut MPI_Comm) -> c_int {
+    api(intercomm, "MPI_Intercomm_merge", || {
+        let e = engine()?;
+        let c = handles::comm(intercomm)?;
+        check_out(newintracomm, "newintracomm")?;
+        let new = e.intercomm_merge(c, high != 0)?;
+        out(newintracomm, created(intercomm, Some(new)))
+    })
 }
 
 #[no_mangle]

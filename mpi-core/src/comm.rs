@@ -19,6 +19,10 @@
 //! `MPI_Comm_split` and `MPI_Comm_create` give every resulting communicator the same slot:
 //! they are disjoint, so no process can confuse them.
 //!
+//! Intercommunicators (`intercomm.rs`) agree on their slot across both groups: an OR-allreduce
+//! over each local group, the two leaders swap and OR the results, and each leader broadcasts
+//! the union over its group (see [`Comm`]).
+//!
 //! Threads: two creations running at once in one process (on different parents, which
 //! `MPI_THREAD_MULTIPLE` allows) must not both pick the same slot from the same bitmap. Only
 //! one at a time holds the bitmap (`ctx_busy`); another contributes "all slots used" to its
@@ -40,13 +44,28 @@ use crate::slab::Id;
 use super::topology::Topology;
 use super::{CommId, Engine, Req, Request, State};
 
-/// An intracommunicator.
+/// A communicator: an intracommunicator, or an intercommunicator when `remote` is set.
+///
+/// An intercommunicator joins two disjoint groups. `rank` and `members` are those of the local
+/// group (what `MPI_Comm_rank`, `MPI_Comm_size` and `MPI_Comm_group` report), `remote` the
+/// other group, which point-to-point ranks name: a send to `dest` goes to `remote[dest]` with
+/// our local rank as its source, which is the receiver's remote rank for us, so receives and
+/// statuses need no translation. Both groups use the same context, agreed when the
+/// intercommunicator is made (`MPI_Intercomm_create`, dup, split): each group OR-allreduces
+/// its slot bitmaps over itself, the two leaders swap their results and OR them, and each
+/// leader broadcasts the union over its group, so the slot is free in every process of both
+/// groups. The collective context `ctx + 1` carries the local group's own collectives (plain
+/// tags, local ranks) and the messages between the groups (tags offset by
+/// `intercomm::INTER_TAG`, remote ranks): the tags keep the two apart although their source
+/// ranks overlap. No second context is needed.
 pub(super) struct Comm {
     /// Point-to-point context id (even); collectives use `ctx + 1`. See the module doc.
     pub(super) ctx: u32,
     pub(super) rank: u32,
-    /// World rank of each communicator rank.
+    /// World rank of each communicator rank (of the local group, for an intercommunicator).
     pub(super) members: Vec<usize>,
+    /// World rank of each rank of the remote group: `Some` for intercommunicators only.
+    pub(super) remote: Option<Vec<usize>>,
     /// `MPI_Comm_set_name`; empty when unnamed.
     pub(super) name: String,
     /// Its process topology, if any (`topology.rs`); `MPI_Comm_dup` shares it.
@@ -55,7 +74,25 @@ pub(super) struct Comm {
 
 impl Comm {
     pub(super) fn new(ctx: u32, rank: u32, members: Vec<usize>, name: &str) -> Comm {
-        Comm { ctx, rank, members, name: name.to_string(), topo: None }
+        Comm { ctx, rank, members, remote: None, name: name.to_string(), topo: None }
+    }
+
+    /// The processes that point-to-point ranks name: the remote group of an
+    /// intercommunicator, the members of an intracommunicator.
+    #[inline]
+    pub(super) fn peers(&self) -> &[usize] {
+        match &self.remote {
+            None => &self.members,
+            Some(remote) => remote,
+        }
+    }
+
+    /// `MPI_ERR_COMM` for an intercommunicator, where `what` needs an intracommunicator.
+    pub(super) fn intra_only(&self, what: &str) -> Result<()> {
+        if self.remote.is_some() {
+            return fail(ErrorClass::Comm, format!("{what} needs an intracommunicator, and this is an intercommunicator"));
+        }
+        Ok(())
     }
 }
 
@@ -73,20 +110,20 @@ pub const MAX_NAME: usize = 127;
 /// collectives (positive tags) on its collective context, and derived from the user's tag, so
 /// that concurrent creations over overlapping groups with different tags stay apart (tags equal
 /// modulo 2^28 are not told apart).
-fn group_tag(user_tag: i32, coll_tag: i32) -> i32 {
+pub(super) fn group_tag(user_tag: i32, coll_tag: i32) -> i32 {
     i32::MIN + ((user_tag & 0x0FFF_FFFF) << 3) + (coll_tag & 7)
 }
 
 /// A collective context over a subset of a parent communicator: ranks are group ranks,
 /// messages travel on the parent's collective context with `group_tag` tags and the parent
 /// ranks as sources.
-struct GroupPeer<'a> {
-    engine: &'a Engine,
-    ctx: u32,
-    tag: i32,
-    rank: usize,
+pub(super) struct GroupPeer<'a> {
+    pub(super) engine: &'a Engine,
+    pub(super) ctx: u32,
+    pub(super) tag: i32,
+    pub(super) rank: usize,
     /// (world rank, parent rank) of each group rank.
-    members: Vec<(usize, u32)>,
+    pub(super) members: Vec<(usize, u32)>,
 }
 
 impl GroupPeer<'_> {
@@ -130,16 +167,16 @@ impl CollPeer for GroupPeer<'_> {
     }
 }
 
-fn to_bytes(words: &[u64]) -> Vec<u8> {
+pub(super) fn to_bytes(words: &[u64]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_ne_bytes()).collect()
 }
 
-fn from_bytes(bytes: &[u8]) -> Vec<u64> {
+pub(super) fn from_bytes(bytes: &[u8]) -> Vec<u64> {
     bytes.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8]))).collect()
 }
 
 /// Colour of `MPI_UNDEFINED` in `split`'s exchange (real colours are non-negative `i32`s).
-const NO_COLOR: u32 = u32::MAX;
+pub(super) const NO_COLOR: u32 = u32::MAX;
 
 impl Engine {
     /// Agrees on a context slot with every rank of `peer` and exchanges `payload` (each rank
@@ -148,52 +185,66 @@ impl Engine {
     fn agree_ctx(&self, peer: &mut dyn CollPeer, payload: &[u64]) -> Result<(u32, Vec<u64>)> {
         let mut backoff = super::Backoff::new(self.oversubscribed);
         loop {
-            // Word layout: the used bitmap, one word "someone was held back", the payload.
-            let mut words = Vec::with_capacity(CONTEXT_WORDS + 1 + payload.len());
-            let held = {
-                let mut st = self.lock();
-                if st.ctx.busy {
-                    words.extend([u64::MAX; CONTEXT_WORDS]);
-                    words.push(1);
-                    false
-                } else {
-                    st.ctx.busy = true;
-                    words.extend(st.ctx.ids.used());
-                    words.push(0);
-                    true
-                }
-            };
+            let (mut words, held) = self.offer_slots();
             words.extend(payload);
             let mut bytes = to_bytes(&words);
             let reduced = collective::allreduce_in_place(peer, &mut bytes, Kind::U64, BuiltinOp::Bor);
-            let mut st = self.lock();
-            if held {
-                st.ctx.busy = false;
-            }
-            reduced?;
             let words = from_bytes(&bytes);
-            let slot = ContextIds::lowest_free(&words[..CONTEXT_WORDS]);
-            match slot {
-                Some(slot) if held => {
-                    st.ctx.ids.take(slot);
-                    return Ok((slot, words[CONTEXT_WORDS + 1..].to_vec()));
-                }
-                // Every rank saw the same result, so every rank retries together.
-                Some(_) | None if words[CONTEXT_WORDS] != 0 => {}
-                _ => return fail(ErrorClass::Other, "no free context id: too many communicators exist at once"),
+            if let Some(slot) = self.settle_slot(reduced.map(|()| &words[..]), held)? {
+                return Ok((slot, words[CONTEXT_WORDS + 1..].to_vec()));
             }
-            drop(st);
             backoff.snooze(self);
         }
     }
 
-    fn insert_comm(&self, slot: u32, rank: usize, members: Vec<usize>) -> CommId {
+    /// This process's contribution to a slot agreement and whether it holds the bitmap: the
+    /// used bitmap, then one word "someone was held back" (module doc, "Threads"). The caller
+    /// must pass `held` to [`Engine::settle_slot`].
+    pub(super) fn offer_slots(&self) -> (Vec<u64>, bool) {
+        let mut words = Vec::with_capacity(CONTEXT_WORDS + 1);
+        let mut st = self.lock();
+        if st.ctx.busy {
+            words.extend([u64::MAX; CONTEXT_WORDS]);
+            words.push(1);
+            (words, false)
+        } else {
+            st.ctx.busy = true;
+            words.extend(st.ctx.ids.used());
+            words.push(0);
+            (words, true)
+        }
+    }
+
+    /// Ends a round of slot agreement on the OR of every contribution (`reduced`, starting
+    /// with [`Engine::offer_slots`]' words): the slot, taken here, or `None` when every
+    /// participant must try again. Releases the bitmap if this process held it.
+    pub(super) fn settle_slot(&self, reduced: Result<&[u64]>, held: bool) -> Result<Option<u32>> {
+        let mut st = self.lock();
+        if held {
+            st.ctx.busy = false;
+        }
+        let words = reduced?;
+        if words.len() <= CONTEXT_WORDS {
+            return fail(ErrorClass::Intern, "context agreement with a short bitmap");
+        }
+        match ContextIds::lowest_free(&words[..CONTEXT_WORDS]) {
+            Some(slot) if held => {
+                st.ctx.ids.take(slot);
+                Ok(Some(slot))
+            }
+            // Every participant saw the same result, so every one retries together.
+            Some(_) | None if words[CONTEXT_WORDS] != 0 => Ok(None),
+            _ => fail(ErrorClass::Other, "no free context id: too many communicators exist at once"),
+        }
+    }
+
+    pub(super) fn insert_comm(&self, slot: u32, rank: usize, members: Vec<usize>) -> CommId {
         let mut st = self.lock();
         let id = st.comms.insert(Comm::new(2 * slot, rank as u32, members, ""));
         CommId(id.token())
     }
 
-    fn release_slot(&self, slot: u32) {
+    pub(super) fn release_slot(&self, slot: u32) {
         self.lock().ctx.ids.release(slot);
     }
 
@@ -207,9 +258,14 @@ impl Engine {
         self.with_comm(comm, |c| Group::new(c.members.clone()))
     }
 
-    /// `MPI_Comm_dup`: same members, order and topology, a new context.
+    /// `MPI_Comm_dup`: same members, order and topology, a new context (both groups of an
+    /// intercommunicator: `intercomm.rs`).
     pub fn comm_dup(&self, comm: CommId) -> Result<CommId> {
-        let (rank, members, topo) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.clone(), c.topo.clone())))?;
+        let (rank, members, topo, inter) =
+            self.with_comm(comm, |c| Ok((c.rank as usize, c.members.clone(), c.topo.clone(), c.remote.is_some())))?;
+        if inter {
+            return self.intercomm_dup(comm);
+        }
         let (slot, _) = self.agree_ctx(&mut self.coll_peer(comm)?, &[])?;
         let new = self.insert_comm(slot, rank, members);
         if let Some(c) = self.lock().comms.get_mut(Id::from_token(new.0)) {
@@ -224,7 +280,10 @@ impl Engine {
         if color.is_some_and(|c| c < 0) {
             return fail(ErrorClass::Arg, format!("colour {} is negative and not MPI_UNDEFINED", color.unwrap_or(0)));
         }
-        let members = self.with_comm(comm, |c| Ok(c.members.clone()))?;
+        let (members, inter) = self.with_comm(comm, |c| Ok((c.members.clone(), c.remote.is_some())))?;
+        if inter {
+            return self.intercomm_split(comm, color, key);
+        }
         let mut peer = self.coll_peer(comm)?;
         let mut payload = vec![0u64; members.len()];
         let color_bits = color.map_or(NO_COLOR, |c| c as u32);
@@ -250,6 +309,7 @@ impl Engine {
 
     /// `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`: the ranks of `comm` that share this host.
     pub fn comm_split_shared(&self, comm: CommId, key: i32) -> Result<Option<CommId>> {
+        self.with_comm(comm, |c| c.intra_only("MPI_Comm_split_type"))?;
         let leader = self.host_leader();
         self.comm_split(comm, Some(leader as i32), key)
     }
@@ -258,7 +318,10 @@ impl Engine {
     /// communicator it joins (a subgroup of `comm`; ranks may pass different, disjoint
     /// groups). Ranks outside their group get `None`.
     pub fn comm_create(&self, comm: CommId, group: &Group) -> Result<Option<CommId>> {
-        let parent = self.with_comm(comm, |c| Ok(c.members.clone()))?;
+        let parent = self.with_comm(comm, |c| {
+            c.intra_only("MPI_Comm_create (on an intercommunicator: not implemented)")?;
+            Ok(c.members.clone())
+        })?;
         if let Some(m) = group.members().iter().find(|m| !parent.contains(m)) {
             return fail(ErrorClass::Group, format!("process {m} of the group is not in the communicator"));
         }
@@ -279,7 +342,10 @@ impl Engine {
         if !(0..=super::TAG_UB).contains(&tag) {
             return fail(ErrorClass::Tag, format!("tag {tag} is outside 0..={}", super::TAG_UB));
         }
-        let (ctx, parent) = self.with_comm(comm, |c| Ok((c.ctx, c.members.clone())))?;
+        let (ctx, parent) = self.with_comm(comm, |c| {
+            c.intra_only("MPI_Comm_create_group")?;
+            Ok((c.ctx, c.members.clone()))
+        })?;
         let mut members = Vec::with_capacity(group.size());
         for &m in group.members() {
             match parent.iter().position(|&p| p == m) {
@@ -311,14 +377,26 @@ impl Engine {
         }
     }
 
-    /// `MPI_Comm_compare`.
+    /// `MPI_Comm_compare`. Two intercommunicators compare by both groups: congruent when
+    /// local and remote groups are identical, similar when both are similar. An
+    /// intercommunicator and an intracommunicator are unequal.
     pub fn comm_compare(&self, a: CommId, b: CommId) -> Result<Comparison> {
         let st = self.lock();
         let (ca, cb) = (st.comm(a)?, st.comm(b)?);
         if a == b {
             return Ok(Comparison::Ident);
         }
-        Ok(match Group::new(ca.members.clone())?.compare(&Group::new(cb.members.clone())?) {
+        let local = Group::new(ca.members.clone())?.compare(&Group::new(cb.members.clone())?);
+        let both = match (&ca.remote, &cb.remote) {
+            (None, None) => local,
+            (Some(ra), Some(rb)) => match (local, Group::new(ra.clone())?.compare(&Group::new(rb.clone())?)) {
+                (Comparison::Unequal, _) | (_, Comparison::Unequal) => Comparison::Unequal,
+                (Comparison::Ident, Comparison::Ident) => Comparison::Ident,
+                _ => Comparison::Similar,
+            },
+            _ => Comparison::Unequal,
+        };
+        Ok(match both {
             Comparison::Ident => Comparison::Congruent,
             other => other,
         })

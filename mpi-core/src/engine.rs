@@ -23,11 +23,13 @@ use crate::transport::Transport;
 use crate::slab::{Id, Slab};
 use crate::world::World;
 
-/// `MPI_ANY_SOURCE`, `MPI_ANY_TAG`, `MPI_PROC_NULL`: the engine uses the standard ABI's values
-/// for the rank and tag wildcards so that `abi` passes ranks and tags through unchanged.
+/// `MPI_ANY_SOURCE`, `MPI_ANY_TAG`, `MPI_PROC_NULL`, `MPI_ROOT`: the engine uses the standard
+/// ABI's values for the rank and tag wildcards and the intercommunicator root markers so that
+/// `abi` passes ranks and tags through unchanged.
 pub const ANY_SOURCE: i32 = -1;
 pub const ANY_TAG: i32 = -2;
 pub const PROC_NULL: i32 = -3;
+pub const ROOT: i32 = -4;
 /// Largest valid tag (`MPI_TAG_UB`).
 pub const TAG_UB: i32 = i32::MAX;
 
@@ -35,6 +37,10 @@ pub const TAG_UB: i32 = i32::MAX;
 mod comm;
 use comm::{Comm, ContextState};
 pub use comm::MAX_NAME;
+
+/// Intercommunicators: creation, merge, dup, split and their collectives (`intercomm.rs`).
+#[path = "intercomm.rs"]
+mod intercomm;
 
 /// Process topologies, stored with their communicators (`topology.rs`).
 #[path = "topology.rs"]
@@ -640,39 +646,57 @@ impl Engine {
     // ---- collectives ---------------------------------------------------------------------
 
     pub fn barrier(&self, comm: CommId) -> Result<()> {
-        collective::barrier(&mut self.coll_peer(comm)?)
+        let mut p = self.coll_peer(comm)?;
+        if p.remote_size.is_some() {
+            return self.inter_barrier(&mut p);
+        }
+        collective::barrier(&mut p)
     }
 
+    /// `MPI_Bcast`; on an intercommunicator `root` is `ROOT`, `PROC_NULL` or a remote rank.
     pub fn bcast(&self, comm: CommId, buf: &mut [u8], root: i32) -> Result<()> {
         let mut p = self.coll_peer(comm)?;
+        if let Some(remote) = p.remote_size {
+            return self.inter_bcast(&mut p, remote, buf, root);
+        }
         let root = check_root(root, p.size)?;
         collective::bcast(&mut p, buf, root)
     }
 
-    /// `MPI_Reduce`. `send == None` is `MPI_IN_PLACE` at the root (its data is in `recv`).
+    /// `MPI_Reduce`. `send == None` is `MPI_IN_PLACE` at the root (its data is in `recv`). On
+    /// an intercommunicator `root` is `ROOT` (`send` unused), `PROC_NULL` (neither buffer
+    /// used) or a remote rank (`recv` unused).
     pub fn reduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp, root: i32) -> Result<()> {
         let mut p = self.coll_peer(comm)?;
-        let root = check_root(root, p.size)?;
         op::check(op, kind)?;
+        if let Some(remote) = p.remote_size {
+            return self.inter_reduce(&mut p, remote, send, recv, kind, op, root);
+        }
+        let root = check_root(root, p.size)?;
         match send {
             Some(s) => collective::reduce(&mut p, s, recv, kind, op, root),
             None => collective::reduce_in_place(&mut p, recv, kind, op, root),
         }
     }
 
-    /// `MPI_Allreduce`. `send == None` is `MPI_IN_PLACE`.
+    /// `MPI_Allreduce`. `send == None` is `MPI_IN_PLACE` (not on an intercommunicator, where
+    /// each group gets the reduction of the other group's data).
     pub fn allreduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp) -> Result<()> {
         let mut p = self.coll_peer(comm)?;
         op::check(op, kind)?;
+        if p.remote_size.is_some() {
+            return self.inter_allreduce(&mut p, send, recv, kind, op);
+        }
         match send {
             Some(s) => collective::allreduce(&mut p, s, recv, kind, op),
             None => collective::allreduce_in_place(&mut p, recv, kind, op),
         }
     }
 
+    /// The collective context of `comm`'s (local) group.
     fn coll_peer(&self, comm: CommId) -> Result<EnginePeer<'_>> {
-        let (rank, size) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.len())))?;
-        Ok(EnginePeer { engine: self, comm, rank, size })
+        let (rank, size, remote_size) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.len(), c.remote.as_ref().map(Vec::len))))?;
+        Ok(EnginePeer { engine: self, comm, rank, size, remote_size })
     }
 
     // ---- life cycle ----------------------------------------------------------------------
@@ -745,8 +769,9 @@ impl State {
 
     fn check_send_args(&self, comm: CommId, dest: i32, tag: i32) -> Result<()> {
         let c = self.comm(comm)?;
-        if dest != PROC_NULL && (dest < 0 || dest as usize >= c.members.len()) {
-            return fail(ErrorClass::Rank, format!("destination {dest} is not a rank of a communicator of size {}", c.members.len()));
+        let n = c.peers().len();
+        if dest != PROC_NULL && (dest < 0 || dest as usize >= n) {
+            return fail(ErrorClass::Rank, format!("destination {dest} is not a rank of a communicator (or remote group) of size {n}"));
         }
         if !(0..=TAG_UB).contains(&tag) {
             return fail(ErrorClass::Tag, format!("tag {tag} is outside 0..={TAG_UB}"));
@@ -762,7 +787,7 @@ impl State {
             return Ok(None);
         }
         let c = self.comm(comm)?;
-        Ok(Some((c.members[dest as usize], Envelope { ctx: c.ctx, src: c.rank, tag })))
+        Ok(Some((c.peers()[dest as usize], Envelope { ctx: c.ctx, src: c.rank, tag })))
     }
 
     fn start_send(&mut self, comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind) -> Result<ReqId> {
@@ -803,8 +828,9 @@ impl State {
         if src == PROC_NULL {
             return Ok(None);
         }
-        if src != ANY_SOURCE && (src < 0 || src as usize >= c.members.len()) {
-            return fail(ErrorClass::Rank, format!("source {src} is not a rank of a communicator of size {}", c.members.len()));
+        let n = c.peers().len();
+        if src != ANY_SOURCE && (src < 0 || src as usize >= n) {
+            return fail(ErrorClass::Rank, format!("source {src} is not a rank of a communicator (or remote group) of size {n}"));
         }
         if tag != ANY_TAG && !(0..=TAG_UB).contains(&tag) {
             return fail(ErrorClass::Tag, format!("tag {tag} is outside 0..={TAG_UB}"));
@@ -913,12 +939,15 @@ pub fn empty_status() -> Status {
     Status { source: ANY_SOURCE, tag: ANY_TAG, ..Status::default() }
 }
 
-/// A communicator's collective context as `collective` algorithms see it.
+/// A communicator's collective context as `collective` algorithms see it: for an
+/// intercommunicator, its local group's (`intercomm.rs`).
 struct EnginePeer<'a> {
     engine: &'a Engine,
     comm: CommId,
     rank: usize,
     size: usize,
+    /// The remote group's size, for an intercommunicator.
+    remote_size: Option<usize>,
 }
 
 impl EnginePeer<'_> {

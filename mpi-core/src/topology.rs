@@ -274,7 +274,10 @@ impl Engine {
     /// A communicator of `comm`'s first `topo.nodes()` ranks, in order, carrying `topo`;
     /// `None` for the ranks beyond (`MPI_Cart_create`, `MPI_Graph_create`).
     fn create_with_topology(&self, comm: CommId, topo: Topology) -> Result<Option<CommId>> {
-        let (rank, size) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.len())))?;
+        let (rank, size) = self.with_comm(comm, |c| {
+            c.intra_only("a process topology")?;
+            Ok((c.rank as usize, c.members.len()))
+        })?;
         let nodes = topo.nodes().unwrap_or(size);
         if nodes > size {
             return fail(ErrorClass::Topology, format!("the topology has {nodes} nodes but the communicator only {size} processes"));
@@ -328,6 +331,7 @@ impl Engine {
 
     /// `MPI_Dist_graph_create_adjacent`: every process names its own edges.
     pub fn dist_graph_create_adjacent(&self, comm: CommId, sources: &[i32], source_weights: Option<&[i32]>, destinations: &[i32], dest_weights: Option<&[i32]>) -> Result<CommId> {
+        self.with_comm(comm, |c| c.intra_only("a process topology"))?;
         let size = self.comm_size(comm)? as i32;
         check_ranks(sources.iter().chain(destinations), size)?;
         let weighted = source_weights.is_some() || dest_weights.is_some();
@@ -348,6 +352,7 @@ impl Engine {
     /// rounds, each a count then the edges). Edges are listed by the rank that named them,
     /// then in the order it named them.
     pub fn dist_graph_create(&self, comm: CommId, sources: &[i32], degrees: &[i32], destinations: &[i32], weights: Option<&[i32]>) -> Result<CommId> {
+        self.with_comm(comm, |c| c.intra_only("a process topology"))?;
         let size = self.comm_size(comm)?;
         check_ranks(sources, size as i32)?;
         check_ranks(destinations, size as i32)?;
