@@ -16,7 +16,7 @@ use std::ffi::{c_char, CStr};
 use mpi_core::engine::CommId;
 use mpi_core::error::{fail, ErrorClass, Result};
 
-use crate::errors::{api, forget_errhandler, inherit_errhandler};
+use crate::errors::{api, check_errhandler, forget_errhandler, inherit_errhandler, raise_with, set_comm_errhandler, ErrKind};
 use crate::generated::consts::*;
 use crate::generated::types::*;
 use crate::group::{comparison, group_handle};
@@ -240,6 +240,45 @@ pub unsafe extern "C" fn PMPI_Intercomm_create(
         let new = e.intercomm_create(c, local_leader, handles::comm(peer_comm), remote_leader, tag)?;
         out(newintercomm, created(local_comm, Some(new)))
     })
+}
+
+/// `MPI_Intercomm_create_from_groups`: collective over both groups; its errors go to
+/// `errhandler`, which the new intercommunicator gets, with the hints of `info`.
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Intercomm_create_from_groups(
+    local_group: MPI_Group,
+    local_leader: c_int,
+    remote_group: MPI_Group,
+    remote_leader: c_int,
+    stringtag: *const c_char,
+    info: MPI_Info,
+    errhandler: MPI_Errhandler,
+    newintercomm: *mut MPI_Comm,
+) -> c_int {
+    let made = || -> Result<()> {
+        let e = engine()?;
+        check_errhandler(errhandler, ErrKind::Comm)?;
+        let (local, remote) = (crate::group::group(local_group)?, crate::group::group(remote_group)?);
+        if stringtag.is_null() {
+            return fail(ErrorClass::Arg, "null stringtag argument");
+        }
+        // SAFETY: a NUL-terminated string, as the standard says.
+        let tag = unsafe { CStr::from_ptr(stringtag) }.to_bytes();
+        if tag.len() >= MPI_MAX_STRINGTAG_LEN as usize {
+            return fail(ErrorClass::Arg, format!("stringtag of {} bytes is longer than MPI_MAX_STRINGTAG_LEN - 1", tag.len()));
+        }
+        let hints = crate::info::info_arg(info)?.unwrap_or_default();
+        check_out(newintercomm, "newintercomm")?;
+        let id = e.intercomm_create_from_groups(&local, local_leader, &remote, remote_leader, crate::session::tag_of(tag))?;
+        let h = handles::comm_handle(id);
+        set_comm_errhandler(h, errhandler)?;
+        crate::info::set_comm_hints(h, hints);
+        out(newintercomm, h)
+    };
+    match made() {
+        Ok(()) => MPI_SUCCESS,
+        Err(e) => raise_with(errhandler, ErrKind::Comm, "MPI_Intercomm_create_from_groups", e),
+    }
 }
 
 #[no_mangle]

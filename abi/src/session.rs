@@ -212,7 +212,7 @@ pub unsafe extern "C" fn PMPI_Group_from_session_pset(session: MPI_Session, pset
 
 /// The integer tag a string tag stands for: FNV-1a, cut to the 28 bits that
 /// `MPI_Comm_create_group`'s tags keep apart.
-fn tag_of(stringtag: &[u8]) -> i32 {
+pub(crate) fn tag_of(stringtag: &[u8]) -> i32 {
     let mut h: u32 = 0x811c_9dc5;
     for &b in stringtag {
         h ^= u32::from(b);

@@ -314,6 +314,40 @@ impl Engine {
         Ok(self.insert_inter(slot, rank, members, remote))
     }
 
+    /// `MPI_Intercomm_create_from_groups`: collective over both groups (disjoint; this process
+    /// is in `local`), with no parent communicator. The local group's agreement runs over a
+    /// communicator made from `local` as `MPI_Comm_create_group` makes one over
+    /// `MPI_COMM_WORLD` (freed at the end), and the leaders (`local_leader`, `remote_leader`:
+    /// ranks of their groups) swap over `MPI_COMM_WORLD`'s collective context; `tag` (from
+    /// the string tag) keeps concurrent creations apart.
+    pub fn intercomm_create_from_groups(&self, local: &Group, local_leader: i32, remote: &Group, remote_leader: i32, tag: i32) -> Result<CommId> {
+        if local.rank_of(self.rank).is_none() {
+            return fail(ErrorClass::Group, "this process is not in the local group");
+        }
+        if local_leader < 0 || local_leader as usize >= local.size() {
+            return fail(ErrorClass::Rank, format!("local leader {local_leader} is not a rank of the local group of size {}", local.size()));
+        }
+        if remote_leader < 0 || remote_leader as usize >= remote.size() {
+            return fail(ErrorClass::Rank, format!("remote leader {remote_leader} is not a rank of the remote group of size {}", remote.size()));
+        }
+        if let Some(m) = remote.members().iter().find(|&&m| local.rank_of(m).is_some()) {
+            return fail(ErrorClass::Group, format!("process {m} is in both groups"));
+        }
+        let Some(scratch) = self.comm_create_group(super::CommId::WORLD, local, tag)? else {
+            return fail(ErrorClass::Intern, "the local group gave no communicator");
+        };
+        let remote_world = remote.members()[remote_leader as usize] as i32;
+        let made = self.intercomm_create(scratch, local_leader, Ok(super::CommId::WORLD), remote_world, tag);
+        self.comm_free(scratch)?;
+        let new = made?;
+        let theirs = self.inter_parts(new, "MPI_Intercomm_create_from_groups")?.2;
+        if theirs != remote.members() {
+            self.comm_free(new)?;
+            return fail(ErrorClass::Group, "the remote group differs from the group its processes passed as their local group");
+        }
+        Ok(new)
+    }
+
     /// The local leader's channel to the remote leader: `peer`'s collective context, as a
     /// two-member group (us, the remote leader).
     fn leader_link(&self, peer: CommId, remote_leader: i32, tag: i32) -> Result<GroupPeer<'_>> {
