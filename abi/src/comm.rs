@@ -67,7 +67,7 @@ unsafe fn dup(name: &'static str, comm: MPI_Comm, info: Option<MPI_Info>, newcom
         }
         out(newcomm, new)?;
         if let Some(r) = request {
-            out(r, handles::request_handle(e.completed_request()))?;
+            out(r, handles::request_handle(e.completed_request(id)))?;
         }
         Ok(())
     })

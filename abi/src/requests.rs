@@ -2,24 +2,43 @@
 
 use std::ffi::c_int;
 
-use mpi_core::engine::{empty_status, Request, State};
+use mpi_core::engine::{empty_status, CommId, Request, State};
 use mpi_core::error::{fail, ErrorClass, MpiError, Result};
 use mpi_core::protocol::Status;
 
-use crate::errors::api;
+use crate::errors::{api, raise};
 use crate::generated::consts::*;
 use crate::generated::types::*;
 use crate::status::{check, write_status, write_status_with_error};
 use crate::{engine, handles, out};
 
+/// Whose error handler a completion call raises its error on: the communicator of the first
+/// request found complete with an error (a truncated receive, ...), else `MPI_COMM_WORLD`.
+#[derive(Default)]
+struct Blame(Option<CommId>);
+
+/// `errors::api` for the completion calls: the handler is chosen by `Blame` after the call.
+fn api_blamed(name: &'static str, body: impl FnOnce(&mut Blame) -> Result<()>) -> c_int {
+    let mut blame = Blame::default();
+    match body(&mut blame) {
+        Ok(()) => MPI_SUCCESS,
+        Err(e) => raise(blame.0.map_or(MPI_COMM_WORLD, handles::comm_handle), name, e),
+    }
+}
+
 /// Tests one request under the engine lock. On completion, the handle becomes
-/// `MPI_REQUEST_NULL` unless the request is persistent.
-fn test_one(st: &mut State, handle: &mut MPI_Request) -> Result<Option<Status>> {
+/// `MPI_REQUEST_NULL` unless the request is persistent; a completion with an error names the
+/// request's communicator in `blame` (the first one does).
+fn test_one(st: &mut State, handle: &mut MPI_Request, blame: &mut Blame) -> Result<Option<Status>> {
     let Some(r) = handles::request(*handle)? else {
         return Ok(Some(empty_status()));
     };
     let persistent = st.is_persistent(r);
+    let comm = st.request_comm(r);
     let status = st.test(r)?;
+    if status.is_some_and(|s| s.error.is_some()) && blame.0.is_none() {
+        blame.0 = comm;
+    }
     if status.is_some() && !persistent {
         *handle = MPI_REQUEST_NULL;
     }
@@ -64,12 +83,12 @@ unsafe fn status_at(statuses: *mut MPI_Status, i: usize) -> *mut MPI_Status {
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_Status) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Wait", || {
+    api_blamed("MPI_Wait", |blame| {
         let mut h = crate::read(request)?;
         let st = if handles::request(h)?.is_none() {
             empty_status()
         } else {
-            engine()?.wait_until(|state| test_one(state, &mut h))?
+            engine()?.wait_until(|state| test_one(state, &mut h, blame))?
         };
         out(request, h)?;
         write_status(status, &st);
@@ -79,9 +98,9 @@ pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_S
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Test", || {
+    api_blamed("MPI_Test", |blame| {
         let mut h = crate::read(request)?;
-        let done = engine()?.with_state(|state| test_one(state, &mut h))?;
+        let done = engine()?.with_state(|state| test_one(state, &mut h, blame))?;
         out(request, h)?;
         out(flag, done.is_some() as c_int)?;
         match done {
@@ -96,14 +115,14 @@ pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, 
 
 /// One pass of `MPI_Testany`: `Some(Some(i))` when request `i` completed, `Some(None)` when
 /// no request is active, `None` when active requests remain incomplete.
-fn any_pass(state: &mut State, reqs: &mut [MPI_Request]) -> Result<Option<Option<(usize, Status)>>> {
+fn any_pass(state: &mut State, reqs: &mut [MPI_Request], blame: &mut Blame) -> Result<Option<Option<(usize, Status)>>> {
     let mut active = false;
     for (i, h) in reqs.iter_mut().enumerate() {
         if is_active(state, *h)?.is_none() {
             continue;
         }
         active = true;
-        if let Some(st) = test_one(state, h)? {
+        if let Some(st) = test_one(state, h, blame)? {
             return Ok(Some(Some((i, st))));
         }
     }
@@ -132,9 +151,9 @@ pub unsafe extern "C" fn PMPI_Waitany(
     index: *mut c_int,
     status: *mut MPI_Status,
 ) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Waitany", || {
+    api_blamed("MPI_Waitany", |blame| {
         let reqs = requests(count, array_of_requests)?;
-        let found = engine()?.wait_until(|state| any_pass(state, reqs))?;
+        let found = engine()?.wait_until(|state| any_pass(state, reqs, blame))?;
         finish_any(found, index, status)
     })
 }
@@ -147,9 +166,9 @@ pub unsafe extern "C" fn PMPI_Testany(
     flag: *mut c_int,
     status: *mut MPI_Status,
 ) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Testany", || {
+    api_blamed("MPI_Testany", |blame| {
         let reqs = requests(count, array_of_requests)?;
-        match engine()?.with_state(|state| any_pass(state, reqs))? {
+        match engine()?.with_state(|state| any_pass(state, reqs, blame))? {
             Some(found) => {
                 out(flag, 1)?;
                 finish_any(found, index, status)
@@ -183,12 +202,12 @@ unsafe fn write_statuses(done: &[(usize, Status)], status_of: impl Fn(usize, usi
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Waitall(count: c_int, array_of_requests: *mut MPI_Request, array_of_statuses: *mut MPI_Status) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Waitall", || {
+    api_blamed("MPI_Waitall", |blame| {
         let reqs = requests(count, array_of_requests)?;
         let e = engine()?;
         let mut done = Vec::with_capacity(reqs.len());
         for (i, h) in reqs.iter_mut().enumerate() {
-            let st = e.wait_until(|state| test_one(state, h))?;
+            let st = e.wait_until(|state| test_one(state, h, blame))?;
             done.push((i, st));
         }
         write_statuses(&done, |_, i| status_at(array_of_statuses, i))
@@ -202,7 +221,7 @@ pub unsafe extern "C" fn PMPI_Testall(
     flag: *mut c_int,
     array_of_statuses: *mut MPI_Status,
 ) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Testall", || {
+    api_blamed("MPI_Testall", |blame| {
         let reqs = requests(count, array_of_requests)?;
         let done = engine()?.with_state(|state| {
             // Complete nothing unless everything is complete.
@@ -215,7 +234,7 @@ pub unsafe extern "C" fn PMPI_Testall(
             }
             let mut done = Vec::with_capacity(reqs.len());
             for (i, h) in reqs.iter_mut().enumerate() {
-                done.push((i, test_one(state, h)?.unwrap_or_else(empty_status)));
+                done.push((i, test_one(state, h, blame)?.unwrap_or_else(empty_status)));
             }
             Ok(Some(done))
         })?;
@@ -228,7 +247,7 @@ pub unsafe extern "C" fn PMPI_Testall(
 }
 
 /// One pass of `MPI_Testsome`: every completed request, or `None` when no request is active.
-fn some_pass(state: &mut State, reqs: &mut [MPI_Request]) -> Result<Option<Vec<(usize, Status)>>> {
+fn some_pass(state: &mut State, reqs: &mut [MPI_Request], blame: &mut Blame) -> Result<Option<Vec<(usize, Status)>>> {
     let mut active = false;
     let mut done = Vec::new();
     for (i, h) in reqs.iter_mut().enumerate() {
@@ -236,7 +255,7 @@ fn some_pass(state: &mut State, reqs: &mut [MPI_Request]) -> Result<Option<Vec<(
             continue;
         }
         active = true;
-        if let Some(st) = test_one(state, h)? {
+        if let Some(st) = test_one(state, h, blame)? {
             done.push((i, st));
         }
     }
@@ -270,10 +289,10 @@ pub unsafe extern "C" fn PMPI_Waitsome(
     array_of_indices: *mut c_int,
     array_of_statuses: *mut MPI_Status,
 ) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Waitsome", || {
+    api_blamed("MPI_Waitsome", |blame| {
         let reqs = requests(incount, array_of_requests)?;
         let done = engine()?.wait_until(|state| {
-            Ok(match some_pass(state, reqs)? {
+            Ok(match some_pass(state, reqs, blame)? {
                 None => Some(None),
                 Some(d) if d.is_empty() => None,
                 Some(d) => Some(Some(d)),
@@ -291,9 +310,9 @@ pub unsafe extern "C" fn PMPI_Testsome(
     array_of_indices: *mut c_int,
     array_of_statuses: *mut MPI_Status,
 ) -> c_int {
-    api(MPI_COMM_WORLD, "MPI_Testsome", || {
+    api_blamed("MPI_Testsome", |blame| {
         let reqs = requests(incount, array_of_requests)?;
-        let done = engine()?.with_state(|state| some_pass(state, reqs))?;
+        let done = engine()?.with_state(|state| some_pass(state, reqs, blame))?;
         finish_some(done, outcount, array_of_indices, array_of_statuses)
     })
 }

@@ -422,10 +422,10 @@ impl Engine {
     }
 
     /// A request that is already complete (nonblocking calls done at once, `MPI_Comm_idup`).
-    pub fn completed_request(&self) -> Request {
+    pub fn completed_request(&self, comm: CommId) -> Request {
         let mut st = self.lock();
         let r = st.proto.completed(Status::default());
-        Request(st.requests.insert(Req::Active(r)))
+        Request(st.requests.insert(Req::Active { r, comm: Some(comm) }))
     }
 }
 

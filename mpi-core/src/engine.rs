@@ -94,7 +94,9 @@ enum Persistent {
 }
 
 enum Req {
-    Active(ReqId),
+    /// `comm`: the communicator whose error handler hears about the request's errors
+    /// (`None` for a matched-probe receive, whose message handle names none).
+    Active { r: ReqId, comm: Option<CommId> },
     Persistent { spec: Persistent, active: Option<ReqId> },
 }
 
@@ -477,12 +479,12 @@ impl Engine {
             if let (Some((peer, env)), Some(b)) = (st.resolve_send(comm, dest, tag)?, buf.contiguous()) {
                 if self.send_now(&mut st, peer, env, b) {
                     let r = st.proto.completed(Status::default());
-                    return Ok(Request(st.requests.insert(Req::Active(r))));
+                    return Ok(Request(st.requests.insert(Req::Active { r, comm: Some(comm) })));
                 }
             }
         }
         let r = st.start_send(comm, dest, tag, buf, kind)?;
-        let req = st.requests.insert(Req::Active(r));
+        let req = st.requests.insert(Req::Active { r, comm: Some(comm) });
         self.progress(&mut st)?;
         Ok(Request(req))
     }
@@ -491,7 +493,7 @@ impl Engine {
     pub fn irecv(&self, comm: CommId, src: i32, tag: i32, buf: Buf) -> Result<Request> {
         let mut st = self.lock();
         let r = st.start_recv(comm, src, tag, buf)?;
-        let req = st.requests.insert(Req::Active(r));
+        let req = st.requests.insert(Req::Active { r, comm: Some(comm) });
         self.progress(&mut st)?;
         Ok(Request(req))
     }
@@ -572,7 +574,7 @@ impl Engine {
             Message::NoProc => st.proto.completed(proc_null_status()),
             Message::Real(m) => st.proto.imrecv(m, buf)?,
         };
-        let req = st.requests.insert(Req::Active(r));
+        let req = st.requests.insert(Req::Active { r, comm: None });
         self.progress(&mut st)?;
         Ok(Request(req))
     }
@@ -609,7 +611,7 @@ impl Engine {
     pub fn cancel(&self, req: Request) -> Result<()> {
         let mut st = self.lock();
         let r = match st.requests.get(req.0) {
-            Some(Req::Active(r)) | Some(Req::Persistent { active: Some(r), .. }) => *r,
+            Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => *r,
             Some(Req::Persistent { active: None, .. }) => return fail(ErrorClass::Request, "cancel of an inactive persistent request"),
             None => return fail(ErrorClass::Request, "invalid request"),
         };
@@ -869,7 +871,7 @@ impl State {
     pub fn test(&mut self, req: Request) -> Result<Option<Status>> {
         match self.requests.get_mut(req.0) {
             None => fail(ErrorClass::Request, "invalid or already completed request"),
-            Some(Req::Active(r)) => {
+            Some(Req::Active { r, .. }) => {
                 let status = self.proto.take(*r)?;
                 if status.is_some() {
                     self.requests.remove(req.0);
@@ -890,11 +892,20 @@ impl State {
         }
     }
 
+    /// The communicator a request belongs to, whose error handler hears about its errors
+    /// (`None` when it names none, or is not a live request).
+    pub fn request_comm(&self, req: Request) -> Option<CommId> {
+        match self.requests.get(req.0)? {
+            Req::Active { comm, .. } => *comm,
+            Req::Persistent { spec: Persistent::Send { comm, .. } | Persistent::Recv { comm, .. }, .. } => Some(*comm),
+        }
+    }
+
     /// Whether the request is complete, without releasing it (`MPI_Request_get_status`).
     pub fn peek(&self, req: Request) -> Result<Option<Status>> {
         match self.requests.get(req.0) {
             None => fail(ErrorClass::Request, "invalid or already completed request"),
-            Some(Req::Active(r)) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.peek(*r),
+            Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.peek(*r),
             Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
         }
     }
@@ -927,7 +938,7 @@ impl State {
     fn free(&mut self, req: Request) -> Result<()> {
         match self.requests.remove(req.0) {
             None => fail(ErrorClass::Request, "invalid or already freed request"),
-            Some(Req::Active(r)) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.detach(r),
+            Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.detach(r),
             Some(Req::Persistent { active: None, .. }) => Ok(()),
         }
     }
