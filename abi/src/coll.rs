@@ -21,7 +21,7 @@ use crate::p2p::{comm_buf, user_buf};
 /// The element kind of a reduction's datatype: a predefined type's own, or for a derived type
 /// the one predefined type its signature consists of (reductions apply element by element).
 /// Unsupported optional types cannot be reduced.
-fn reduction_kind(datatype: MPI_Datatype) -> Result<Kind> {
+pub(crate) fn reduction_kind(datatype: MPI_Datatype) -> Result<Kind> {
     if !handles::is_predefined(datatype) {
         let map = handles::type_map(datatype)?;
         let mut kinds = map.signature().iter().map(|(b, _)| b.kind);
@@ -39,7 +39,7 @@ fn reduction_kind(datatype: MPI_Datatype) -> Result<Kind> {
 }
 
 /// A collective's buffer as one byte range (see the module doc).
-struct Staged {
+pub(crate) struct Staged {
     buf: Buf,
     /// The packed copy of scattered data.
     copy: Option<Vec<u8>>,
@@ -47,7 +47,7 @@ struct Staged {
 
 impl Staged {
     /// `count` elements of `datatype` at `ptr`; `fill`: the call reads this buffer (pack it).
-    fn new(ptr: *const c_void, count: MPI_Count, datatype: MPI_Datatype, fill: bool) -> Result<Staged> {
+    pub(crate) fn new(ptr: *const c_void, count: MPI_Count, datatype: MPI_Datatype, fill: bool) -> Result<Staged> {
         if handles::is_predefined(datatype) {
             return Ok(Staged { buf: user_buf(ptr, count, datatype)?.into(), copy: None });
         }
@@ -60,7 +60,7 @@ impl Staged {
         Ok(Staged { buf, copy })
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match (&self.copy, &self.buf) {
             (Some(v), _) => v,
             (None, Buf::Contig(b)) => b.bytes(),
@@ -68,7 +68,7 @@ impl Staged {
         }
     }
 
-    fn bytes_mut(&mut self) -> &mut [u8] {
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
         match (&mut self.copy, &self.buf) {
             (Some(v), _) => v,
             (None, Buf::Contig(b)) => b.bytes_mut(),
@@ -77,7 +77,7 @@ impl Staged {
     }
 
     /// The call wrote this buffer: unpack the copy where the data belongs.
-    fn done(self) {
+    pub(crate) fn done(self) {
         if let Some(v) = &self.copy {
             self.buf.write_at(0, v);
         }

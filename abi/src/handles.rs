@@ -181,6 +181,12 @@ pub fn op(o: MPI_Op) -> Result<BuiltinOp> {
         MPI_MINLOC => BuiltinOp::Minloc,
         MPI_REPLACE => BuiltinOp::Replace,
         MPI_NO_OP => BuiltinOp::NoOp,
+        _ if crate::op::is_user_op(o) => {
+            return fail(
+                ErrorClass::UnsupportedOperation,
+                "user-defined operations are not supported in this collective yet (MPI_Reduce_local takes them)",
+            )
+        }
         _ => return fail(ErrorClass::Op, format!("invalid operation handle {:#x}", o.0)),
     })
 }

@@ -1,4 +1,6 @@
-//! The predefined reduction operations (MPI-4.1 §6.9.2) on predefined element kinds.
+//! The predefined reduction operations (MPI-4.1 §6.9.2) on predefined element kinds, and
+//! [`Op`]: a reduction as a call applies it, predefined or user-defined (`MPI_Op_create`),
+//! through [`apply`].
 //!
 //! Reductions work on raw bytes as they lie in user buffers: slices may be unaligned, and
 //! every element is read and written with unaligned loads and stores. The element loops are
@@ -80,9 +82,116 @@ impl BuiltinOp {
         }
     }
 
-    /// All predefined operations are commutative (and, up to float rounding, associative).
+    /// The reductions are commutative (and, up to float rounding, associative). `Replace`
+    /// and `NoOp` are not: they keep one operand and drop the other (MPICH says the same).
     pub const fn is_commutative(self) -> bool {
-        true
+        !matches!(self, BuiltinOp::Replace | BuiltinOp::NoOp)
+    }
+}
+
+/// A user-defined operation's function (`MPI_Op_create`), bound to the datatype of one call.
+///
+/// The engine knows no C types, so it never sees the C function or the datatype handle the
+/// standard passes to it: the `abi` layer wraps both in an object of this trait for each call
+/// (the handle is the one the application gave, derived or not, as the standard requires).
+pub trait UserFunction: Send + Sync {
+    /// `inout[i] = input[i] op inout[i]` for `count` elements of the bound datatype, `input`
+    /// being the earlier operand (the standard's `invec`). The slices hold the elements in
+    /// the datatype's memory layout (gaps included, not packed), both of the length
+    /// [`UserFunction::span`] gives for `count`.
+    fn call(&self, inout: &mut [u8], input: &[u8], count: usize) -> Result<()>;
+
+    /// Bytes of memory `count` elements of the bound datatype span, from the first byte of data
+    /// to the last: what an operand buffer holds. `Count` error when it does not fit `isize`.
+    fn span(&self, count: usize) -> Result<usize>;
+}
+
+/// A reduction as one call applies it: a predefined operation on elements of one kind (a
+/// derived datatype's data is its packed stream of that kind), or a user function bound to
+/// the call's datatype.
+///
+/// `MPI_Reduce_local` applies it; the collectives still take `(Kind, BuiltinOp)`. What user
+/// operations need there:
+/// - the entry points (`Engine::reduce/allreduce` and the algorithms) take an `&Op` and a count
+///   of datatype elements instead of `(kind, op)`, and `apply` it;
+/// - a user operand is the datatype's memory span ([`Op::operand_len`]), gaps included, not
+///   its packed stream: the `abi` must not stage user-op buffers packed, and temporaries and
+///   messages hold `operand_len(count)` bytes (or are unpacked into that layout before each
+///   combination);
+/// - a non-commutative op combines in rank order, the lower ranks' operand always `input`.
+///   Allreduce's recursive doubling already does; reduce's tree on ranks relative to the root
+///   does not when the root is not 0 (it combines `[root, size)` before `[0, root)`): for
+///   such ops reduce towards rank 0 and send the result to the root (as MPICH does), or
+///   order the tree by real rank;
+/// - the user function may call MPI, so it must run without the engine's lock held: a
+///   schedule step that combines must release the lock (or hand the combination to the
+///   thread that waits), and the schedule keeps its `Op` (an `Arc`) alive past `MPI_Op_free`.
+#[derive(Clone)]
+pub enum Op {
+    Builtin { op: BuiltinOp, kind: Kind },
+    User { func: std::sync::Arc<dyn UserFunction>, commutative: bool },
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Op::Builtin { op, kind } => write!(f, "{}({kind:?})", op.name()),
+            Op::User { commutative, .. } => write!(f, "user op (commutative: {commutative})"),
+        }
+    }
+}
+
+impl Op {
+    /// A predefined operation on `kind`, checked (`Op` error when it is not defined there).
+    pub fn builtin(op: BuiltinOp, kind: Kind) -> Result<Op> {
+        check(op, kind)?;
+        Ok(Op::Builtin { op, kind })
+    }
+
+    /// Whether operands may be combined in any order. When not, a reduction must combine
+    /// them in rank order: `x0 op (x1 op (... op xn))` up to associativity, each lower-ranked
+    /// operand as `invec` of the higher-ranked.
+    pub fn commutative(&self) -> bool {
+        match self {
+            Op::Builtin { op, .. } => op.is_commutative(),
+            Op::User { commutative, .. } => *commutative,
+        }
+    }
+
+    /// Bytes one operand of `count` elements occupies: `count` elements of the kind back to
+    /// back for a predefined op, the datatype's memory span for a user op.
+    pub fn operand_len(&self, count: usize) -> Result<usize> {
+        match self {
+            Op::Builtin { kind, .. } => match count.checked_mul(kind.extent()) {
+                Some(n) if n <= isize::MAX as usize => Ok(n),
+                _ => fail(ErrorClass::Count, format!("count {count} of {kind:?} elements overflows")),
+            },
+            Op::User { func, .. } => func.span(count),
+        }
+    }
+}
+
+/// `inout = input op inout` over `count` elements (see [`Op::operand_len`] for what the
+/// slices hold); `input` is the earlier operand. Errors: `Op` for a predefined op not defined
+/// on its kind, `Buffer` when a slice's length is not the operand length, and whatever the
+/// user function reports.
+pub fn apply(op: &Op, inout: &mut [u8], input: &[u8], count: usize) -> Result<()> {
+    let len = op.operand_len(count)?;
+    if inout.len() != len || input.len() != len {
+        return fail(
+            ErrorClass::Buffer,
+            format!(
+                "reduction operands of {} and {} bytes for {count} elements of {len} bytes in all",
+                inout.len(),
+                input.len()
+            ),
+        );
+    }
+    match op {
+        Op::Builtin { op, kind } => reduce_into(*op, *kind, inout, input),
+        // A user function is not called for no elements (nor is it by MPICH or Open MPI).
+        Op::User { .. } if count == 0 => Ok(()),
+        Op::User { func, .. } => func.call(inout, input, count),
     }
 }
 

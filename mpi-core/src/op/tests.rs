@@ -617,3 +617,46 @@ fn long_double_keeps_extended_precision() {
     assert_eq!(m, (1 << 63) | (1 << 3));
     assert_eq!(&io[10..], &[0xAA; 6], "padding must be left alone");
 }
+
+/// A non-commutative user function on `u8` strings of two bytes per element: `inout = in ++
+/// inout` keeping the first two bytes, so the order of the operands shows in the result.
+struct Concat;
+
+impl UserFunction for Concat {
+    fn call(&self, inout: &mut [u8], input: &[u8], count: usize) -> Result<()> {
+        for k in 0..count {
+            let joined = [input[2 * k], input[2 * k + 1], inout[2 * k], inout[2 * k + 1]];
+            inout[2 * k..2 * k + 2].copy_from_slice(&joined[..2]);
+        }
+        Ok(())
+    }
+
+    fn span(&self, count: usize) -> Result<usize> {
+        Ok(2 * count)
+    }
+}
+
+#[test]
+fn apply_builtin_and_user() {
+    let sum = Op::builtin(BuiltinOp::Sum, Kind::I32).unwrap();
+    assert!(sum.commutative());
+    let mut io = [1i32.to_ne_bytes(), 2i32.to_ne_bytes()].concat();
+    let input = [10i32.to_ne_bytes(), 20i32.to_ne_bytes()].concat();
+    apply(&sum, &mut io, &input, 2).unwrap();
+    assert_eq!(io, [11i32.to_ne_bytes(), 22i32.to_ne_bytes()].concat());
+    // Operand lengths must match the count.
+    assert_eq!(apply(&sum, &mut io, &input, 1).unwrap_err().class, ErrorClass::Buffer);
+    assert_eq!(Op::builtin(BuiltinOp::Band, Kind::F64).unwrap_err().class, ErrorClass::Op);
+    assert_eq!(
+        apply(&Op::Builtin { op: BuiltinOp::Maxloc, kind: Kind::I32 }, &mut [], &[], 0).unwrap_err().class,
+        ErrorClass::Op
+    );
+
+    let cat = Op::User { func: std::sync::Arc::new(Concat), commutative: false };
+    assert!(!cat.commutative());
+    let mut io = *b"cdgh";
+    apply(&cat, &mut io, b"abef", 2).unwrap();
+    assert_eq!(&io, b"abef", "the input operand comes first");
+    assert_eq!(apply(&cat, &mut io, b"ab", 2).unwrap_err().class, ErrorClass::Buffer);
+    apply(&cat, &mut [], &[], 0).unwrap();
+}
