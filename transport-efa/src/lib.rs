@@ -90,6 +90,7 @@
 //! | `FERROMPI_OFI_EFA_MODES=1` | request and honour EFA's modes even where the provider does not need them |
 //! | `FERROMPI_OFI_NO_CQ_DATA=1` | send with the fallback tag layout (peer id in the tag, no CQ data) |
 //! | `FI_EFA_FORK_SAFE` | set to 1 by us when unset (see Fork) |
+//! | `FI_OFI_RXD_MAX_UNACKED` | set to 8 by us when unset and the library is older than 2.5 (see `limit_rxd_window`) |
 
 // `is_multiple_of` is newer than the workspace's rust-version (1.80).
 #![allow(clippy::manual_is_multiple_of)]
@@ -201,6 +202,32 @@ fn request_fork_safety() {
     ONCE.call_once(|| {
         if std::env::var_os("FI_EFA_FORK_SAFE").is_none() {
             std::env::set_var("FI_EFA_FORK_SAFE", "1");
+        }
+    });
+}
+
+/// `FI_OFI_RXD_MAX_UNACKED` (rxd's per-peer window, default 128 packets) for libfabric older
+/// than 2.5, unless the environment already sets it.
+///
+/// Before the fix for ofiwg/libfabric#11481 (PR #11501, "prov/udp,rxd: fix CQ overflow case",
+/// merged 2025-10; present in 2.5.1, absent in Debian's 1.17), the `udp` provider's receive
+/// progress (`udpx_ep_progress`) writes each datagram's completion into its CQ without checking
+/// for room. `ofi_rxd` binds one such CQ (tx + rx size entries) for its sends and receives and,
+/// handling an ACK, can post a window of data packets whose send completions `udp` writes at
+/// once; the CQ fills (rxd then logs `error sending packet: -11`), and the next received datagram
+/// overwrites an unread completion: one receive completion is lost and another is read twice, so
+/// rxd processes a packet buffer it has already freed and reposted (`could not find posted rx to
+/// release`). Records then complete truncated, with another datagram's length (a 1440-byte
+/// completion holding a shorter record), with wrong bytes, never, or rxd dereferences a garbage
+/// peer id and crashes. With a window of 8 the CQ never filled in our runs (C reproducer and the
+/// two-process exchange test, where the default window failed about half the runs). Only rxd
+/// reads the variable, when libfabric initialises its providers (the first `fi_getinfo`), so this
+/// runs before ours; a process that initialised libfabric earlier keeps rxd's default.
+fn limit_rxd_window(lib: u32) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if lib < sys::fi_version(2, 5) && std::env::var_os("FI_OFI_RXD_MAX_UNACKED").is_none() {
+            std::env::set_var("FI_OFI_RXD_MAX_UNACKED", "8");
         }
     });
 }
@@ -329,6 +356,7 @@ impl Endpoint {
     pub fn open(cfg: &Config) -> io::Result<Endpoint> {
         request_fork_safety();
         let lib = sys::library_version();
+        limit_rxd_window(lib);
         let api = if lib >= sys::fi_version(1, 18) { sys::fi_version(1, 18) } else { sys::fi_version(1, 17) };
         let forced = cfg.provider.as_deref().filter(|p| !p.is_empty());
         let base = sys::FI_TAGGED | sys::FI_MSG | sys::FI_DIRECTED_RECV;

@@ -664,7 +664,6 @@ fn main() {
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let providers = ["tcp;ofi_rxm", "udp;ofi_rxd", "shm"];
     let fallback_twoproc = std::env::var("TEFA_FALLBACK_TWOPROC").is_ok_and(|v| v == "1");
-    let udp_twoproc = std::env::var("TEFA_UDP_TWOPROC").is_ok_and(|v| v == "1");
     let variants = [
         Variant { efa_modes: false, no_cq_data: false },
         Variant { efa_modes: true, no_cq_data: false },
@@ -708,13 +707,6 @@ fn main() {
             // cause is found.
             if v.no_cq_data && !fallback_twoproc {
                 println!("test {prov} twoproc {tagname} ... ignored (open bug: fallback layout across processes; TEFA_FALLBACK_TWOPROC=1 runs it)");
-                continue;
-            }
-            // Open bug: across processes on udp;ofi_rxd, records arrive truncated or with the
-            // wrong length (a 1440-byte completion holding a shorter record) in most runs, with
-            // or without fi_tinject; see README.md, "Open problems".
-            if prov.starts_with("udp") && !udp_twoproc {
-                println!("test {prov} twoproc {tagname} ... ignored (open bug: udp;ofi_rxd corrupts records across processes; TEFA_UDP_TWOPROC=1 runs it)");
                 continue;
             }
             tests.push((format!("{prov} twoproc {tagname}"), twoproc as T, v));
