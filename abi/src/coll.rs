@@ -1,4 +1,11 @@
-//! Collectives: Barrier, Bcast, Reduce, Allreduce (issue 5 brings the rest).
+//! Collectives: Barrier, Bcast, Reduce, Allreduce, their nonblocking (`MPI_Ibarrier`, ...)
+//! and persistent (`MPI_Barrier_init`, ...) forms (issue 5 brings the rest).
+//!
+//! Blocking calls stage buffers here, as below. Nonblocking and persistent calls hand the
+//! engine the buffers as they are (`Buf`): the engine's schedule packs a scattered buffer into
+//! its own scratch memory when it starts and unpacks it when it ends (`schedule.rs`), since
+//! nothing of this call's frame outlives it. The info argument of the `_init` forms carries
+//! hints only; none is used.
 //!
 //! The engine's collectives work on one byte range per buffer. A predefined type's buffer is
 //! its memory image (what the reductions work on, padding of pair types included). A derived
@@ -10,12 +17,13 @@ use std::ffi::c_void;
 
 use mpi_core::buffer::Buf;
 use mpi_core::datatype::Kind;
+use mpi_core::engine::{CollMode, Request};
 use mpi_core::error::{fail, ErrorClass, Result};
 
 use crate::errors::api;
 use crate::generated::consts::*;
 use crate::generated::types::*;
-use crate::handles;
+use crate::{handles, out};
 use crate::p2p::{comm_buf, user_buf};
 
 /// The element kind of a reduction's datatype: a predefined type's own, or for a derived type
@@ -189,4 +197,270 @@ pub unsafe extern "C" fn PMPI_Allreduce(
     comm: MPI_Comm,
 ) -> c_int {
     PMPI_Allreduce_c(sendbuf, recvbuf, count.into(), datatype, op, comm)
+}
+
+// ---- nonblocking and persistent forms ---------------------------------------------------------
+
+/// Stores the request of a nonblocking or persistent collective made by `start`.
+unsafe fn coll_request(comm: MPI_Comm, name: &'static str, request: *mut MPI_Request, start: impl FnOnce() -> Result<Request>) -> c_int {
+    api(comm, name, || {
+        if request.is_null() {
+            return fail(ErrorClass::Arg, "null request argument");
+        }
+        let r = start()?;
+        // SAFETY: the application passes a valid request pointer (checked non-null).
+        unsafe { out(request, handles::request_handle(r)) }
+    })
+}
+
+unsafe fn ibarrier(comm: MPI_Comm, name: &'static str, mode: CollMode, request: *mut MPI_Request) -> c_int {
+    coll_request(comm, name, request, || crate::engine()?.ibarrier(handles::comm(comm)?, mode))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Ibarrier(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    ibarrier(comm, "MPI_Ibarrier", CollMode::Nonblocking, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Barrier_init(comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    ibarrier(comm, "MPI_Barrier_init", CollMode::Persistent, request)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn ibcast(
+    buffer: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    name: &'static str,
+    mode: CollMode,
+    request: *mut MPI_Request,
+) -> c_int {
+    coll_request(comm, name, request, || {
+        let e = crate::engine()?;
+        e.ibcast(handles::comm(comm)?, comm_buf(buffer, count, datatype)?, root, mode)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Ibcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    ibcast(buffer, count, datatype, root, comm, "MPI_Ibcast", CollMode::Nonblocking, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Ibcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    ibcast(buffer, count.into(), datatype, root, comm, "MPI_Ibcast", CollMode::Nonblocking, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Bcast_init_c(
+    buffer: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    ibcast(buffer, count, datatype, root, comm, "MPI_Bcast_init", CollMode::Persistent, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Bcast_init(
+    buffer: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    ibcast(buffer, count.into(), datatype, root, comm, "MPI_Bcast_init", CollMode::Persistent, request)
+}
+
+/// The buffers of a nonblocking reduction, as the blocking forms read them: `None` for
+/// `MPI_IN_PLACE` (only at the root of a reduce) and for buffers a process does not use.
+struct Reduction {
+    kind: Kind,
+    op: mpi_core::op::BuiltinOp,
+    send: Option<Buf>,
+    recv: Buf,
+}
+
+/// `root`: `Some` for a reduce (whose receive buffer matters at the root only).
+unsafe fn reduction(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    root: Option<c_int>,
+) -> Result<Reduction> {
+    let e = crate::engine()?;
+    let c = handles::comm(comm)?;
+    let kind = reduction_kind(datatype)?;
+    let op = handles::op(op)?;
+    let in_place = std::ptr::eq(sendbuf, MPI_IN_PLACE);
+    let (is_root, contributes) = match root {
+        Some(root) => e.root_role(c, root)?,
+        None => (true, true),
+    };
+    if in_place && !is_root {
+        return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
+    }
+    let recv = if is_root { comm_buf(recvbuf, count, datatype)? } else { Buf::Contig(mpi_core::buffer::UserBuf::EMPTY) };
+    let send = if in_place || !contributes { None } else { Some(comm_buf(sendbuf, count, datatype)?) };
+    Ok(Reduction { kind, op, send, recv })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn ireduce(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    root: c_int,
+    comm: MPI_Comm,
+    name: &'static str,
+    mode: CollMode,
+    request: *mut MPI_Request,
+) -> c_int {
+    coll_request(comm, name, request, || {
+        let r = unsafe { reduction(sendbuf, recvbuf, count, datatype, op, comm, Some(root)) }?;
+        crate::engine()?.ireduce(handles::comm(comm)?, r.send, r.recv, r.kind, r.op, root, mode)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Ireduce_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    ireduce(sendbuf, recvbuf, count, datatype, op, root, comm, "MPI_Ireduce", CollMode::Nonblocking, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Ireduce(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    ireduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, "MPI_Ireduce", CollMode::Nonblocking, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Reduce_init_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    ireduce(sendbuf, recvbuf, count, datatype, op, root, comm, "MPI_Reduce_init", CollMode::Persistent, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Reduce_init(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    ireduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, "MPI_Reduce_init", CollMode::Persistent, request)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn iallreduce(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    name: &'static str,
+    mode: CollMode,
+    request: *mut MPI_Request,
+) -> c_int {
+    coll_request(comm, name, request, || {
+        let r = unsafe { reduction(sendbuf, recvbuf, count, datatype, op, comm, None) }?;
+        crate::engine()?.iallreduce(handles::comm(comm)?, r.send, r.recv, r.kind, r.op, mode)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Iallreduce_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    iallreduce(sendbuf, recvbuf, count, datatype, op, comm, "MPI_Iallreduce", CollMode::Nonblocking, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Iallreduce(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    iallreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, "MPI_Iallreduce", CollMode::Nonblocking, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Allreduce_init_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    iallreduce(sendbuf, recvbuf, count, datatype, op, comm, "MPI_Allreduce_init", CollMode::Persistent, request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Allreduce_init(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    iallreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, "MPI_Allreduce_init", CollMode::Persistent, request)
 }

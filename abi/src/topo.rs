@@ -10,7 +10,7 @@ use std::ffi::c_void;
 
 use mpi_core::buffer::UserBuf;
 use mpi_core::engine::topology::{self, Topology};
-use mpi_core::engine::CommId;
+use mpi_core::engine::{CollMode, CommId};
 use mpi_core::error::{fail, ErrorClass, Result};
 
 use crate::errors::{api, inherit_errhandler};
@@ -503,8 +503,32 @@ unsafe fn widen_displs<T: Wide>(p: *const T, n: usize, what: &str) -> Result<Vec
     Ok(unsafe { ints(p, n as c_int, what) }?.iter().map(|&x| x.wide() as MPI_Aint).collect())
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_allgather_c(
+/// How a neighbor collective runs: to completion now, or as a request (`MPI_Ineighbor_*`
+/// starts it, `MPI_Neighbor_*_init` makes it persistent) stored at the pointer given.
+#[derive(Clone, Copy)]
+enum How {
+    Blocking,
+    Request(CollMode, *mut MPI_Request),
+}
+
+/// The exchange itself: `sends[i]` to the i-th destination, `recvs[j]` from the j-th source.
+fn exchange(c: CommId, sends: &[UserBuf], recvs: &[UserBuf], how: How) -> Result<()> {
+    match how {
+        How::Blocking => engine()?.neighbor_exchange(c, sends, recvs),
+        How::Request(mode, request) => {
+            if request.is_null() {
+                return fail(ErrorClass::Arg, "null request argument");
+            }
+            let r = engine()?.ineighbor(c, sends, recvs, mode)?;
+            // SAFETY: the application passes a valid request pointer (checked non-null).
+            unsafe { out(request, handles::request_handle(r)) }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn allgather(
+    name: &'static str,
     sendbuf: *const c_void,
     sendcount: MPI_Count,
     sendtype: MPI_Datatype,
@@ -512,21 +536,18 @@ pub unsafe extern "C" fn PMPI_Neighbor_allgather_c(
     recvcount: MPI_Count,
     recvtype: MPI_Datatype,
     comm: MPI_Comm,
+    how: How,
 ) -> c_int {
-    api(comm, "MPI_Neighbor_allgather", || {
+    api(comm, name, || {
         let (indeg, outdeg, c) = degrees(comm)?;
         let send = unsafe { block(sendbuf, 0, sendcount, sendtype) }?;
         let step = handles::extent_bytes(recvcount, recvtype)? as isize;
         let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, j as isize * step, recvcount, recvtype) }).collect::<Result<Vec<_>>>()?;
-        engine()?.neighbor_exchange(c, &vec![send; outdeg], &recvs)
+        exchange(c, &vec![send; outdeg], &recvs, how)
     })
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    PMPI_Neighbor_allgather_c(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm)
-}
-
+#[allow(clippy::too_many_arguments)]
 unsafe fn allgatherv(
     name: &'static str,
     sendbuf: *const c_void,
@@ -537,66 +558,20 @@ unsafe fn allgatherv(
     displs: impl FnOnce(usize) -> Result<Vec<MPI_Aint>>,
     recvtype: MPI_Datatype,
     comm: MPI_Comm,
+    how: How,
 ) -> c_int {
     api(comm, name, || {
         let (indeg, outdeg, c) = degrees(comm)?;
         let send = unsafe { block(sendbuf, 0, sendcount, sendtype) }?;
         let (counts, displs, ext) = (recvcounts(indeg)?, displs(indeg)?, extent(recvtype)?);
         let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, displs[j].wrapping_mul(ext), counts[j], recvtype) }).collect::<Result<Vec<_>>>()?;
-        engine()?.neighbor_exchange(c, &vec![send; outdeg], &recvs)
+        exchange(c, &vec![send; outdeg], &recvs, how)
     })
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_c(
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const MPI_Count,
-    displs: *const MPI_Aint,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    allgatherv(
-        "MPI_Neighbor_allgatherv",
-        sendbuf,
-        sendcount,
-        sendtype,
-        recvbuf,
-        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
-        |n| unsafe { widen_displs(displs, n, "displs") },
-        recvtype,
-        comm,
-    )
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_allgatherv(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    displs: *const c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    allgatherv(
-        "MPI_Neighbor_allgatherv",
-        sendbuf,
-        sendcount.into(),
-        sendtype,
-        recvbuf,
-        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
-        |n| unsafe { widen_displs(displs, n, "displs") },
-        recvtype,
-        comm,
-    )
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoall_c(
+#[allow(clippy::too_many_arguments)]
+unsafe fn alltoall(
+    name: &'static str,
     sendbuf: *const c_void,
     sendcount: MPI_Count,
     sendtype: MPI_Datatype,
@@ -604,20 +579,16 @@ pub unsafe extern "C" fn PMPI_Neighbor_alltoall_c(
     recvcount: MPI_Count,
     recvtype: MPI_Datatype,
     comm: MPI_Comm,
+    how: How,
 ) -> c_int {
-    api(comm, "MPI_Neighbor_alltoall", || {
+    api(comm, name, || {
         let (indeg, outdeg, c) = degrees(comm)?;
         let sstep = handles::extent_bytes(sendcount, sendtype)? as isize;
         let rstep = handles::extent_bytes(recvcount, recvtype)? as isize;
         let sends = (0..outdeg).map(|i| unsafe { block(sendbuf, i as isize * sstep, sendcount, sendtype) }).collect::<Result<Vec<_>>>()?;
         let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, j as isize * rstep, recvcount, recvtype) }).collect::<Result<Vec<_>>>()?;
-        engine()?.neighbor_exchange(c, &sends, &recvs)
+        exchange(c, &sends, &recvs, how)
     })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    PMPI_Neighbor_alltoall_c(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm)
 }
 
 /// One side of an alltoallv/alltoallw: per-neighbour counts, byte offsets and datatypes.
@@ -645,53 +616,14 @@ unsafe fn alltoall_sides(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     comm: MPI_Comm,
+    how: How,
     sides: impl FnOnce(usize, usize) -> Result<(Side, Side)>,
 ) -> c_int {
     api(comm, name, || {
         let (indeg, outdeg, c) = degrees(comm)?;
         let (s, r) = sides(outdeg, indeg)?;
         let (sends, recvs) = unsafe { (s.blocks(sendbuf)?, r.blocks(recvbuf)?) };
-        engine()?.neighbor_exchange(c, &sends, &recvs)
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_c(
-    sendbuf: *const c_void,
-    sendcounts: *const MPI_Count,
-    sdispls: *const MPI_Aint,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const MPI_Count,
-    rdispls: *const MPI_Aint,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallv", sendbuf, recvbuf, comm, |o, i| unsafe {
-        Ok((
-            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
-            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
-        ))
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallv(
-    sendbuf: *const c_void,
-    sendcounts: *const c_int,
-    sdispls: *const c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    rdispls: *const c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallv", sendbuf, recvbuf, comm, |o, i| unsafe {
-        Ok((
-            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
-            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
-        ))
+        exchange(c, &sends, &recvs, how)
     })
 }
 
@@ -705,35 +637,289 @@ unsafe fn w_side<C: Wide>(c: *const C, d: *const MPI_Aint, types: *const MPI_Dat
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_c(
-    sendbuf: *const c_void,
-    sendcounts: *const MPI_Count,
-    sdispls: *const MPI_Aint,
-    sendtypes: *const MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const MPI_Count,
-    rdispls: *const MPI_Aint,
-    recvtypes: *const MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallw", sendbuf, recvbuf, comm, |o, i| unsafe {
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    allgather("MPI_Neighbor_allgather", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Blocking)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    allgatherv(
+        "MPI_Neighbor_allgatherv",
+        sendbuf,
+        sendcount,
+        sendtype,
+        recvbuf,
+        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
+        |n| unsafe { widen_displs(displs, n, "displs") },
+        recvtype,
+        comm,
+        How::Blocking,
+    )
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    alltoall("MPI_Neighbor_alltoall", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Blocking)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallv", sendbuf, recvbuf, comm, How::Blocking, |o, i| unsafe {
+        Ok((
+            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
+            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
+        ))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallw", sendbuf, recvbuf, comm, How::Blocking, |o, i| unsafe {
         Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallw(
-    sendbuf: *const c_void,
-    sendcounts: *const c_int,
-    sdispls: *const MPI_Aint,
-    sendtypes: *const MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    rdispls: *const MPI_Aint,
-    recvtypes: *const MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallw", sendbuf, recvbuf, comm, |o, i| unsafe {
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    allgather("MPI_Neighbor_allgather", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Blocking)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    allgatherv(
+        "MPI_Neighbor_allgatherv",
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        recvbuf,
+        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
+        |n| unsafe { widen_displs(displs, n, "displs") },
+        recvtype,
+        comm,
+        How::Blocking,
+    )
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    alltoall("MPI_Neighbor_alltoall", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Blocking)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallv", sendbuf, recvbuf, comm, How::Blocking, |o, i| unsafe {
+        Ok((
+            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
+            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
+        ))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallw", sendbuf, recvbuf, comm, How::Blocking, |o, i| unsafe {
+        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    allgather("MPI_Ineighbor_allgather", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Request(CollMode::Nonblocking, request))
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    allgatherv(
+        "MPI_Ineighbor_allgatherv",
+        sendbuf,
+        sendcount,
+        sendtype,
+        recvbuf,
+        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
+        |n| unsafe { widen_displs(displs, n, "displs") },
+        recvtype,
+        comm,
+        How::Request(CollMode::Nonblocking, request),
+    )
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    alltoall("MPI_Ineighbor_alltoall", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Request(CollMode::Nonblocking, request))
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    alltoall_sides("MPI_Ineighbor_alltoallv", sendbuf, recvbuf, comm, How::Request(CollMode::Nonblocking, request), |o, i| unsafe {
+        Ok((
+            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
+            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
+        ))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    alltoall_sides("MPI_Ineighbor_alltoallw", sendbuf, recvbuf, comm, How::Request(CollMode::Nonblocking, request), |o, i| unsafe {
+        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    allgather("MPI_Ineighbor_allgather", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Request(CollMode::Nonblocking, request))
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    allgatherv(
+        "MPI_Ineighbor_allgatherv",
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        recvbuf,
+        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
+        |n| unsafe { widen_displs(displs, n, "displs") },
+        recvtype,
+        comm,
+        How::Request(CollMode::Nonblocking, request),
+    )
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    alltoall("MPI_Ineighbor_alltoall", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Request(CollMode::Nonblocking, request))
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    alltoall_sides("MPI_Ineighbor_alltoallv", sendbuf, recvbuf, comm, How::Request(CollMode::Nonblocking, request), |o, i| unsafe {
+        Ok((
+            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
+            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
+        ))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ineighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    alltoall_sides("MPI_Ineighbor_alltoallw", sendbuf, recvbuf, comm, How::Request(CollMode::Nonblocking, request), |o, i| unsafe {
+        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    allgather("MPI_Neighbor_allgather_init", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Request(CollMode::Persistent, request))
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    allgatherv(
+        "MPI_Neighbor_allgatherv_init",
+        sendbuf,
+        sendcount,
+        sendtype,
+        recvbuf,
+        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
+        |n| unsafe { widen_displs(displs, n, "displs") },
+        recvtype,
+        comm,
+        How::Request(CollMode::Persistent, request),
+    )
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    alltoall("MPI_Neighbor_alltoall_init", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Request(CollMode::Persistent, request))
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallv_init", sendbuf, recvbuf, comm, How::Request(CollMode::Persistent, request), |o, i| unsafe {
+        Ok((
+            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
+            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
+        ))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallw_init", sendbuf, recvbuf, comm, How::Request(CollMode::Persistent, request), |o, i| unsafe {
+        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    allgather("MPI_Neighbor_allgather_init", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Request(CollMode::Persistent, request))
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    allgatherv(
+        "MPI_Neighbor_allgatherv_init",
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        recvbuf,
+        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
+        |n| unsafe { widen_displs(displs, n, "displs") },
+        recvtype,
+        comm,
+        How::Request(CollMode::Persistent, request),
+    )
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    alltoall("MPI_Neighbor_alltoall_init", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Request(CollMode::Persistent, request))
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallv_init", sendbuf, recvbuf, comm, How::Request(CollMode::Persistent, request), |o, i| unsafe {
+        Ok((
+            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
+            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
+        ))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
+    alltoall_sides("MPI_Neighbor_alltoallw_init", sendbuf, recvbuf, comm, How::Request(CollMode::Persistent, request), |o, i| unsafe {
         Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
     })
 }

@@ -1,10 +1,13 @@
 //! Collective algorithms over point-to-point.
 //!
-//! The algorithms only see a [`CollPeer`]: the engine implements it on a communicator's
-//! collective context, so their messages never match user point-to-point traffic. Within that
-//! context each collective uses one fixed tag ([`TAG_BARRIER`], ...). Two collectives never
-//! run at once on one communicator (MPI requires every rank to call them in the same order),
-//! and point-to-point is non-overtaking per (source, tag), so messages of consecutive
+//! Each algorithm is a schedule builder (`schedule.rs`): the engine runs them, blocking or not,
+//! through protocol requests on a communicator's collective context, with tags that number
+//! each collective call (`engine.rs`, "Collectives"), so several nonblocking collectives on
+//! one communicator never take each other's messages. The functions here run the same
+//! schedules over a blocking [`CollPeer`], which the communicator-creation code uses (context
+//! agreements over groups that are not communicators yet); there each collective uses one
+//! fixed tag ([`TAG_BARRIER`], ...): such calls block, every rank makes them in the same
+//! order, and point-to-point is non-overtaking per (source, tag), so messages of consecutive
 //! collectives cannot be confused.
 //!
 //! Algorithms (issue 5 adds the large-message ones):
@@ -16,7 +19,7 @@
 //!   the result back at the end).
 //!
 //! Combination order: an operand covering lower ranks is always the `in` operand of
-//! [`reduce_into`] (MPI's `invec`), the one covering higher ranks the `inout`. In allreduce both
+//! [`reduce_into`](crate::op::reduce_into) (MPI's `invec`), the one covering higher ranks the `inout`. In allreduce both
 //! partners of an exchange therefore compute the same function of the same two values, and
 //! every rank ends with bit-identical results, floats included. (Reduce uses ranks relative to
 //! the root; every built-in op is commutative, so that only changes float rounding, which is
@@ -24,9 +27,11 @@
 //!
 //! Every argument is checked before any message moves; bad input is an `Err`, never a panic.
 
+use crate::buffer::UserBuf;
 use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, Result};
-use crate::op::{check, reduce_into, BuiltinOp};
+use crate::op::{check, BuiltinOp};
+use crate::schedule::{self, Schedule};
 
 /// Tag of the barrier's messages on the collective context.
 pub const TAG_BARRIER: i32 = 1;
@@ -68,7 +73,7 @@ fn rank_size(p: &dyn CollPeer) -> Result<(usize, usize)> {
     Ok((rank, size))
 }
 
-fn check_root(root: usize, size: usize) -> Result<()> {
+pub(crate) fn check_root(root: usize, size: usize) -> Result<()> {
     if root >= size {
         return fail(
             ErrorClass::Root,
@@ -78,7 +83,7 @@ fn check_root(root: usize, size: usize) -> Result<()> {
     Ok(())
 }
 
-fn check_reduction(op: BuiltinOp, kind: Kind, len: usize) -> Result<()> {
+pub(crate) fn check_reduction(op: BuiltinOp, kind: Kind, len: usize) -> Result<()> {
     check(op, kind)?;
     if len / kind.extent() * kind.extent() != len {
         return fail(
@@ -89,47 +94,34 @@ fn check_reduction(op: BuiltinOp, kind: Kind, len: usize) -> Result<()> {
     Ok(())
 }
 
+/// The result buffer of a reduction must be as long as the contribution.
+pub(crate) fn check_result_len(what: &str, send: usize, recv: usize) -> Result<()> {
+    if recv != send {
+        return fail(
+            ErrorClass::Buffer,
+            format!("{what}: receive buffer of {recv} bytes for {send} bytes of data"),
+        );
+    }
+    Ok(())
+}
+
 /// Dissemination barrier: in round k every rank signals `rank + 2^k` and waits for
 /// `rank - 2^k` (mod size).
 pub fn barrier(p: &mut dyn CollPeer) -> Result<()> {
     let (rank, size) = rank_size(p)?;
-    let mut dist = 1;
-    while dist < size {
-        let to = (rank + dist) % size;
-        let from = (rank + size - dist) % size;
-        p.sendrecv(to, TAG_BARRIER, &[], from, TAG_BARRIER, &mut [])?;
-        dist <<= 1;
-    }
-    Ok(())
+    let mut s = Schedule::new();
+    schedule::barrier(&mut s, rank, size, TAG_BARRIER);
+    s.run_blocking(p)
 }
 
 /// Binomial-tree broadcast of `buf` from `root`.
 pub fn bcast(p: &mut dyn CollPeer, buf: &mut [u8], root: usize) -> Result<()> {
     let (rank, size) = rank_size(p)?;
     check_root(root, size)?;
-    if size == 1 || buf.is_empty() {
-        return Ok(());
-    }
-    let vrank = (rank + size - root) % size;
-    let real = |v: usize| (v + root) % size;
-    // Receive from the parent: the rank that differs in our lowest set bit.
-    let mut mask = 1;
-    while mask < size {
-        if vrank & mask != 0 {
-            p.recv(real(vrank - mask), TAG_BCAST, buf)?;
-            break;
-        }
-        mask <<= 1;
-    }
-    // Send to the children below that bit, farthest subtree first.
-    mask >>= 1;
-    while mask > 0 {
-        if vrank + mask < size {
-            p.send(real(vrank + mask), TAG_BCAST, buf)?;
-        }
-        mask >>= 1;
-    }
-    Ok(())
+    let mut s = Schedule::new();
+    let b = s.user(UserBuf::from_slice(buf));
+    schedule::bcast(&mut s, rank, size, root, b, TAG_BCAST);
+    s.run_blocking(p)
 }
 
 /// `sendbuf` = this rank's contribution; on root, `recvbuf` receives the result (same length). Non-root recvbuf may be empty.
@@ -144,22 +136,15 @@ pub fn reduce(
     let (rank, size) = rank_size(p)?;
     check_root(root, size)?;
     check_reduction(op, kind, sendbuf.len())?;
-    if rank == root && recvbuf.len() != sendbuf.len() {
-        return fail(
-            ErrorClass::Buffer,
-            format!(
-                "reduce: receive buffer of {} bytes for {} bytes of data",
-                recvbuf.len(),
-                sendbuf.len()
-            ),
-        );
-    }
     if rank == root {
-        recvbuf.copy_from_slice(sendbuf);
-        reduce_tree(p, recvbuf, kind, op, root)
-    } else {
-        reduce_tree(p, &mut sendbuf.to_vec(), kind, op, root)
+        check_result_len("reduce", sendbuf.len(), recvbuf.len())?;
     }
+    let mut s = Schedule::new();
+    // SAFETY: the schedule only reads the send buffer, and runs within its borrow.
+    let send = s.user(unsafe { UserBuf::new(sendbuf.as_ptr() as *mut u8, sendbuf.len()) });
+    let recv = s.user(UserBuf::from_slice(recvbuf));
+    schedule::reduce(&mut s, rank, size, root, Some(send), recv, kind, op, TAG_REDUCE);
+    s.run_blocking(p)
 }
 
 /// Reduce with the root's contribution already in its result buffer (`MPI_IN_PLACE` at the
@@ -175,47 +160,11 @@ pub fn reduce_in_place(
     let (rank, size) = rank_size(p)?;
     check_root(root, size)?;
     check_reduction(op, kind, buf.len())?;
-    if rank == root {
-        reduce_tree(p, buf, kind, op, root)
-    } else {
-        reduce_tree(p, &mut buf.to_vec(), kind, op, root)
-    }
-}
-
-/// Binomial reduction towards `root`; `acc` holds this rank's contribution and is used as
-/// scratch (on the root it ends with the result). Arguments already checked.
-fn reduce_tree(
-    p: &mut dyn CollPeer,
-    acc: &mut [u8],
-    kind: Kind,
-    op: BuiltinOp,
-    root: usize,
-) -> Result<()> {
-    let (rank, size) = rank_size(p)?;
-    if size == 1 || acc.is_empty() {
-        return Ok(());
-    }
-    let vrank = (rank + size - root) % size;
-    let real = |v: usize| (v + root) % size;
-    let mut tmp = vec![0u8; acc.len()];
-    let mut mask = 1;
-    while mask < size {
-        if vrank & mask == 0 {
-            let child = vrank | mask;
-            if child < size {
-                // `acc` covers vranks [vrank, child), the child's data [child, child + mask):
-                // ours is the earlier operand.
-                p.recv(real(child), TAG_REDUCE, &mut tmp)?;
-                reduce_into(op, kind, &mut tmp, acc)?;
-                acc.copy_from_slice(&tmp);
-            }
-        } else {
-            p.send(real(vrank & !mask), TAG_REDUCE, acc)?;
-            break;
-        }
-        mask <<= 1;
-    }
-    Ok(())
+    let mut s = Schedule::new();
+    let b = s.user(UserBuf::from_slice(buf));
+    let send = if rank == root { None } else { Some(b) };
+    schedule::reduce(&mut s, rank, size, root, send, b, kind, op, TAG_REDUCE);
+    s.run_blocking(p)
 }
 
 /// Every rank gets the reduction of all ranks' `sendbuf` in `recvbuf` (same length).
@@ -228,16 +177,7 @@ pub fn allreduce(
 ) -> Result<()> {
     rank_size(p)?;
     check_reduction(op, kind, sendbuf.len())?;
-    if recvbuf.len() != sendbuf.len() {
-        return fail(
-            ErrorClass::Buffer,
-            format!(
-                "allreduce: receive buffer of {} bytes for {} bytes of data",
-                recvbuf.len(),
-                sendbuf.len()
-            ),
-        );
-    }
+    check_result_len("allreduce", sendbuf.len(), recvbuf.len())?;
     recvbuf.copy_from_slice(sendbuf);
     allreduce_in_place(p, recvbuf, kind, op)
 }
@@ -251,59 +191,10 @@ pub fn allreduce_in_place(
 ) -> Result<()> {
     let (rank, size) = rank_size(p)?;
     check_reduction(op, kind, buf.len())?;
-    if size == 1 || buf.is_empty() {
-        return Ok(());
-    }
-    let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros()); // largest power of two <= size
-    let rem = size - pof2;
-    let mut tmp = vec![0u8; buf.len()];
-
-    // Fold: among the first 2*rem ranks, each even rank hands its data to the odd rank above
-    // it and sits out; the odd rank becomes core rank rank/2.
-    let newrank = if rank < 2 * rem {
-        if rank % 2 == 0 {
-            p.send(rank + 1, TAG_ALLREDUCE, buf)?;
-            None
-        } else {
-            p.recv(rank - 1, TAG_ALLREDUCE, &mut tmp)?;
-            reduce_into(op, kind, buf, &tmp)?; // lower rank's data is `in`
-            Some(rank / 2)
-        }
-    } else {
-        Some(rank - rem)
-    };
-
-    // Recursive doubling among the pof2 core ranks. Core rank order follows real rank order,
-    // so the partner with the lower core rank holds the data of lower ranks.
-    if let Some(newrank) = newrank {
-        let mut mask = 1;
-        while mask < pof2 {
-            let newdst = newrank ^ mask;
-            let dst = if newdst < rem {
-                newdst * 2 + 1
-            } else {
-                newdst + rem
-            };
-            p.sendrecv(dst, TAG_ALLREDUCE, buf, dst, TAG_ALLREDUCE, &mut tmp)?;
-            if newdst < newrank {
-                reduce_into(op, kind, buf, &tmp)?;
-            } else {
-                reduce_into(op, kind, &mut tmp, buf)?;
-                buf.copy_from_slice(&tmp);
-            }
-            mask <<= 1;
-        }
-    }
-
-    // Unfold: odd ranks return the result to the even rank that sat out.
-    if rank < 2 * rem {
-        if rank % 2 == 0 {
-            p.recv(rank + 1, TAG_ALLREDUCE, buf)?;
-        } else {
-            p.send(rank - 1, TAG_ALLREDUCE, buf)?;
-        }
-    }
-    Ok(())
+    let mut s = Schedule::new();
+    let b = s.user(UserBuf::from_slice(buf));
+    schedule::allreduce(&mut s, rank, size, b, kind, op, TAG_ALLREDUCE);
+    s.run_blocking(p)
 }
 
 #[cfg(test)]

@@ -70,11 +70,15 @@ pub(super) struct Comm {
     pub(super) name: String,
     /// Its process topology, if any (`topology.rs`); `MPI_Comm_dup` shares it.
     pub(super) topo: Option<Arc<Topology>>,
+    /// Collective calls made on it so far (`nbc.rs`): every member makes them in the same
+    /// order, so the count numbers each call alike everywhere and its messages' tags keep
+    /// outstanding nonblocking collectives apart.
+    pub(super) coll_seq: u32,
 }
 
 impl Comm {
     pub(super) fn new(ctx: u32, rank: u32, members: Vec<usize>, name: &str) -> Comm {
-        Comm { ctx, rank, members, remote: None, name: name.to_string(), topo: None }
+        Comm { ctx, rank, members, remote: None, name: name.to_string(), topo: None, coll_seq: 0 }
     }
 
     /// The processes that point-to-point ranks name: the remote group of an

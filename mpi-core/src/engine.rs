@@ -13,11 +13,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::buffer::{Buf, UserBuf};
-use crate::collective::{self, CollPeer};
-use crate::datatype::Kind;
+use crate::collective::CollPeer;
 use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::matching::{Envelope, Selector};
-use crate::op::{self, BuiltinOp};
 use crate::protocol::{Bulk, Config, Link, MsgId, Protocol, RemoteRead, ReqId, SendData, SendMode, Status};
 use crate::transport::Transport;
 use crate::slab::{Id, Slab};
@@ -45,6 +43,12 @@ mod intercomm;
 /// Process topologies, stored with their communicators (`topology.rs`).
 #[path = "topology.rs"]
 pub mod topology;
+
+/// Collectives as schedules the engine advances: blocking, nonblocking, persistent (`nbc.rs`).
+#[path = "nbc.rs"]
+mod nbc;
+use nbc::Coll;
+pub use nbc::CollMode;
 
 /// A communicator: the token of its entry in the engine's table (a `slab::Id`, generation in
 /// the high half), so that a freed communicator's id is detected as invalid. WORLD and SELF are
@@ -98,6 +102,8 @@ enum Req {
     /// (`None` for a matched-probe receive, whose message handle names none).
     Active { r: ReqId, comm: Option<CommId> },
     Persistent { spec: Persistent, active: Option<ReqId> },
+    /// A nonblocking or persistent collective (`nbc.rs`).
+    Coll(Box<Coll>),
 }
 
 /// `MPI_BSEND_OVERHEAD`: what each buffered message costs in the attached buffer besides its data.
@@ -123,6 +129,10 @@ pub struct State {
     loopback: VecDeque<Vec<u8>>,
     /// RDMA reads in flight, by the token their transport reports them with.
     rdma_reads: Slab<RemoteRead>,
+    /// Collective requests whose schedules are running, in the order they started.
+    colls: Vec<Id>,
+    /// The memory of the last blocking collective's schedule and member list (`nbc.rs`).
+    spare: (Option<Box<crate::schedule::Schedule>>, Vec<usize>),
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.
@@ -271,6 +281,8 @@ impl Engine {
                 bsend: BsendBuffer::default(),
                 loopback: VecDeque::new(),
                 rdma_reads: Slab::default(),
+                colls: Vec::new(),
+                spare: Default::default(),
             }),
             rank,
             size,
@@ -390,6 +402,9 @@ impl Engine {
             if let Some(first) = self.transports.first() {
                 first.transport.wake_self();
             }
+        }
+        if !st.colls.is_empty() {
+            self.progress_colls(st);
         }
         Ok(())
     }
@@ -613,6 +628,7 @@ impl Engine {
         let r = match st.requests.get(req.0) {
             Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => *r,
             Some(Req::Persistent { active: None, .. }) => return fail(ErrorClass::Request, "cancel of an inactive persistent request"),
+            Some(Req::Coll(_)) => return fail(ErrorClass::Request, "a collective request cannot be cancelled"),
             None => return fail(ErrorClass::Request, "invalid request"),
         };
         st.proto.cancel(r)
@@ -647,58 +663,13 @@ impl Engine {
 
     // ---- collectives ---------------------------------------------------------------------
 
-    pub fn barrier(&self, comm: CommId) -> Result<()> {
-        let mut p = self.coll_peer(comm)?;
-        if p.remote_size.is_some() {
-            return self.inter_barrier(&mut p);
-        }
-        collective::barrier(&mut p)
-    }
-
-    /// `MPI_Bcast`; on an intercommunicator `root` is `ROOT`, `PROC_NULL` or a remote rank.
-    pub fn bcast(&self, comm: CommId, buf: &mut [u8], root: i32) -> Result<()> {
-        let mut p = self.coll_peer(comm)?;
-        if let Some(remote) = p.remote_size {
-            return self.inter_bcast(&mut p, remote, buf, root);
-        }
-        let root = check_root(root, p.size)?;
-        collective::bcast(&mut p, buf, root)
-    }
-
-    /// `MPI_Reduce`. `send == None` is `MPI_IN_PLACE` at the root (its data is in `recv`). On
-    /// an intercommunicator `root` is `ROOT` (`send` unused), `PROC_NULL` (neither buffer
-    /// used) or a remote rank (`recv` unused).
-    pub fn reduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp, root: i32) -> Result<()> {
-        let mut p = self.coll_peer(comm)?;
-        op::check(op, kind)?;
-        if let Some(remote) = p.remote_size {
-            return self.inter_reduce(&mut p, remote, send, recv, kind, op, root);
-        }
-        let root = check_root(root, p.size)?;
-        match send {
-            Some(s) => collective::reduce(&mut p, s, recv, kind, op, root),
-            None => collective::reduce_in_place(&mut p, recv, kind, op, root),
-        }
-    }
-
-    /// `MPI_Allreduce`. `send == None` is `MPI_IN_PLACE` (not on an intercommunicator, where
-    /// each group gets the reduction of the other group's data).
-    pub fn allreduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp) -> Result<()> {
-        let mut p = self.coll_peer(comm)?;
-        op::check(op, kind)?;
-        if p.remote_size.is_some() {
-            return self.inter_allreduce(&mut p, send, recv, kind, op);
-        }
-        match send {
-            Some(s) => collective::allreduce(&mut p, s, recv, kind, op),
-            None => collective::allreduce_in_place(&mut p, recv, kind, op),
-        }
-    }
+    // Barrier, Bcast, Reduce, Allreduce, their nonblocking and persistent forms and the
+    // neighbour exchanges: `nbc.rs`.
 
     /// The collective context of `comm`'s (local) group.
     fn coll_peer(&self, comm: CommId) -> Result<EnginePeer<'_>> {
-        let (rank, size, remote_size) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.len(), c.remote.as_ref().map(Vec::len))))?;
-        Ok(EnginePeer { engine: self, comm, rank, size, remote_size })
+        let (rank, size) = self.with_comm(comm, |c| Ok((c.rank as usize, c.members.len())))?;
+        Ok(EnginePeer { engine: self, comm, rank, size })
     }
 
     // ---- life cycle ----------------------------------------------------------------------
@@ -879,6 +850,7 @@ impl State {
                 Ok(status)
             }
             Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
+            Some(Req::Coll(_)) => self.test_coll(req),
             Some(Req::Persistent { active: Some(r), .. }) => {
                 let r = *r;
                 let status = self.proto.take(r)?;
@@ -898,6 +870,7 @@ impl State {
         match self.requests.get(req.0)? {
             Req::Active { comm, .. } => *comm,
             Req::Persistent { spec: Persistent::Send { comm, .. } | Persistent::Recv { comm, .. }, .. } => Some(*comm),
+            Req::Coll(c) => Some(c.comm()),
         }
     }
 
@@ -907,22 +880,32 @@ impl State {
             None => fail(ErrorClass::Request, "invalid or already completed request"),
             Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.peek(*r),
             Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
+            Some(Req::Coll(c)) => Ok(c.peek()),
         }
     }
 
     /// Whether `req` is a persistent request that is not started (`MPI_Waitany` skips those).
     pub fn is_inactive(&self, req: Request) -> bool {
-        matches!(self.requests.get(req.0), Some(Req::Persistent { active: None, .. }))
+        match self.requests.get(req.0) {
+            Some(Req::Persistent { active: None, .. }) => true,
+            Some(Req::Coll(c)) => c.is_persistent() && !c.is_active(),
+            _ => false,
+        }
     }
 
     pub fn is_persistent(&self, req: Request) -> bool {
-        matches!(self.requests.get(req.0), Some(Req::Persistent { .. }))
+        match self.requests.get(req.0) {
+            Some(Req::Persistent { .. }) => true,
+            Some(Req::Coll(c)) => c.is_persistent(),
+            _ => false,
+        }
     }
 
     fn start(&mut self, req: Request) -> Result<()> {
         let spec = match self.requests.get(req.0) {
             Some(Req::Persistent { spec, active: None }) => spec.clone(),
             Some(Req::Persistent { active: Some(_), .. }) => return fail(ErrorClass::Request, "persistent request is already active"),
+            Some(Req::Coll(_)) => return self.start_coll(req),
             _ => return fail(ErrorClass::Request, "MPI_Start needs a persistent request"),
         };
         let r = match spec {
@@ -936,10 +919,15 @@ impl State {
     }
 
     fn free(&mut self, req: Request) -> Result<()> {
+        if let Some(Req::Coll(c)) = self.requests.get(req.0) {
+            if !c.may_free() {
+                return fail(ErrorClass::Request, "an active collective request cannot be freed");
+            }
+        }
         match self.requests.remove(req.0) {
             None => fail(ErrorClass::Request, "invalid or already freed request"),
             Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.detach(r),
-            Some(Req::Persistent { active: None, .. }) => Ok(()),
+            Some(Req::Persistent { active: None, .. }) | Some(Req::Coll(_)) => Ok(()),
         }
     }
 }
@@ -957,8 +945,6 @@ struct EnginePeer<'a> {
     comm: CommId,
     rank: usize,
     size: usize,
-    /// The remote group's size, for an intercommunicator.
-    remote_size: Option<usize>,
 }
 
 impl EnginePeer<'_> {

@@ -19,7 +19,8 @@
 //! carries the error class instead, so that every member of its group fails with it rather
 //! than waiting for a result that will not come.
 //!
-//! Collectives follow the standard's root conventions: in the root's group the root passes
+//! Collectives (schedules built by `schedule::inter_barrier`, ..., run by `nbc.rs`) follow the
+//! standard's root conventions: in the root's group the root passes
 //! `MPI_ROOT` and the others `MPI_PROC_NULL`; the other group names the root's remote rank.
 //! Data crosses between the leaders (local rank 0 of each group) and spreads within a group
 //! by the intracommunicator algorithms on the local group:
@@ -31,7 +32,8 @@
 //!   received, so each group gets the reduction of the other group's data.
 
 use crate::buffer::UserBuf;
-use crate::collective::{self, CollPeer, TAG_ALLREDUCE, TAG_BARRIER, TAG_BCAST, TAG_REDUCE};
+use crate::collective::{self, CollPeer};
+use crate::schedule::InterRoot;
 use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::group::{Group, CONTEXT_WORDS};
@@ -40,7 +42,7 @@ use crate::op::BuiltinOp;
 use crate::protocol::ReqId;
 
 use super::comm::{from_bytes, to_bytes, Comm, GroupPeer, NO_COLOR};
-use super::{CommId, Engine, EnginePeer, PROC_NULL, ROOT, TAG_UB};
+use super::{CommId, Engine, PROC_NULL, ROOT, TAG_UB};
 
 /// Offset of the tags of messages between the groups, on an intercommunicator's collective
 /// context. The local group's collectives use the small tags of `collective.rs` with local
@@ -107,11 +109,6 @@ impl InterLink<'_> {
         // SAFETY: `send_to` returns only once the send is complete, within `data`'s borrow.
         let buf = unsafe { UserBuf::new(data.as_ptr() as *mut u8, data.len()) };
         self.engine.send_to(st, peer, env, buf.into())
-    }
-
-    fn recv(&self, src: usize, tag: i32, buf: &mut [u8]) -> Result<()> {
-        let r = self.post_recv(src, tag, buf)?;
-        self.wait_recv(r)
     }
 
     /// Sends `data` to remote rank `other` and receives `buf` from it.
@@ -408,85 +405,11 @@ impl Engine {
             }
         }
     }
-
-    // ---- collectives (module doc) ----------------------------------------------------------
-
-    pub(super) fn inter_barrier(&self, p: &mut EnginePeer<'_>) -> Result<()> {
-        collective::barrier(p)?;
-        if p.rank == 0 {
-            self.inter_link(p.comm)?.sendrecv(0, TAG_BARRIER, &[], &mut [])?;
-        }
-        collective::barrier(p)
-    }
-
-    pub(super) fn inter_bcast(&self, p: &mut EnginePeer<'_>, remote: usize, buf: &mut [u8], root: i32) -> Result<()> {
-        match check_inter_root(root, remote)? {
-            InterRoot::None => Ok(()),
-            InterRoot::Me => self.inter_link(p.comm)?.send(0, TAG_BCAST, buf),
-            InterRoot::Remote(r) => {
-                if p.rank == 0 {
-                    self.inter_link(p.comm)?.recv(r, TAG_BCAST, buf)?;
-                }
-                collective::bcast(p, buf, 0)
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn inter_reduce(
-        &self,
-        p: &mut EnginePeer<'_>,
-        remote: usize,
-        send: Option<&[u8]>,
-        recv: &mut [u8],
-        kind: Kind,
-        op: BuiltinOp,
-        root: i32,
-    ) -> Result<()> {
-        match check_inter_root(root, remote)? {
-            InterRoot::None => Ok(()),
-            InterRoot::Me => self.inter_link(p.comm)?.recv(0, TAG_REDUCE, recv),
-            InterRoot::Remote(r) => {
-                let Some(send) = send else {
-                    return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not valid on an intercommunicator");
-                };
-                let mut acc = if p.rank == 0 { vec![0u8; send.len()] } else { Vec::new() };
-                collective::reduce(p, send, &mut acc, kind, op, 0)?;
-                if p.rank == 0 {
-                    self.inter_link(p.comm)?.send(r, TAG_REDUCE, &acc)?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    pub(super) fn inter_allreduce(&self, p: &mut EnginePeer<'_>, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp) -> Result<()> {
-        let Some(send) = send else {
-            return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not valid on an intercommunicator");
-        };
-        if recv.len() != send.len() {
-            return fail(ErrorClass::Buffer, format!("allreduce: receive buffer of {} bytes for {} bytes of data", recv.len(), send.len()));
-        }
-        let mut acc = if p.rank == 0 { vec![0u8; send.len()] } else { Vec::new() };
-        collective::reduce(p, send, &mut acc, kind, op, 0)?;
-        if p.rank == 0 {
-            self.inter_link(p.comm)?.sendrecv(0, TAG_ALLREDUCE, &acc, recv)?;
-        }
-        collective::bcast(p, recv, 0)
-    }
 }
 
-/// A rooted intercommunicator collective's `root` argument, as this process sees it.
-enum InterRoot {
-    /// `MPI_PROC_NULL`: a non-root member of the root's group.
-    None,
-    /// `MPI_ROOT`: this process is the root.
-    Me,
-    /// The root is this remote rank.
-    Remote(usize),
-}
-
-fn check_inter_root(root: i32, remote: usize) -> Result<InterRoot> {
+/// A rooted intercommunicator collective's `root` argument, as this process sees it (the
+/// collectives themselves are schedules: `schedule::inter_bcast`, ... run by `nbc.rs`).
+pub(super) fn check_inter_root(root: i32, remote: usize) -> Result<InterRoot> {
     match root {
         PROC_NULL => Ok(InterRoot::None),
         ROOT => Ok(InterRoot::Me),
@@ -528,6 +451,8 @@ mod tests {
         assert_eq!(check_inter_root(2, 2).err().map(|e| e.class), Some(ErrorClass::Root));
         assert_eq!(check_inter_root(-7, 2).err().map(|e| e.class), Some(ErrorClass::Root));
     }
+
+    use crate::collective::{TAG_ALLREDUCE, TAG_BARRIER, TAG_BCAST, TAG_REDUCE};
 
     #[test]
     fn inter_tags_stay_clear_of_collective_and_user_tags() {

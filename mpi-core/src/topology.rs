@@ -12,8 +12,9 @@
 //!
 //! # Neighbour exchanges
 //!
-//! A neighbor collective posts every receive, then every send, on the communicator's collective
-//! context, and waits for all of them. For a Cartesian topology the neighbours are, for each
+//! A neighbor collective is a schedule of one round (`nbc.rs`, `neighbor_sched`): it posts
+//! every receive, then every send, on the communicator's collective context, and completes
+//! when all of them have. For a Cartesian topology the neighbours are, for each
 //! dimension, the -1 then the +1 neighbour; both may be the same process (a periodic dimension
 //! of size 1 or 2), so each message's tag names the block it lands in at the receiver: data
 //! sent to the -1 neighbour fills that neighbour's "+1" block. For graphs every message has the
@@ -22,20 +23,15 @@
 
 use std::sync::Arc;
 
-use crate::buffer::UserBuf;
 use crate::collective::CollPeer;
-use crate::error::{fail, ErrorClass, MpiError, Result};
-use crate::matching::{Envelope, Selector};
-use crate::protocol::{ReqId, SendData, SendMode};
+use crate::error::{fail, ErrorClass, Result};
 use crate::slab::Id;
 
 use super::{CommId, Engine, PROC_NULL};
 
-/// Tags of the neighbor collectives on the collective context (the tree collectives use small
-/// tags, `MPI_Comm_create_group` negative ones): the base, plus the receiver's block for
-/// Cartesian topologies.
-const TAG_NEIGHBOR: i32 = 1 << 20;
-/// Tag of `MPI_Dist_graph_create`'s exchange of edges.
+/// Tag of `MPI_Dist_graph_create`'s exchange of edges on the collective context (the tree
+/// collectives of context agreements use small tags, `MPI_Comm_create_group` negative ones,
+/// schedules `nbc.rs`'s range from `1 << 25`).
 const TAG_DIST_GRAPH: i32 = (1 << 20) - 1;
 
 /// A communicator's topology.
@@ -419,50 +415,6 @@ impl Engine {
         let topo = self.topology_required(comm)?;
         let rank = self.comm_rank(comm)? as i32;
         Ok(topo.neighbors(rank))
-    }
-
-    /// A blocking neighbour exchange: `sends[i]` goes to the i-th destination, `recvs[j]` is
-    /// filled from the j-th source (`PROC_NULL` neighbours skipped, their blocks untouched).
-    /// Lengths must match the neighbour counts.
-    pub fn neighbor_exchange(&self, comm: CommId, sends: &[UserBuf], recvs: &[UserBuf]) -> Result<()> {
-        let topo = self.topology_required(comm)?;
-        let mut st = self.lock();
-        let c = st.comm(comm)?;
-        let (ctx, rank, members) = (c.ctx + 1, c.rank, c.members.clone());
-        let (sources, destinations) = topo.neighbors(rank as i32);
-        if sources.len() != recvs.len() || destinations.len() != sends.len() {
-            return fail(ErrorClass::Intern, "neighbour exchange with buffers for a different number of neighbours");
-        }
-        let cart = matches!(*topo, Topology::Cart { .. });
-        let mut reqs: Vec<ReqId> = Vec::with_capacity(sources.len() + destinations.len());
-        for (j, (&src, buf)) in sources.iter().zip(recvs).enumerate() {
-            if src != PROC_NULL {
-                let tag = if cart { TAG_NEIGHBOR + j as i32 } else { TAG_NEIGHBOR };
-                reqs.push(st.proto.irecv(Selector { ctx, src: Some(src as u32), tag: Some(tag) }, (*buf).into()));
-            }
-        }
-        for (i, (&dst, buf)) in destinations.iter().zip(sends).enumerate() {
-            if dst != PROC_NULL {
-                // Sent towards our -1 neighbour, it lands in that process's +1 block, and back.
-                let tag = if cart { TAG_NEIGHBOR + (i ^ 1) as i32 } else { TAG_NEIGHBOR };
-                let env = Envelope { ctx, src: rank, tag };
-                reqs.push(st.proto.isend(members[dst as usize], env, SendData::User((*buf).into()), SendMode::Standard));
-            }
-        }
-        self.progress(&mut st)?;
-        drop(st);
-        let mut first_err: Option<MpiError> = None;
-        for r in reqs {
-            match self.wait_protocol(r) {
-                Ok(status) => {
-                    if let (Some(class), None) = (status.error, &first_err) {
-                        first_err = Some(MpiError::new(class, "neighbor collective: a message is longer than its receive block"));
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        first_err.map_or(Ok(()), Err)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::error::MpiError;
+use crate::op::reduce_into;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

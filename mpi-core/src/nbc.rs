@@ -1,0 +1,557 @@
+//! Collectives as requests: the engine's side of `schedule.rs` (a child module of `engine`,
+//! like `comm.rs`).
+//!
+//! Every collective on a communicator, blocking or not, is a [`Schedule`] built by
+//! `schedule.rs`'s algorithms and run through protocol requests on the communicator's
+//! collective context (`ctx + 1`):
+//! - a blocking call builds the schedule and advances it in its own wait loop, never
+//!   entering the request table (so `MPI_Allreduce` costs no more than it did as blocking
+//!   point-to-point);
+//! - a nonblocking call (`MPI_Iallreduce`, ...) puts it in a request (`Req::Coll`) and on the
+//!   engine's list of active schedules, which `progress` advances after every round of
+//!   transport work, so the collective moves on during any MPI call, and the wait and test
+//!   families complete it like any request;
+//! - a persistent call (`MPI_Allreduce_init`, ...) builds it once into an inactive request;
+//!   `MPI_Start` restarts it (the buffers are the ones given at init, as MPI fixes them).
+//!
+//! Tags: each collective call takes the next number of its communicator's `coll_seq` (every
+//! member calls collectives, and inits persistent ones, in the same order, so the numbers
+//! agree), and its messages carry `SCHED_TAG + (number mod 2^14) * 2048 + class`, where the
+//! class is the algorithm's tag (`collective::TAG_BCAST`, ...) or a neighbour block. Two
+//! outstanding collectives on one communicator thus never take each other's messages, even
+//! when one posts a receive from a process before the other has received from it. Messages
+//! between the groups of an intercommunicator add `INTER_TAG` (`intercomm.rs`). The fixed
+//! small tags of `collective.rs`'s blocking runs (context agreements), the neighbour and
+//! dist-graph tags of `topology.rs` and `MPI_Comm_create_group`'s negative tags are all below
+//! `SCHED_TAG` or negative, so they never meet these.
+
+use std::collections::VecDeque;
+use std::sync::MutexGuard;
+
+use crate::buffer::{Buf, UserBuf};
+use crate::collective::{check_reduction, check_result_len, TAG_ALLREDUCE, TAG_BARRIER, TAG_BCAST, TAG_REDUCE};
+use crate::datatype::Kind;
+use crate::error::{fail, ErrorClass, MpiError, Result};
+use crate::matching::{Envelope, Selector};
+use crate::op::{self, BuiltinOp};
+use crate::protocol::{Protocol, ReqId, SendData, SendMode, Status};
+use crate::schedule::{self, InterRoot, Peer, Schedule, Wire};
+use crate::slab::Id;
+
+use super::intercomm::{check_inter_root, INTER_TAG};
+use super::topology::Topology;
+use super::{check_root, empty_status, CommId, Engine, Req, Request, State, PROC_NULL};
+
+/// Base of the tags of schedule messages (module doc).
+const SCHED_TAG: i32 = 1 << 25;
+/// Collective calls told apart by tag before the numbering wraps.
+const SEQ_SPAN: u32 = 1 << 14;
+/// Tag classes per call: the algorithms' tags, then neighbour blocks from `NEIGHBOR_CLASS`.
+const CLASSES: i32 = 2048;
+const NEIGHBOR_CLASS: i32 = 16;
+
+/// How a collective call wants its schedule: started now and waited for by a request, or
+/// kept in an inactive persistent request until `MPI_Start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollMode {
+    Nonblocking,
+    Persistent,
+}
+
+/// Where one collective call's messages go: the communicator as it was when the call was
+/// made (a schedule outlives neither its request nor, by MPI's rules, its communicator, but
+/// it does not need the table entry to exist).
+pub(super) struct Frame {
+    /// The collective context.
+    ctx: u32,
+    /// Our rank in the (local) group: the source of our messages.
+    me: u32,
+    members: Vec<usize>,
+    remote: Vec<usize>,
+    /// Tag of class 0 of this call.
+    tag_base: i32,
+}
+
+impl Frame {
+    /// The process and tag of a message to or from `peer` with tag class `class`.
+    fn resolve(&self, peer: Peer, class: i32) -> Result<(usize, u32, i32)> {
+        let (list, r, tag) = match peer {
+            Peer::Local(r) => (&self.members, r, self.tag_base + class),
+            Peer::Remote(r) => (&self.remote, r, self.tag_base + class + INTER_TAG),
+        };
+        match list.get(r) {
+            Some(&proc) => Ok((proc, r as u32, tag)),
+            None => fail(ErrorClass::Intern, format!("collective schedule names rank {r} of a group of {}", list.len())),
+        }
+    }
+}
+
+/// A collective request: its schedule, and where it stands.
+pub(super) struct Coll {
+    sched: Box<Schedule>,
+    frame: Frame,
+    comm: CommId,
+    persistent: bool,
+    /// Started and not yet completed by a wait or test.
+    active: bool,
+    /// Set when the schedule has finished (with an error class if it failed).
+    result: Option<Status>,
+}
+
+/// Protocol requests on a frame's context, as a schedule sends and receives.
+struct EngineWire<'a> {
+    engine: &'a Engine,
+    proto: &'a mut Protocol,
+    loopback: &'a mut VecDeque<Vec<u8>>,
+    frame: &'a Frame,
+}
+
+impl Wire for EngineWire<'_> {
+    fn send(&mut self, to: Peer, tag: i32, data: UserBuf) -> Result<Option<ReqId>> {
+        let (proc, _, tag) = self.frame.resolve(to, tag)?;
+        let env = Envelope { ctx: self.frame.ctx, src: self.frame.me, tag };
+        // Small messages go straight into the transport when nothing is queued ahead of them,
+        // as blocking sends do.
+        let (engine, loopback) = (self.engine, &mut *self.loopback);
+        if self.proto.send_now(proc, env, data.bytes(), &mut |h, p| engine.transmit(loopback, proc, h, p)) {
+            return Ok(None);
+        }
+        Ok(Some(self.proto.isend(proc, env, SendData::User(data.into()), SendMode::Standard)))
+    }
+
+    fn recv(&mut self, from: Peer, tag: i32, into: UserBuf) -> Result<ReqId> {
+        let (_, src, tag) = self.frame.resolve(from, tag)?;
+        Ok(self.proto.irecv(Selector { ctx: self.frame.ctx, src: Some(src), tag: Some(tag) }, into.into()))
+    }
+
+    fn done(&mut self, r: ReqId) -> Result<bool> {
+        match self.proto.take(r)? {
+            None => Ok(false),
+            Some(Status { error: Some(class), .. }) => Err(MpiError::new(class, "collective message of unexpected length")),
+            Some(_) => Ok(true),
+        }
+    }
+
+    fn forget(&mut self, r: ReqId) {
+        let _ = self.proto.detach(r);
+    }
+}
+
+impl State {
+    /// The frame of the next collective call on `comm`, which takes its number.
+    fn coll_frame(&mut self, comm: CommId) -> Result<(Frame, usize, usize, bool)> {
+        let Some(c) = self.comms.get_mut(Id::from_token(comm.0)) else {
+            return fail(ErrorClass::Comm, "invalid communicator");
+        };
+        let seq = c.coll_seq % SEQ_SPAN;
+        c.coll_seq = c.coll_seq.wrapping_add(1);
+        let mut members = std::mem::take(&mut self.spare.1);
+        members.clear();
+        members.extend_from_slice(&c.members);
+        let frame = Frame {
+            ctx: c.ctx + 1,
+            me: c.rank,
+            members,
+            remote: c.remote.clone().unwrap_or_default(),
+            tag_base: SCHED_TAG + seq as i32 * CLASSES,
+        };
+        Ok((frame, c.rank as usize, c.members.len(), c.remote.is_some()))
+    }
+
+    /// An empty schedule: the spare one a blocking collective left, or a new one.
+    fn new_sched(&mut self) -> Box<Schedule> {
+        self.spare.0.take().unwrap_or_default()
+    }
+
+    /// Keeps a finished blocking collective's memory for the next one.
+    fn recycle(&mut self, mut sched: Box<Schedule>, frame: Frame) {
+        sched.clear();
+        self.spare = (Some(sched), frame.members);
+    }
+
+    /// Advances every active collective request (`Engine::progress`).
+    fn advance_colls(&mut self, engine: &Engine) {
+        let State { proto, loopback, requests, colls, .. } = self;
+        let mut i = 0;
+        while i < colls.len() {
+            let Some(Req::Coll(c)) = requests.get_mut(colls[i]) else {
+                colls.remove(i);
+                continue;
+            };
+            let mut w = EngineWire { engine, proto, loopback, frame: &c.frame };
+            match c.sched.advance(&mut w) {
+                Ok(false) => i += 1,
+                Ok(true) => {
+                    c.result = Some(empty_status());
+                    colls.remove(i);
+                }
+                Err(e) => {
+                    c.result = Some(Status { error: Some(e.class), ..empty_status() });
+                    colls.remove(i);
+                }
+            }
+        }
+    }
+
+    pub(super) fn test_coll(&mut self, req: Request) -> Result<Option<Status>> {
+        let Some(Req::Coll(c)) = self.requests.get_mut(req.0) else {
+            return fail(ErrorClass::Request, "invalid or already completed request");
+        };
+        if !c.active {
+            return Ok(Some(empty_status()));
+        }
+        let Some(status) = c.result.take() else { return Ok(None) };
+        if c.persistent {
+            c.active = false;
+        } else {
+            self.requests.remove(req.0);
+        }
+        Ok(Some(status))
+    }
+
+    pub(super) fn start_coll(&mut self, req: Request) -> Result<()> {
+        let Some(Req::Coll(c)) = self.requests.get_mut(req.0) else {
+            return fail(ErrorClass::Request, "MPI_Start needs a persistent request");
+        };
+        if !c.persistent {
+            return fail(ErrorClass::Request, "MPI_Start needs a persistent request");
+        }
+        if c.active {
+            return fail(ErrorClass::Request, "persistent request is already active");
+        }
+        c.sched.restart();
+        c.active = true;
+        c.result = None;
+        self.colls.push(req.0);
+        Ok(())
+    }
+}
+
+impl Coll {
+    pub(super) fn comm(&self) -> CommId {
+        self.comm
+    }
+
+    pub(super) fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
+    pub(super) fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The status a peek reports: the result once finished, empty when inactive.
+    pub(super) fn peek(&self) -> Option<Status> {
+        if self.active {
+            self.result
+        } else {
+            Some(empty_status())
+        }
+    }
+
+    /// Whether `MPI_Request_free` may release it: not while its schedule runs (MPI makes
+    /// freeing an active collective request erroneous; its messages would still flow).
+    pub(super) fn may_free(&self) -> bool {
+        !self.active || self.result.is_some()
+    }
+}
+
+impl Engine {
+    /// Advances the active collective requests, then hands their messages to the transports.
+    pub(super) fn progress_colls(&self, st: &mut State) {
+        st.advance_colls(self);
+        if st.proto.has_outgoing() {
+            let State { proto, loopback, .. } = st;
+            self.flush_all(proto, loopback);
+        }
+    }
+
+    /// Advances a blocking collective's schedule and flushes what it queued.
+    fn advance_sched(&self, st: &mut State, sched: &mut Schedule, frame: &Frame) -> Result<bool> {
+        let State { proto, loopback, .. } = st;
+        let mut w = EngineWire { engine: self, proto, loopback, frame };
+        let done = sched.advance(&mut w)?;
+        if proto.has_outgoing() {
+            self.flush_all(proto, loopback);
+        }
+        Ok(done)
+    }
+
+    /// Runs a blocking collective's schedule to its end. Its first messages leave under the
+    /// lock the schedule was built under, before any progress round: on the critical path of
+    /// a small collective, a transport poll first would add its cost to every call.
+    fn run_sched(&self, mut st: MutexGuard<'_, State>, mut sched: Box<Schedule>, frame: Frame) -> Result<()> {
+        if self.advance_sched(&mut st, &mut sched, &frame)? {
+            st.recycle(sched, frame);
+            return Ok(());
+        }
+        drop(st);
+        let mut frame = Some(frame);
+        let mut sched = Some(sched);
+        self.wait_until(|st| {
+            let (Some(s), Some(f)) = (sched.as_mut(), frame.as_ref()) else { return Ok(Some(())) };
+            if !self.advance_sched(st, s, f)? {
+                return Ok(None);
+            }
+            if let (Some(s), Some(f)) = (sched.take(), frame.take()) {
+                st.recycle(s, f);
+            }
+            Ok(Some(()))
+        })
+    }
+
+    /// A nonblocking collective's request (started at once) or a persistent one's (inactive).
+    fn coll_request(&self, mut st: MutexGuard<'_, State>, sched: Box<Schedule>, frame: Frame, comm: CommId, mode: CollMode) -> Result<Request> {
+        let persistent = mode == CollMode::Persistent;
+        let coll = super::nbc::Coll { sched, frame, comm, persistent, active: !persistent, result: None };
+        let id = st.requests.insert(Req::Coll(Box::new(coll)));
+        if !persistent {
+            st.colls.push(id);
+            self.progress(&mut st)?;
+        }
+        Ok(Request(id))
+    }
+
+    // ---- schedule builders (argument checks, then `schedule.rs`'s algorithms) ---------------
+
+    fn barrier_sched(st: &mut State, comm: CommId) -> Result<(Box<Schedule>, Frame)> {
+        let (frame, rank, size, inter) = st.coll_frame(comm)?;
+        let mut s = st.new_sched();
+        if inter {
+            schedule::inter_barrier(&mut s, rank, size, TAG_BARRIER);
+        } else {
+            schedule::barrier(&mut s, rank, size, TAG_BARRIER);
+        }
+        Ok((s, frame))
+    }
+
+    fn bcast_sched(st: &mut State, comm: CommId, buf: &Buf, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        let c = st.comm(comm)?;
+        let (size, remote) = (c.members.len(), c.remote.as_ref().map(Vec::len));
+        let mut s = st.new_sched();
+        match remote {
+            Some(remote) => {
+                let root = check_inter_root(root, remote)?;
+                let (frame, rank, size, _) = st.coll_frame(comm)?;
+                let b = s.stage(buf, root == InterRoot::Me);
+                schedule::inter_bcast(&mut s, rank, size, root, b, TAG_BCAST);
+                if matches!(root, InterRoot::Remote(_)) {
+                    s.unstage(b);
+                }
+                Ok((s, frame))
+            }
+            None => {
+                let root = check_root(root, size)?;
+                let (frame, rank, size, _) = st.coll_frame(comm)?;
+                let b = s.stage(buf, rank == root);
+                schedule::bcast(&mut s, rank, size, root, b, TAG_BCAST);
+                if rank != root {
+                    s.unstage(b);
+                }
+                Ok((s, frame))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reduce_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, kind: Kind, op: BuiltinOp, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        op::check(op, kind)?;
+        let c = st.comm(comm)?;
+        let (size, remote) = (c.members.len(), c.remote.as_ref().map(Vec::len));
+        let mut s = st.new_sched();
+        match remote {
+            Some(remote) => {
+                let root = check_inter_root(root, remote)?;
+                let send = match (root, send) {
+                    (InterRoot::Remote(_), None) => return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not valid on an intercommunicator"),
+                    (InterRoot::Remote(_), Some(b)) => {
+                        check_reduction(op, kind, b.len())?;
+                        Some(b)
+                    }
+                    _ => None,
+                };
+                let (frame, rank, size, _) = st.coll_frame(comm)?;
+                match (root, send) {
+                    (InterRoot::Me, _) => {
+                        let r = s.stage(recv, false);
+                        schedule::inter_reduce(&mut s, rank, size, root, schedule::Range::EMPTY, r, kind, op, TAG_REDUCE);
+                        s.unstage(r);
+                    }
+                    (InterRoot::Remote(_), Some(b)) => {
+                        let sr = s.stage(b, true);
+                        schedule::inter_reduce(&mut s, rank, size, root, sr, schedule::Range::EMPTY, kind, op, TAG_REDUCE);
+                    }
+                    _ => {}
+                }
+                Ok((s, frame))
+            }
+            None => {
+                let root = check_root(root, size)?;
+                let rank = st.comm(comm)?.rank as usize;
+                // Without a send buffer the contribution is in `recv` (MPI_IN_PLACE at the root).
+                let contribution = send.unwrap_or(recv);
+                check_reduction(op, kind, contribution.len())?;
+                if rank == root {
+                    check_result_len("reduce", contribution.len(), recv.len())?;
+                }
+                let (frame, rank, size, _) = st.coll_frame(comm)?;
+                let sr = send.map(|b| s.stage(b, true));
+                if rank == root {
+                    let r = s.stage(recv, send.is_none());
+                    schedule::reduce(&mut s, rank, size, root, sr, r, kind, op, TAG_REDUCE);
+                    s.unstage(r);
+                } else {
+                    let sr = match sr {
+                        Some(r) => r,
+                        None => s.stage(recv, true),
+                    };
+                    schedule::reduce(&mut s, rank, size, root, Some(sr), schedule::Range::EMPTY, kind, op, TAG_REDUCE);
+                }
+                Ok((s, frame))
+            }
+        }
+    }
+
+    fn allreduce_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, kind: Kind, op: BuiltinOp) -> Result<(Box<Schedule>, Frame)> {
+        op::check(op, kind)?;
+        let inter = st.comm(comm)?.remote.is_some();
+        if inter && send.is_none() {
+            return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not valid on an intercommunicator");
+        }
+        check_reduction(op, kind, recv.len())?;
+        if let Some(b) = send {
+            check_result_len("allreduce", b.len(), recv.len())?;
+        }
+        let (frame, rank, size, _) = st.coll_frame(comm)?;
+        let mut s = st.new_sched();
+        let r = s.stage(recv, send.is_none());
+        let sr = send.map(|b| s.stage(b, true));
+        match sr {
+            Some(sr) if inter => schedule::inter_allreduce(&mut s, rank, size, sr, r, kind, op, TAG_ALLREDUCE),
+            _ => {
+                if let Some(sr) = sr {
+                    s.copy(sr, r);
+                }
+                schedule::allreduce(&mut s, rank, size, r, kind, op, TAG_ALLREDUCE);
+            }
+        }
+        s.unstage(r);
+        Ok((s, frame))
+    }
+
+    /// A neighbour exchange: `sends[i]` goes to the i-th destination, `recvs[j]` is filled
+    /// from the j-th source (`PROC_NULL` neighbours skipped, their blocks untouched). For a
+    /// Cartesian topology a message's tag names the block it lands in at the receiver
+    /// (`topology.rs`, "Neighbour exchanges").
+    fn neighbor_sched(st: &mut State, topo: &Topology, comm: CommId, sends: &[UserBuf], recvs: &[UserBuf]) -> Result<(Box<Schedule>, Frame)> {
+        let rank = st.comm(comm)?.rank;
+        let (sources, destinations) = topo.neighbors(rank as i32);
+        if sources.len() != recvs.len() || destinations.len() != sends.len() {
+            return fail(ErrorClass::Intern, "neighbour exchange with buffers for a different number of neighbours");
+        }
+        let cart = matches!(topo, Topology::Cart { .. });
+        if cart && NEIGHBOR_CLASS + sources.len().max(destinations.len()) as i32 >= CLASSES {
+            return fail(ErrorClass::Dims, "neighbor collective on a Cartesian topology of too many dimensions");
+        }
+        let (frame, _, _, _) = st.coll_frame(comm)?;
+        let mut s = st.new_sched();
+        let peer = |r: i32| (r != PROC_NULL).then_some(r as usize);
+        let rs: Vec<_> = sources
+            .iter()
+            .zip(recvs)
+            .enumerate()
+            .map(|(j, (&src, b))| (peer(src), if cart { NEIGHBOR_CLASS + j as i32 } else { NEIGHBOR_CLASS }, s.user(*b)))
+            .collect();
+        // Sent towards our -1 neighbour, a message lands in that process's +1 block, and back.
+        let ss: Vec<_> = destinations
+            .iter()
+            .zip(sends)
+            .enumerate()
+            .map(|(i, (&dst, b))| (peer(dst), if cart { NEIGHBOR_CLASS + (i ^ 1) as i32 } else { NEIGHBOR_CLASS }, s.user(*b)))
+            .collect();
+        schedule::neighbor(&mut s, &rs, &ss);
+        Ok((s, frame))
+    }
+
+    // ---- the calls -------------------------------------------------------------------------
+
+    /// `MPI_Barrier`.
+    pub fn barrier(&self, comm: CommId) -> Result<()> {
+        let mut st = self.lock();
+        let (s, f) = Self::barrier_sched(&mut st, comm)?;
+        self.run_sched(st, s, f)
+    }
+
+    /// `MPI_Bcast`; on an intercommunicator `root` is `ROOT`, `PROC_NULL` or a remote rank.
+    pub fn bcast(&self, comm: CommId, buf: &mut [u8], root: i32) -> Result<()> {
+        let mut st = self.lock();
+        let (s, f) = Self::bcast_sched(&mut st, comm, &UserBuf::from_slice(buf).into(), root)?;
+        self.run_sched(st, s, f)
+    }
+
+    /// `MPI_Reduce`. `send == None` is `MPI_IN_PLACE` at the root (its data is in `recv`). On
+    /// an intercommunicator `root` is `ROOT` (`send` unused), `PROC_NULL` (neither buffer
+    /// used) or a remote rank (`recv` unused).
+    pub fn reduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp, root: i32) -> Result<()> {
+        // SAFETY: the schedule only reads the send buffer, and runs within its borrow.
+        let send: Option<Buf> = send.map(|b| unsafe { UserBuf::new(b.as_ptr() as *mut u8, b.len()) }.into());
+        let mut st = self.lock();
+        let (s, f) = Self::reduce_sched(&mut st, comm, send.as_ref(), &UserBuf::from_slice(recv).into(), kind, op, root)?;
+        self.run_sched(st, s, f)
+    }
+
+    /// `MPI_Allreduce`. `send == None` is `MPI_IN_PLACE` (not on an intercommunicator, where
+    /// each group gets the reduction of the other group's data).
+    pub fn allreduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp) -> Result<()> {
+        // SAFETY: as in `reduce`.
+        let send: Option<Buf> = send.map(|b| unsafe { UserBuf::new(b.as_ptr() as *mut u8, b.len()) }.into());
+        let mut st = self.lock();
+        let (s, f) = Self::allreduce_sched(&mut st, comm, send.as_ref(), &UserBuf::from_slice(recv).into(), kind, op)?;
+        self.run_sched(st, s, f)
+    }
+
+    /// A blocking neighbour exchange (`neighbor_sched`).
+    pub fn neighbor_exchange(&self, comm: CommId, sends: &[UserBuf], recvs: &[UserBuf]) -> Result<()> {
+        let topo = self.topology_required(comm)?;
+        let mut st = self.lock();
+        let (s, f) = Self::neighbor_sched(&mut st, &topo, comm, sends, recvs)?;
+        self.run_sched(st, s, f)
+    }
+
+    /// `MPI_Ibarrier` / `MPI_Barrier_init`.
+    pub fn ibarrier(&self, comm: CommId, mode: CollMode) -> Result<Request> {
+        let mut st = self.lock();
+        let (s, f) = Self::barrier_sched(&mut st, comm)?;
+        self.coll_request(st, s, f, comm, mode)
+    }
+
+    /// `MPI_Ibcast` / `MPI_Bcast_init`: `buf` must stay valid until the request is freed.
+    pub fn ibcast(&self, comm: CommId, buf: Buf, root: i32, mode: CollMode) -> Result<Request> {
+        let mut st = self.lock();
+        let (s, f) = Self::bcast_sched(&mut st, comm, &buf, root)?;
+        self.coll_request(st, s, f, comm, mode)
+    }
+
+    /// `MPI_Ireduce` / `MPI_Reduce_init` (arguments as `reduce`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn ireduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, kind: Kind, op: BuiltinOp, root: i32, mode: CollMode) -> Result<Request> {
+        let mut st = self.lock();
+        let (s, f) = Self::reduce_sched(&mut st, comm, send.as_ref(), &recv, kind, op, root)?;
+        self.coll_request(st, s, f, comm, mode)
+    }
+
+    /// `MPI_Iallreduce` / `MPI_Allreduce_init` (arguments as `allreduce`).
+    pub fn iallreduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, kind: Kind, op: BuiltinOp, mode: CollMode) -> Result<Request> {
+        let mut st = self.lock();
+        let (s, f) = Self::allreduce_sched(&mut st, comm, send.as_ref(), &recv, kind, op)?;
+        self.coll_request(st, s, f, comm, mode)
+    }
+
+    /// `MPI_Ineighbor_*` / `MPI_Neighbor_*_init` (arguments as `neighbor_exchange`).
+    pub fn ineighbor(&self, comm: CommId, sends: &[UserBuf], recvs: &[UserBuf], mode: CollMode) -> Result<Request> {
+        let topo = self.topology_required(comm)?;
+        let mut st = self.lock();
+        let (s, f) = Self::neighbor_sched(&mut st, &topo, comm, sends, recvs)?;
+        self.coll_request(st, s, f, comm, mode)
+    }
+}

@@ -1,0 +1,638 @@
+//! Collectives as schedules: what a collective does, as data the progress engine advances.
+//!
+//! A [`Schedule`] is a list of rounds. A round starts its sends and receives all at once; when
+//! every one of them is complete, its local steps (reductions, copies, packing) run in order,
+//! and the next round starts. Nothing else orders steps: a receive and a send of one round may
+//! complete in any order, and a round's local steps never run while one of its messages is in
+//! flight, so a round may send a buffer and reduce into it afterwards.
+//!
+//! A schedule owns its scratch memory and refers to the application's buffers through
+//! [`UserBuf`] (and scattered ones through [`Buf`], packed into scratch when the schedule
+//! starts and unpacked at its end). It knows no transport and no communicator: messages go
+//! through a [`Wire`], which names peers by communicator rank ([`Peer`]) and turns the
+//! schedule's small tags into real ones. The engine's wire makes protocol requests on the
+//! communicator's collective context; [`Schedule::run_blocking`] runs a schedule over a
+//! blocking [`CollPeer`] instead (context agreements, tests). So one builder per algorithm
+//! serves blocking, nonblocking and persistent collectives alike, and a persistent collective
+//! is a schedule built once and [`restart`](Schedule::restart)ed.
+//!
+//! The builders (`barrier`, `bcast`, ...) are the algorithms `collective.rs` documents, with
+//! its combination order: an operand covering lower ranks is always the `in` operand of
+//! [`reduce_into`], so every rank of an allreduce computes bit-identical results. They assume
+//! checked arguments (`collective.rs` checks them).
+
+use crate::buffer::{Buf, UserBuf};
+use crate::collective::CollPeer;
+use crate::datatype::Kind;
+use crate::error::{fail, ErrorClass, Result};
+use crate::op::{reduce_into, BuiltinOp};
+use crate::protocol::ReqId;
+
+/// Who a message goes to or comes from: a rank of the local group, or of the remote group of
+/// an intercommunicator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peer {
+    Local(usize),
+    Remote(usize),
+}
+
+/// A byte range of one of the schedule's buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    buf: usize,
+    off: usize,
+    len: usize,
+}
+
+impl Range {
+    /// The empty range (messages without data).
+    pub const EMPTY: Range = Range { buf: 0, off: 0, len: 0 };
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The sub-range `off..off+len` (clamped).
+    pub fn slice(&self, off: usize, len: usize) -> Range {
+        let off = off.min(self.len);
+        Range { buf: self.buf, off: self.off + off, len: len.min(self.len - off) }
+    }
+}
+
+#[derive(Debug)]
+enum Step {
+    Send { to: Peer, tag: i32, data: Range },
+    Recv { from: Peer, tag: i32, into: Range },
+    /// `inout = input op inout`.
+    Reduce { op: BuiltinOp, kind: Kind, input: Range, inout: Range },
+    Copy { from: Range, to: Range },
+    /// Packs scattered buffer `typed[from]` into `to`.
+    Pack { from: usize, to: Range },
+    /// Unpacks `from` into scattered buffer `typed[to]`.
+    Unpack { from: Range, to: usize },
+}
+
+impl Step {
+    fn is_message(&self) -> bool {
+        matches!(self, Step::Send { .. } | Step::Recv { .. })
+    }
+}
+
+/// How a schedule's messages travel (the engine's protocol requests, or a test network).
+pub trait Wire {
+    /// Starts sending `data` to `to`; `None` when it has already left and needs no request.
+    fn send(&mut self, to: Peer, tag: i32, data: UserBuf) -> Result<Option<ReqId>>;
+    /// Posts the receive of a message from `from` into `into`.
+    fn recv(&mut self, from: Peer, tag: i32, into: UserBuf) -> Result<ReqId>;
+    /// Whether request `r` is complete (it is then released). A message longer than its
+    /// buffer is an error.
+    fn done(&mut self, r: ReqId) -> Result<bool>;
+    /// Lets request `r` go on without anyone waiting for it (a failed schedule's).
+    fn forget(&mut self, r: ReqId);
+}
+
+/// A collective in progress, or ready to start again (module doc).
+pub struct Schedule {
+    steps: Vec<Step>,
+    /// Index in `steps` where each round begins.
+    rounds: Vec<usize>,
+    /// Buffer table: `bufs[0]` is empty; then user ranges and scratch.
+    bufs: Vec<UserBuf>,
+    /// Scattered application buffers and their scratch ranges, packed and unpacked by
+    /// `Pack` / `Unpack`.
+    typed: Vec<(Buf, Range)>,
+    /// The scratch memory `bufs` points into; never resized while the schedule lives, so
+    /// the pointers stay valid (the boxes move with the schedule, their contents do not).
+    scratch: Vec<Box<[u8]>>,
+    /// Scratch memory of an earlier use, kept by `clear` for the next build.
+    pool: Vec<Box<[u8]>>,
+    /// Round in progress, and whether its messages were started.
+    round: usize,
+    started: bool,
+    pending: Vec<ReqId>,
+}
+
+impl std::fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Schedule({} steps in {} rounds, at round {})", self.steps.len(), self.rounds.len(), self.round)
+    }
+}
+
+impl Default for Schedule {
+    fn default() -> Schedule {
+        Schedule::new()
+    }
+}
+
+impl Schedule {
+    pub fn new() -> Schedule {
+        // Sized for the small collectives, whose cost is mostly this bookkeeping.
+        let mut bufs = Vec::with_capacity(4);
+        bufs.push(UserBuf::EMPTY);
+        Schedule {
+            steps: Vec::with_capacity(16),
+            rounds: Vec::with_capacity(8),
+            bufs,
+            typed: Vec::new(),
+            scratch: Vec::new(),
+            pool: Vec::new(),
+            round: 0,
+            started: false,
+            pending: Vec::with_capacity(4),
+        }
+    }
+
+    // ---- building ------------------------------------------------------------------------
+
+    /// An application buffer the schedule reads or writes.
+    pub fn user(&mut self, b: UserBuf) -> Range {
+        self.bufs.push(b);
+        Range { buf: self.bufs.len() - 1, off: 0, len: b.len() }
+    }
+
+    /// Empties the schedule for another build, keeping its memory: the blocking collectives
+    /// reuse one schedule (`nbc.rs`), so that a small one allocates nothing.
+    pub fn clear(&mut self) {
+        self.steps.clear();
+        self.rounds.clear();
+        self.bufs.truncate(1);
+        self.typed.clear();
+        self.pool.append(&mut self.scratch);
+        self.round = 0;
+        self.started = false;
+        self.pending.clear();
+    }
+
+    /// `len` bytes of scratch memory owned by the schedule (contents undefined: every
+    /// builder writes scratch before reading it).
+    pub fn scratch(&mut self, len: usize) -> Range {
+        let mut mem = match self.pool.iter().position(|m| m.len() >= len) {
+            Some(i) => self.pool.swap_remove(i),
+            None => vec![0u8; len].into_boxed_slice(),
+        };
+        let b = UserBuf::from_slice(&mut mem[..len]);
+        self.scratch.push(mem);
+        self.user(b)
+    }
+
+    /// A buffer as one range: a contiguous one where it lies; a scattered one in scratch,
+    /// packed from the application's memory when the schedule starts if `read` (unpacked
+    /// back by [`unstage`](Self::unstage)).
+    pub fn stage(&mut self, b: &Buf, read: bool) -> Range {
+        match b {
+            Buf::Contig(u) => self.user(*u),
+            Buf::Typed(_) => {
+                let r = self.scratch(b.len());
+                self.typed.push((b.clone(), r));
+                if read {
+                    self.local(Step::Pack { from: self.typed.len() - 1, to: r });
+                }
+                r
+            }
+        }
+    }
+
+    /// Unpacks a range `stage` made for a scattered buffer into it, after the current
+    /// round's messages (nothing for a contiguous one).
+    pub fn unstage(&mut self, r: Range) {
+        if let Some(i) = self.typed.iter().position(|(_, t)| *t == r) {
+            self.local(Step::Unpack { from: r, to: i });
+        }
+    }
+
+    fn message(&mut self, s: Step) {
+        // A message after a local step belongs to the next round (its data may be that
+        // step's result).
+        let round_start = self.rounds.last().copied();
+        match round_start {
+            Some(start) if !self.steps[start..].iter().any(|s| !s.is_message()) => {}
+            _ => self.rounds.push(self.steps.len()),
+        }
+        self.steps.push(s);
+    }
+
+    fn local(&mut self, s: Step) {
+        if self.rounds.is_empty() {
+            self.rounds.push(0);
+        }
+        self.steps.push(s);
+    }
+
+    pub fn send(&mut self, to: Peer, tag: i32, data: Range) {
+        self.message(Step::Send { to, tag, data });
+    }
+
+    pub fn recv(&mut self, from: Peer, tag: i32, into: Range) {
+        self.message(Step::Recv { from, tag, into });
+    }
+
+    /// `inout = input op inout`, after the current round's messages.
+    pub fn reduce(&mut self, op: BuiltinOp, kind: Kind, input: Range, inout: Range) {
+        self.local(Step::Reduce { op, kind, input, inout });
+    }
+
+    pub fn copy(&mut self, from: Range, to: Range) {
+        if from != to {
+            self.local(Step::Copy { from, to });
+        }
+    }
+
+    /// Ends the current round: later messages wait for it to complete.
+    pub fn end_round(&mut self) {
+        if self.rounds.last().is_some_and(|&s| s < self.steps.len()) {
+            self.rounds.push(self.steps.len());
+        }
+    }
+
+    /// Number of rounds (messages of one round travel at once).
+    pub fn rounds(&self) -> usize {
+        self.rounds.iter().filter(|&&s| s < self.steps.len()).count()
+    }
+
+    // ---- running -------------------------------------------------------------------------
+
+    fn buf(&self, r: Range) -> UserBuf {
+        self.bufs[r.buf].slice(r.off, r.len)
+    }
+
+    fn round_steps(&self, round: usize) -> std::ops::Range<usize> {
+        let start = self.rounds[round];
+        let end = self.rounds.get(round + 1).copied().unwrap_or(self.steps.len());
+        start..end.max(start)
+    }
+
+    fn run_local(&self, s: &Step) -> Result<()> {
+        match *s {
+            Step::Reduce { op, kind, input, inout } => {
+                let (a, b) = (self.buf(input), self.buf(inout));
+                if a.len() != b.len() {
+                    return fail(ErrorClass::Intern, "schedule reduces ranges of different lengths");
+                }
+                // Distinct ranges of distinct buffers (the builders never overlap them).
+                reduce_into(op, kind, b.bytes_mut(), a.bytes())
+            }
+            Step::Copy { from, to } => {
+                let (a, b) = (self.buf(from), self.buf(to));
+                let n = a.len().min(b.len());
+                // SAFETY: both ranges are valid under `UserBuf`'s contract; `copy` allows overlap.
+                unsafe { std::ptr::copy(a.bytes().as_ptr(), b.bytes_mut().as_mut_ptr(), n) };
+                Ok(())
+            }
+            Step::Pack { from, to } => {
+                self.typed[from].0.read_at(0, self.buf(to).bytes_mut());
+                Ok(())
+            }
+            Step::Unpack { from, to } => {
+                self.typed[to].0.write_at(0, self.buf(from).bytes());
+                Ok(())
+            }
+            Step::Send { .. } | Step::Recv { .. } => Ok(()),
+        }
+    }
+
+    /// Advances as far as possible without waiting: `Ok(true)` once every round is done.
+    /// Each call does at most one pass over the rounds, starting each one's messages once.
+    /// On an error the schedule's requests still in flight are forgotten.
+    pub fn advance(&mut self, w: &mut dyn Wire) -> Result<bool> {
+        let r = self.advance_inner(w);
+        if r.is_err() {
+            for p in self.pending.drain(..) {
+                w.forget(p);
+            }
+        }
+        r
+    }
+
+    fn advance_inner(&mut self, w: &mut dyn Wire) -> Result<bool> {
+        while self.round < self.rounds.len() {
+            let range = self.round_steps(self.round);
+            if !self.started {
+                self.started = true;
+                for i in range.clone() {
+                    match self.steps[i] {
+                        Step::Send { to, tag, data } => {
+                            if let Some(r) = w.send(to, tag, self.buf(data))? {
+                                self.pending.push(r);
+                            }
+                        }
+                        Step::Recv { from, tag, into } => {
+                            let r = w.recv(from, tag, self.buf(into))?;
+                            self.pending.push(r);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let mut i = 0;
+            while i < self.pending.len() {
+                if w.done(self.pending[i])? {
+                    self.pending.swap_remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            if !self.pending.is_empty() {
+                return Ok(false);
+            }
+            for i in range {
+                self.run_local(&self.steps[i])?;
+            }
+            self.round += 1;
+            self.started = false;
+        }
+        Ok(true)
+    }
+
+    /// Whether every round is done.
+    pub fn is_done(&self) -> bool {
+        self.round >= self.rounds.len()
+    }
+
+    /// Makes a completed schedule ready to run again (persistent collectives).
+    pub fn restart(&mut self) {
+        self.round = 0;
+        self.started = false;
+        self.pending.clear();
+    }
+
+    /// Runs the whole schedule over a blocking peer: a round's single receive is a
+    /// `sendrecv` with its first send; its other sends follow one by one. Rounds with several
+    /// receives, and remote peers, need the engine (`MPI_ERR_INTERN` here).
+    pub fn run_blocking(&mut self, p: &mut dyn CollPeer) -> Result<()> {
+        for round in 0..self.rounds.len() {
+            let range = self.round_steps(round);
+            let mut sends = Vec::new();
+            let mut recv = None;
+            for i in range.clone() {
+                match self.steps[i] {
+                    Step::Send { to: Peer::Local(to), tag, data } => sends.push((to, tag, data)),
+                    Step::Recv { from: Peer::Local(from), tag, into } if recv.is_none() => recv = Some((from, tag, into)),
+                    Step::Send { .. } | Step::Recv { .. } => {
+                        return fail(ErrorClass::Intern, "this schedule cannot run over a blocking collective peer");
+                    }
+                    _ => {}
+                }
+            }
+            let mut rest = &sends[..];
+            if let Some((from, rtag, into)) = recv {
+                let into = self.buf(into);
+                match sends.first() {
+                    Some(&(to, stag, data)) => {
+                        p.sendrecv(to, stag, self.buf(data).bytes(), from, rtag, into.bytes_mut())?;
+                        rest = &sends[1..];
+                    }
+                    None => p.recv(from, rtag, into.bytes_mut())?,
+                }
+            }
+            for &(to, tag, data) in rest {
+                p.send(to, tag, self.buf(data).bytes())?;
+            }
+            for i in range {
+                self.run_local(&self.steps[i])?;
+            }
+        }
+        self.round = self.rounds.len();
+        Ok(())
+    }
+}
+
+// ---- algorithms (collective.rs's module doc) ---------------------------------------------
+
+/// Dissemination barrier: in round k every rank signals `rank + 2^k` and waits for
+/// `rank - 2^k` (mod size).
+pub fn barrier(s: &mut Schedule, rank: usize, size: usize, tag: i32) {
+    let mut dist = 1;
+    while dist < size {
+        s.send(Peer::Local((rank + dist) % size), tag, Range::EMPTY);
+        s.recv(Peer::Local((rank + size - dist) % size), tag, Range::EMPTY);
+        s.end_round();
+        dist <<= 1;
+    }
+}
+
+/// Binomial-tree broadcast of `buf` from `root`.
+pub fn bcast(s: &mut Schedule, rank: usize, size: usize, root: usize, buf: Range, tag: i32) {
+    if size == 1 || buf.is_empty() {
+        return;
+    }
+    let vrank = (rank + size - root) % size;
+    let real = |v: usize| Peer::Local((v + root) % size);
+    // Receive from the parent: the rank that differs in our lowest set bit.
+    let mut mask = 1;
+    while mask < size {
+        if vrank & mask != 0 {
+            s.recv(real(vrank - mask), tag, buf);
+            s.end_round();
+            break;
+        }
+        mask <<= 1;
+    }
+    // Send to the children below that bit, farthest subtree first, all at once.
+    mask >>= 1;
+    while mask > 0 {
+        if vrank + mask < size {
+            s.send(real(vrank + mask), tag, buf);
+        }
+        mask >>= 1;
+    }
+    s.end_round();
+}
+
+/// Binomial reduction towards `root`; `acc` holds this rank's contribution and is used as
+/// scratch (on the root it ends with the result).
+pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    if size == 1 || acc.is_empty() {
+        return;
+    }
+    let vrank = (rank + size - root) % size;
+    let real = |v: usize| Peer::Local((v + root) % size);
+    let tmp = s.scratch(acc.len());
+    let mut mask = 1;
+    while mask < size {
+        if vrank & mask == 0 {
+            let child = vrank | mask;
+            if child < size {
+                // `acc` covers vranks [vrank, child), the child's data [child, child + mask):
+                // ours is the earlier operand.
+                s.recv(real(child), tag, tmp);
+                s.reduce(op, kind, acc, tmp);
+                s.copy(tmp, acc);
+            }
+        } else {
+            s.send(real(vrank & !mask), tag, acc);
+            s.end_round();
+            break;
+        }
+        mask <<= 1;
+    }
+}
+
+/// Reduce: `send` is this rank's contribution (`None`: `MPI_IN_PLACE` at the root, whose
+/// contribution is in `recv`); `recv` receives the result on `root` (unused elsewhere).
+#[allow(clippy::too_many_arguments)]
+pub fn reduce(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    if rank == root {
+        if let Some(send) = send {
+            s.copy(send, recv);
+        }
+        reduce_tree(s, rank, size, root, recv, kind, op, tag);
+    } else if let Some(send) = send {
+        let acc = s.scratch(send.len());
+        s.copy(send, acc);
+        reduce_tree(s, rank, size, root, acc, kind, op, tag);
+    }
+}
+
+/// Allreduce with `buf` as both contribution and result: recursive doubling, with MPICH's
+/// treatment of a size that is not a power of two.
+pub fn allreduce(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    if size == 1 || buf.is_empty() {
+        return;
+    }
+    let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros()); // largest power of two <= size
+    let rem = size - pof2;
+    let tmp = s.scratch(buf.len());
+    // Fold: among the first 2*rem ranks, each even rank hands its data to the odd rank above
+    // it and sits out; the odd rank becomes core rank rank/2.
+    let newrank = if rank < 2 * rem {
+        if rank % 2 == 0 {
+            s.send(Peer::Local(rank + 1), tag, buf);
+            s.end_round();
+            None
+        } else {
+            s.recv(Peer::Local(rank - 1), tag, tmp);
+            s.reduce(op, kind, tmp, buf); // lower rank's data is `in`
+            Some(rank / 2)
+        }
+    } else {
+        Some(rank - rem)
+    };
+    // Recursive doubling among the pof2 core ranks; core rank order follows rank order.
+    if let Some(newrank) = newrank {
+        let mut mask = 1;
+        while mask < pof2 {
+            let newdst = newrank ^ mask;
+            let dst = if newdst < rem { newdst * 2 + 1 } else { newdst + rem };
+            s.send(Peer::Local(dst), tag, buf);
+            s.recv(Peer::Local(dst), tag, tmp);
+            if newdst < newrank {
+                s.reduce(op, kind, tmp, buf);
+            } else {
+                s.reduce(op, kind, buf, tmp);
+                s.copy(tmp, buf);
+            }
+            s.end_round();
+            mask <<= 1;
+        }
+    }
+    // Unfold: odd ranks return the result to the even rank that sat out.
+    if rank < 2 * rem {
+        if rank % 2 == 0 {
+            s.recv(Peer::Local(rank + 1), tag, buf);
+        } else {
+            s.send(Peer::Local(rank - 1), tag, buf);
+        }
+        s.end_round();
+    }
+}
+
+/// One round of a neighbour exchange: every receive, then every send, at once.
+/// `recvs[j]` is filled from `sources[j]`, `sends[i]` goes to `destinations[i]` (`None`:
+/// `MPI_PROC_NULL`, skipped), with the tags given.
+pub fn neighbor(s: &mut Schedule, recvs: &[(Option<usize>, i32, Range)], sends: &[(Option<usize>, i32, Range)]) {
+    for &(from, tag, into) in recvs {
+        if let Some(from) = from {
+            s.recv(Peer::Local(from), tag, into);
+        }
+    }
+    for &(to, tag, data) in sends {
+        if let Some(to) = to {
+            s.send(Peer::Local(to), tag, data);
+        }
+    }
+    s.end_round();
+}
+
+/// A rooted intercommunicator collective's root, as this process sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InterRoot {
+    /// `MPI_PROC_NULL`: a non-root member of the root's group.
+    None,
+    /// `MPI_ROOT`: this process is the root.
+    Me,
+    /// The root is this remote rank.
+    Remote(usize),
+}
+
+/// Intercommunicator barrier: local barrier, the leaders swap an empty message, local
+/// barrier (nobody leaves before both groups have entered).
+pub fn inter_barrier(s: &mut Schedule, rank: usize, size: usize, tag: i32) {
+    barrier(s, rank, size, tag);
+    s.end_round();
+    if rank == 0 {
+        s.send(Peer::Remote(0), tag, Range::EMPTY);
+        s.recv(Peer::Remote(0), tag, Range::EMPTY);
+        s.end_round();
+    }
+    barrier(s, rank, size, tag);
+}
+
+/// Intercommunicator bcast: the root sends to remote rank 0, which broadcasts in its group.
+pub fn inter_bcast(s: &mut Schedule, rank: usize, size: usize, root: InterRoot, buf: Range, tag: i32) {
+    match root {
+        InterRoot::None => {}
+        InterRoot::Me => s.send(Peer::Remote(0), tag, buf),
+        InterRoot::Remote(r) => {
+            if rank == 0 {
+                s.recv(Peer::Remote(r), tag, buf);
+                s.end_round();
+            }
+            bcast(s, rank, size, 0, buf, tag);
+        }
+    }
+    s.end_round();
+}
+
+/// Intercommunicator reduce: the non-root group reduces to its rank 0, which sends the
+/// result to the root.
+#[allow(clippy::too_many_arguments)]
+pub fn inter_reduce(s: &mut Schedule, rank: usize, size: usize, root: InterRoot, send: Range, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    match root {
+        InterRoot::None => {}
+        InterRoot::Me => s.recv(Peer::Remote(0), tag, recv),
+        InterRoot::Remote(r) => {
+            let acc = s.scratch(send.len());
+            s.copy(send, acc);
+            reduce_tree(s, rank, size, 0, acc, kind, op, tag);
+            s.end_round();
+            if rank == 0 {
+                s.send(Peer::Remote(r), tag, acc);
+            }
+        }
+    }
+    s.end_round();
+}
+
+/// Intercommunicator allreduce: each group reduces to its rank 0, the leaders swap, each
+/// broadcasts what it received, so each group gets the reduction of the other group's data.
+#[allow(clippy::too_many_arguments)]
+pub fn inter_allreduce(s: &mut Schedule, rank: usize, size: usize, send: Range, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    let acc = s.scratch(send.len());
+    s.copy(send, acc);
+    reduce_tree(s, rank, size, 0, acc, kind, op, tag);
+    s.end_round();
+    if rank == 0 {
+        s.send(Peer::Remote(0), tag, acc);
+        s.recv(Peer::Remote(0), tag, recv);
+        s.end_round();
+    }
+    bcast(s, rank, size, 0, recv, tag);
+    s.end_round();
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,308 @@
+//! Schedules of several processes driven through `Protocol`s and an in-memory network that
+//! reorders packets: several collectives outstanding at once, advanced in varying orders.
+
+use super::*;
+use crate::matching::{Envelope, Selector};
+use crate::protocol::{Bulk, Config, Link, Protocol, SendData, SendMode};
+
+/// A deterministic xorshift generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Tag offset of messages to the remote group (as the engine's `INTER_TAG`).
+const INTER: i32 = 1 << 29;
+
+/// One process's wire: process `base + rank` of a group starting at `base`; the remote group
+/// (if any) starts at `remote_base`.
+struct TestWire<'a> {
+    proto: &'a mut Protocol,
+    rank: usize,
+    base: usize,
+    remote_base: usize,
+}
+
+impl Wire for TestWire<'_> {
+    fn send(&mut self, to: Peer, tag: i32, data: UserBuf) -> Result<Option<ReqId>> {
+        let (proc, tag) = match to {
+            Peer::Local(r) => (self.base + r, tag),
+            Peer::Remote(r) => (self.remote_base + r, tag + INTER),
+        };
+        let env = Envelope { ctx: 1, src: self.rank as u32, tag };
+        Ok(Some(self.proto.isend(proc, env, SendData::User(data.into()), SendMode::Standard)))
+    }
+    fn recv(&mut self, from: Peer, tag: i32, into: UserBuf) -> Result<ReqId> {
+        let (src, tag) = match from {
+            Peer::Local(r) => (r, tag),
+            Peer::Remote(r) => (r, tag + INTER),
+        };
+        Ok(self.proto.irecv(Selector { ctx: 1, src: Some(src as u32), tag: Some(tag) }, into.into()))
+    }
+    fn done(&mut self, r: ReqId) -> Result<bool> {
+        match self.proto.take(r)? {
+            Some(s) if s.error.is_some() => fail(ErrorClass::Truncate, "collective message longer than its buffer"),
+            Some(_) => Ok(true),
+            None => Ok(false),
+        }
+    }
+    fn forget(&mut self, r: ReqId) {
+        let _ = self.proto.detach(r);
+    }
+}
+
+/// A process: its group (base, rank), the remote group's base, and its schedules.
+struct Proc {
+    base: usize,
+    rank: usize,
+    remote_base: usize,
+    scheds: Vec<Schedule>,
+}
+
+/// Runs every process's schedules to completion. Each round advances the schedules of each
+/// process in a shuffled order, then delivers every packet in flight, shuffled.
+fn drive(procs: &mut [Proc], eager: usize, seed: u64) {
+    let n = procs.len();
+    let link = Link { eager_limit: eager, chunk: 100, bulk: Bulk::Stream };
+    let mut protos: Vec<Protocol> = (0..n).map(|_| Protocol::new(n, Config { link, split_min: usize::MAX })).collect();
+    let mut rng = Rng(seed | 1);
+    for _ in 0..100_000 {
+        let mut all_done = true;
+        for (i, p) in procs.iter_mut().enumerate() {
+            let mut w = TestWire { proto: &mut protos[i], rank: p.rank, base: p.base, remote_base: p.remote_base };
+            let k = p.scheds.len();
+            let first = if k > 0 { rng.below(k) } else { 0 };
+            for j in 0..k {
+                let s = &mut p.scheds[(first + j) % k];
+                all_done &= s.advance(&mut w).unwrap();
+            }
+        }
+        if all_done {
+            return;
+        }
+        let mut wire = Vec::new();
+        for (from, proto) in protos.iter_mut().enumerate() {
+            for to in 0..n {
+                proto.flush(to, &mut |h, payload| {
+                    wire.push((from, to, [h, payload].concat()));
+                    true
+                });
+            }
+        }
+        for i in (1..wire.len()).rev() {
+            wire.swap(i, rng.below(i + 1));
+        }
+        for (from, to, rec) in wire {
+            protos[to].on_packet(from, &rec).unwrap();
+        }
+    }
+    panic!("schedules made no progress");
+}
+
+fn intra(size: usize) -> Vec<Proc> {
+    (0..size).map(|rank| Proc { base: 0, rank, remote_base: 0, scheds: Vec::new() }).collect()
+}
+
+fn i64s(v: &[u8]) -> Vec<i64> {
+    v.chunks_exact(8).map(|c| i64::from_ne_bytes(c.try_into().unwrap())).collect()
+}
+
+fn bytes_of(v: &[i64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_ne_bytes()).collect()
+}
+
+/// Several collectives outstanding on every rank at once (distinct tags, as the engine gives
+/// them), advanced in varying orders, eager and rendezvous sizes, sizes 1 to 7.
+#[test]
+fn outstanding_collectives_complete_with_correct_results() {
+    for size in 1..=7usize {
+        for (seed, elems) in [(7u64, 3usize), (99, 40)] {
+            let mut procs = intra(size);
+            let mut bufs: Vec<Vec<Vec<u8>>> = Vec::new();
+            let root_b = size / 2;
+            let root_r = size - 1;
+            for p in procs.iter_mut() {
+                let rank = p.rank;
+                let contrib: Vec<i64> = (0..elems).map(|i| (rank * 1000 + i) as i64).collect();
+                let mut mine = vec![
+                    bytes_of(&contrib),                                                                       // 0: allreduce in/out
+                    if rank == root_b { bytes_of(&vec![42i64; elems]) } else { vec![0; elems * 8] },          // 1: bcast
+                    bytes_of(&contrib),                                                                       // 2: reduce send
+                    vec![0; elems * 8],                                                                       // 3: reduce recv
+                ];
+                let mut ar = Schedule::new();
+                let b = ar.user(UserBuf::from_slice(&mut mine[0]));
+                allreduce(&mut ar, rank, size, b, Kind::I64, BuiltinOp::Sum, 10);
+                let mut bc = Schedule::new();
+                let b = bc.user(UserBuf::from_slice(&mut mine[1]));
+                bcast(&mut bc, rank, size, root_b, b, 11);
+                let mut bar = Schedule::new();
+                barrier(&mut bar, rank, size, 12);
+                let mut rd = Schedule::new();
+                let s = rd.user(UserBuf::from_slice(&mut mine[2]));
+                let r = rd.user(UserBuf::from_slice(&mut mine[3]));
+                reduce(&mut rd, rank, size, root_r, Some(s), r, Kind::I64, BuiltinOp::Sum, 13);
+                p.scheds = vec![ar, bc, bar, rd];
+                bufs.push(mine);
+            }
+            // Large messages (40 i64 = 320 bytes) go by rendezvous with a 64-byte eager limit.
+            drive(&mut procs, 64, seed + size as u64);
+            for (rank, mine) in bufs.iter().enumerate() {
+                let want: Vec<i64> = (0..elems).map(|i| (0..size).map(|r| (r * 1000 + i) as i64).sum()).collect();
+                assert_eq!(i64s(&mine[0]), want, "allreduce, size {size}, rank {rank}");
+                assert_eq!(i64s(&mine[1]), vec![42; elems], "bcast, size {size}, rank {rank}");
+                if rank == root_r {
+                    assert_eq!(i64s(&mine[3]), want, "reduce, size {size}");
+                } else {
+                    assert_eq!(i64s(&mine[3]), vec![0; elems], "reduce wrote a non-root's buffer");
+                }
+            }
+        }
+    }
+}
+
+/// Float sums come out bit-identical on every rank, whatever order messages arrive in.
+#[test]
+fn allreduce_floats_are_bit_identical() {
+    for size in 2..=9usize {
+        let mut procs = intra(size);
+        let mut bufs: Vec<Vec<u8>> = (0..size)
+            .map(|r| (0..16).flat_map(|i| (1.0f64 / (r * 16 + i + 3) as f64 * 1e10f64.powi((r % 3) as i32)).to_ne_bytes()).collect())
+            .collect();
+        for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+            let mut s = Schedule::new();
+            let r = s.user(UserBuf::from_slice(b));
+            allreduce(&mut s, p.rank, size, r, Kind::F64, BuiltinOp::Sum, 4);
+            p.scheds.push(s);
+        }
+        drive(&mut procs, 4096, 5 + size as u64);
+        for b in &bufs[1..] {
+            assert_eq!(b, &bufs[0], "size {size}");
+        }
+    }
+}
+
+/// A persistent collective: built once, restarted with new contents each time.
+#[test]
+fn restart_reuses_the_schedule() {
+    let size = 5;
+    let mut procs = intra(size);
+    let mut bufs: Vec<Vec<u8>> = vec![vec![0; 16]; size];
+    for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+        let mut s = Schedule::new();
+        let r = s.user(UserBuf::from_slice(b));
+        allreduce(&mut s, p.rank, size, r, Kind::I64, BuiltinOp::Max, 4);
+        p.scheds.push(s);
+    }
+    for iter in 0..4i64 {
+        for (rank, b) in bufs.iter_mut().enumerate() {
+            b.copy_from_slice(&bytes_of(&[rank as i64 * iter, -(rank as i64) - iter]));
+        }
+        for p in procs.iter_mut() {
+            p.scheds[0].restart();
+        }
+        drive(&mut procs, 64, 11 + iter as u64);
+        for b in &bufs {
+            assert_eq!(i64s(b), vec![(size as i64 - 1) * iter, -iter]);
+        }
+    }
+}
+
+/// Scattered buffers are packed when the schedule starts and unpacked at its end; the
+/// neighbour round moves several messages at once.
+#[test]
+fn neighbour_ring_and_copies() {
+    let size = 4;
+    let mut procs = intra(size);
+    let mut bufs: Vec<(Vec<u8>, Vec<u8>)> = (0..size).map(|r| (vec![r as u8; 8], vec![0u8; 16])).collect();
+    for (p, (send, recv)) in procs.iter_mut().zip(bufs.iter_mut()) {
+        let mut s = Schedule::new();
+        let sb = s.user(UserBuf::from_slice(send));
+        let rb = s.user(UserBuf::from_slice(recv));
+        let (left, right) = ((p.rank + size - 1) % size, (p.rank + 1) % size);
+        neighbor(&mut s, &[(Some(left), 1, rb.slice(0, 8)), (Some(right), 2, rb.slice(8, 8))], &[(Some(left), 2, sb), (Some(right), 1, sb)]);
+        assert_eq!(s.rounds(), 1);
+        p.scheds.push(s);
+    }
+    drive(&mut procs, 64, 3);
+    for (rank, (_, recv)) in bufs.iter().enumerate() {
+        let (left, right) = ((rank + size - 1) % size, (rank + 1) % size);
+        assert_eq!(recv[..8], [left as u8; 8]);
+        assert_eq!(recv[8..], [right as u8; 8]);
+    }
+}
+
+/// Intercommunicator allreduce and bcast between groups of 3 and 2 processes.
+#[test]
+fn intercommunicator_allreduce_and_bcast() {
+    let (a, b) = (3usize, 2usize);
+    let mut procs: Vec<Proc> = (0..a + b)
+        .map(|w| if w < a { Proc { base: 0, rank: w, remote_base: a, scheds: Vec::new() } } else { Proc { base: a, rank: w - a, remote_base: 0, scheds: Vec::new() } })
+        .collect();
+    let mut sends: Vec<Vec<u8>> = (0..a + b).map(|w| bytes_of(&[w as i64 + 1])).collect();
+    let mut recvs: Vec<Vec<u8>> = vec![vec![0; 8]; a + b];
+    let mut bc: Vec<Vec<u8>> = (0..a + b).map(|w| bytes_of(&[if w == a + 1 { 77 } else { 0 }])).collect();
+    for (w, p) in procs.iter_mut().enumerate() {
+        let size = if w < a { a } else { b };
+        let mut s = Schedule::new();
+        let sr = s.user(UserBuf::from_slice(&mut sends[w]));
+        let rr = s.user(UserBuf::from_slice(&mut recvs[w]));
+        inter_allreduce(&mut s, p.rank, size, sr, rr, Kind::I64, BuiltinOp::Sum, 4);
+        let mut t = Schedule::new();
+        let br = t.user(UserBuf::from_slice(&mut bc[w]));
+        // Group B's rank 1 (process a + 1) is the root; its group partner passes PROC_NULL.
+        let root = if w < a { InterRoot::Remote(1) } else if w == a + 1 { InterRoot::Me } else { InterRoot::None };
+        inter_bcast(&mut t, p.rank, size, root, br, 2);
+        p.scheds = vec![s, t];
+    }
+    drive(&mut procs, 64, 17);
+    let sum_a: i64 = (1..=a as i64).sum();
+    let sum_b: i64 = (a as i64 + 1..=(a + b) as i64).sum();
+    for w in 0..a + b {
+        assert_eq!(i64s(&recvs[w]), vec![if w < a { sum_b } else { sum_a }], "process {w}");
+        if w != a {
+            assert_eq!(i64s(&bc[w]), vec![77], "bcast at process {w}");
+        }
+    }
+}
+
+/// A message longer than its receive range fails the schedule with `MPI_ERR_TRUNCATE`.
+#[test]
+fn truncation_fails_the_schedule() {
+    let mut procs = intra(2);
+    let mut long = vec![1u8; 16];
+    let mut short = vec![0u8; 8];
+    let mut s0 = Schedule::new();
+    let r = s0.user(UserBuf::from_slice(&mut long));
+    s0.send(Peer::Local(1), 1, r);
+    let mut s1 = Schedule::new();
+    let r = s1.user(UserBuf::from_slice(&mut short));
+    s1.recv(Peer::Local(0), 1, r);
+    procs[0].scheds.push(s0);
+    let link = Link { eager_limit: 64, chunk: 100, bulk: Bulk::Stream };
+    let mut protos: Vec<Protocol> = (0..2).map(|_| Protocol::new(2, Config { link, split_min: usize::MAX })).collect();
+    let mut w0 = TestWire { proto: &mut protos[0], rank: 0, base: 0, remote_base: 0 };
+    // An eager send completes when its packet leaves.
+    assert!(!procs[0].scheds[0].advance(&mut w0).unwrap());
+    let mut wire = Vec::new();
+    protos[0].flush(1, &mut |h, p| {
+        wire.push([h, p].concat());
+        true
+    });
+    let mut w0 = TestWire { proto: &mut protos[0], rank: 0, base: 0, remote_base: 0 };
+    assert!(procs[0].scheds[0].advance(&mut w0).unwrap());
+    for rec in wire {
+        protos[1].on_packet(0, &rec).unwrap();
+    }
+    let mut w1 = TestWire { proto: &mut protos[1], rank: 1, base: 0, remote_base: 0 };
+    assert_eq!(s1.advance(&mut w1).err().map(|e| e.class), Some(ErrorClass::Truncate));
+}
