@@ -8,8 +8,10 @@
 //! `MPI_Comm_idup` is blocking for now: it duplicates at once (the context-id agreement is a
 //! blocking allreduce over the parent) and returns a completed request. A program that lets a
 //! member reach its `MPI_Comm_idup` only after a message another member sends after its own
-//! `MPI_Comm_idup` deadlocks, where a true nonblocking idup would not; that needs the
-//! nonblocking collectives of issue 5.
+//! `MPI_Comm_idup` deadlocks, where a true nonblocking idup would not. Making it nonblocking
+//! takes more than the allreduce schedule (`mpi_core::schedule`): the agreement retries while
+//! another creation holds the context bitmap, and the new communicator's entry must exist (as
+//! a placeholder) when the handle is returned.
 
 use std::ffi::{c_char, CStr};
 
