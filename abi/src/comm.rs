@@ -110,10 +110,11 @@ pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_in
 /// `MPI_COMM_TYPE_HW_UNGUIDED` must return communicators strictly smaller than the parent:
 /// the host split when it is, `MPI_COMM_NULL` otherwise (no finer level is known).
 /// `MPI_COMM_TYPE_HW_GUIDED` and `MPI_COMM_TYPE_RESOURCE_GUIDED` split by the resource the
-/// info key `mpi_hw_resource_type` names; info objects are not implemented yet, so no resource
-/// is named and every process gets `MPI_COMM_NULL`, as the standard says for an unknown one.
+/// info key `mpi_hw_resource_type` names: `mpi_shared_memory` (the standard's one predefined
+/// value) is the host split; any other or none gives `MPI_COMM_NULL`, as the standard says for
+/// a resource the implementation does not know.
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int, key: c_int, _info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
+pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int, key: c_int, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
     api(comm, "MPI_Comm_split_type", || {
         let e = engine()?;
         let c = handles::comm(comm)?;
@@ -132,8 +133,14 @@ pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int,
                 }
             }
             MPI_COMM_TYPE_HW_GUIDED | MPI_COMM_TYPE_RESOURCE_GUIDED => {
-                e.comm_size(c)?;
-                None
+                let hints = crate::info::info_arg(info)?;
+                let resource = hints.as_ref().map(|h| h.get("mpi_hw_resource_type")).transpose()?.flatten();
+                if resource == Some("mpi_shared_memory") {
+                    e.comm_split_shared(c, key)?
+                } else {
+                    e.comm_size(c)?;
+                    None
+                }
             }
             _ => return fail(ErrorClass::Arg, format!("{split_type} is not a split type")),
         };

@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 
     /* Hardware split types: all ranks share this host, so there is no strictly smaller
      * hardware level (HW_UNGUIDED gives MPI_COMM_NULL at one host); without the info key
-     * HW_GUIDED names no resource. */
+     * mpi_hw_resource_type HW_GUIDED names no resource. */
     MPI_Comm hw;
     int local = -1;
     MPI_Comm node;
@@ -105,6 +105,17 @@ int main(int argc, char **argv)
     }
     MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_HW_GUIDED, 0, MPI_INFO_NULL, &hw));
     CHECK(hw == MPI_COMM_NULL);
+    /* HW_GUIDED with the standard's resource type mpi_shared_memory is the host split: its
+     * members are exactly MPI_COMM_TYPE_SHARED's. */
+    MPI_Info hwinfo;
+    MPI_CHECK(MPI_Info_create(&hwinfo));
+    MPI_CHECK(MPI_Info_set(hwinfo, "mpi_hw_resource_type", "mpi_shared_memory"));
+    MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_HW_GUIDED, 0, hwinfo, &hw));
+    CHECK(hw != MPI_COMM_NULL);
+    MPI_CHECK(MPI_Comm_size(hw, &s));
+    CHECK(s == local, "HW_GUIDED mpi_shared_memory: size %d, host has %d", s, local);
+    MPI_CHECK(MPI_Comm_free(&hw));
+    MPI_CHECK(MPI_Info_free(&hwinfo));
 
     /* Errors: a group that is not part of the communicator, invalid groups, a bad tag. */
     if (size > 1)
