@@ -38,7 +38,23 @@ pub(crate) fn comm_buf(buf: *const c_void, count: MPI_Count, datatype: MPI_Datat
         return fail(ErrorClass::Count, format!("negative count {count}"));
     }
     let map = if handles::is_predefined(datatype) {
-        handles::datatype(datatype)?;
+        // The common case, kept short: a predefined type without padding is its memory image.
+        let size = match handles::datatype(datatype)? {
+            Some(kind) if kind.size() != kind.extent() => None,
+            Some(kind) => Some(kind.extent()),
+            None => Some(0),
+        };
+        if let Some(size) = size {
+            let len = match (count as usize).checked_mul(size) {
+                Some(n) if n <= isize::MAX as usize => n,
+                _ => return fail(ErrorClass::Count, format!("count {count} of {size}-byte elements overflows")),
+            };
+            if len > 0 && buf.is_null() {
+                return fail(ErrorClass::Buffer, format!("null buffer for {count} elements"));
+            }
+            // SAFETY: as in `user_buf`.
+            return Ok(Buf::Contig(unsafe { UserBuf::new(buf as *mut u8, len) }));
+        }
         handles::type_map(datatype)?
     } else {
         match crate::typector::lookup(datatype) {
