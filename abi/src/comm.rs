@@ -25,7 +25,7 @@ use crate::group::{comparison, group_handle};
 use crate::{engine, handles, out, read, write_c_string};
 
 /// The handle of a communicator created from `parent` (`MPI_COMM_NULL` for `None`).
-fn created(parent: MPI_Comm, c: Option<CommId>) -> MPI_Comm {
+pub(crate) fn created(parent: MPI_Comm, c: Option<CommId>) -> MPI_Comm {
     match c {
         Some(c) => {
             let h = handles::comm_handle(c);
@@ -36,7 +36,7 @@ fn created(parent: MPI_Comm, c: Option<CommId>) -> MPI_Comm {
     }
 }
 
-fn check_out<T>(p: *mut T, what: &str) -> Result<()> {
+pub(crate) fn check_out<T>(p: *mut T, what: &str) -> Result<()> {
     if p.is_null() {
         return fail(ErrorClass::Arg, format!("null {what} argument"));
     }
@@ -268,17 +268,10 @@ pub unsafe extern "C" fn PMPI_Intercomm_create_from_groups(
         let e = engine()?;
         check_errhandler(errhandler, ErrKind::Comm)?;
         let (local, remote) = (crate::group::group(local_group)?, crate::group::group(remote_group)?);
-        if stringtag.is_null() {
-            return fail(ErrorClass::Arg, "null stringtag argument");
-        }
-        // SAFETY: a NUL-terminated string, as the standard says.
-        let tag = unsafe { CStr::from_ptr(stringtag) }.to_bytes();
-        if tag.len() >= MPI_MAX_STRINGTAG_LEN as usize {
-            return fail(ErrorClass::Arg, format!("stringtag of {} bytes is longer than MPI_MAX_STRINGTAG_LEN - 1", tag.len()));
-        }
+        let tag = unsafe { crate::session::string_tag(stringtag) }?;
         let hints = crate::info::info_arg(info)?.unwrap_or_default();
         check_out(newintercomm, "newintercomm")?;
-        let id = e.intercomm_create_from_groups(&local, local_leader, &remote, remote_leader, crate::session::tag_of(tag))?;
+        let id = e.intercomm_create_from_groups(&local, local_leader, &remote, remote_leader, tag)?;
         let h = handles::comm_handle(id);
         set_comm_errhandler(h, errhandler)?;
         crate::info::set_comm_hints(h, hints);

@@ -210,9 +210,26 @@ pub unsafe extern "C" fn PMPI_Group_from_session_pset(session: MPI_Session, pset
     })
 }
 
+/// The integer tag a C string tag stands for, after the standard's checks (not null, shorter
+/// than `MPI_MAX_STRINGTAG_LEN`).
+///
+/// # Safety
+/// A non-null `stringtag` must be NUL-terminated, as the standard says.
+pub(crate) unsafe fn string_tag(stringtag: *const c_char) -> Result<i32> {
+    if stringtag.is_null() {
+        return fail(ErrorClass::Arg, "null stringtag argument");
+    }
+    // SAFETY: the caller's promise.
+    let tag = unsafe { CStr::from_ptr(stringtag) }.to_bytes();
+    if tag.len() >= MPI_MAX_STRINGTAG_LEN as usize {
+        return fail(ErrorClass::Arg, format!("stringtag of {} bytes is longer than MPI_MAX_STRINGTAG_LEN - 1", tag.len()));
+    }
+    Ok(tag_of(tag))
+}
+
 /// The integer tag a string tag stands for: FNV-1a, cut to the 28 bits that
 /// `MPI_Comm_create_group`'s tags keep apart.
-pub(crate) fn tag_of(stringtag: &[u8]) -> i32 {
+fn tag_of(stringtag: &[u8]) -> i32 {
     let mut h: u32 = 0x811c_9dc5;
     for &b in stringtag {
         h ^= u32::from(b);
@@ -225,20 +242,13 @@ unsafe fn create_from_group(group: MPI_Group, stringtag: *const c_char, info: MP
     let e = engine()?;
     check_errhandler(errhandler, ErrKind::Comm)?;
     let g = crate::group::group(group)?;
-    if stringtag.is_null() {
-        return fail(ErrorClass::Arg, "null stringtag argument");
-    }
-    // SAFETY: a NUL-terminated string, as the standard says.
-    let tag = unsafe { CStr::from_ptr(stringtag) }.to_bytes();
-    if tag.len() >= MPI_MAX_STRINGTAG_LEN as usize {
-        return fail(ErrorClass::Arg, format!("stringtag of {} bytes is longer than MPI_MAX_STRINGTAG_LEN - 1", tag.len()));
-    }
+    let tag = unsafe { string_tag(stringtag) }?;
     let hints = crate::info::info_arg(info)?.unwrap_or_default();
     if newcomm.is_null() {
         return fail(ErrorClass::Arg, "null newcomm argument");
     }
     // A process outside the group gets MPI_COMM_NULL, as from MPI_Comm_create_group.
-    let Some(id) = e.comm_create_group(CommId::WORLD, &g, tag_of(tag))? else {
+    let Some(id) = e.comm_create_group(CommId::WORLD, &g, tag)? else {
         return unsafe { out(newcomm, MPI_COMM_NULL) };
     };
     let h = handles::comm_handle(id);

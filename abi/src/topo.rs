@@ -13,7 +13,8 @@ use mpi_core::engine::topology::{self, Topology};
 use mpi_core::engine::{CollMode, CommId};
 use mpi_core::error::{fail, ErrorClass, Result};
 
-use crate::errors::{api, inherit_errhandler};
+use crate::comm::{check_out, created};
+use crate::errors::api;
 use crate::generated::consts::*;
 use crate::generated::types::*;
 use crate::{engine, handles, out};
@@ -45,25 +46,6 @@ unsafe fn write_ints(p: *mut c_int, max: c_int, values: &[i32], what: &str) -> R
     }
     // SAFETY: the standard sizes the array to `max` elements; we write at most that many.
     unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), p, n) };
-    Ok(())
-}
-
-/// The handle of a communicator created from `parent` (`MPI_COMM_NULL` for `None`).
-fn created(parent: MPI_Comm, c: Option<CommId>) -> MPI_Comm {
-    match c {
-        Some(c) => {
-            let h = handles::comm_handle(c);
-            inherit_errhandler(parent, h);
-            h
-        }
-        None => MPI_COMM_NULL,
-    }
-}
-
-fn check_out<T>(p: *mut T, what: &str) -> Result<()> {
-    if p.is_null() {
-        return fail(ErrorClass::Arg, format!("null {what} argument"));
-    }
     Ok(())
 }
 
