@@ -327,6 +327,9 @@ pub struct Endpoint {
     api_version: u32,
     error: Mutex<Option<io::Error>>,
     error_logged: AtomicBool,
+    /// `Inner::finished_reads` is not empty: lets `finished_reads` skip the lock on every
+    /// progress round when no read has ended.
+    reads_finished: AtomicBool,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -456,6 +459,7 @@ impl Endpoint {
             api_version: api,
             error: Mutex::new(None),
             error_logged: AtomicBool::new(false),
+            reads_finished: AtomicBool::new(false),
         })
     }
 
@@ -827,6 +831,9 @@ impl Endpoint {
 
     /// Calls `f(token, ok)` for each read finished since the last call.
     pub fn finished_reads(&self, f: &mut dyn FnMut(u64, bool)) {
+        if !self.reads_finished.swap(false, Ordering::Acquire) {
+            return;
+        }
         let done = std::mem::take(&mut lock(&self.inner).finished_reads);
         for (token, ok) in done {
             f(token, ok);
@@ -868,6 +875,8 @@ impl Endpoint {
             }
         }
         inner.finished_reads.push((f.token, f.ok));
+        // Release: the push (under the inner lock) happens before a reader sees the flag.
+        self.reads_finished.store(true, Ordering::Release);
     }
 
     /// User-memory registrations open now (exposed buffers and read destinations in use).
