@@ -741,26 +741,23 @@ impl State {
     }
 
     fn check_send_args(&self, comm: CommId, dest: i32, tag: i32) -> Result<()> {
+        self.resolve_send(comm, dest, tag).map(|_| ())
+    }
+
+    /// Checks a send's arguments (one communicator lookup: this is on every send's path); the
+    /// destination process and envelope, or `None` for `MPI_PROC_NULL`.
+    fn resolve_send(&self, comm: CommId, dest: i32, tag: i32) -> Result<Option<(usize, Envelope)>> {
         let c = self.comm(comm)?;
-        let n = c.peers().len();
-        if dest != PROC_NULL && (dest < 0 || dest as usize >= n) {
-            return fail(ErrorClass::Rank, format!("destination {dest} is not a rank of a communicator (or remote group) of size {n}"));
-        }
+        let peers = c.peers();
+        let peer = match usize::try_from(dest).ok().and_then(|d| peers.get(d)) {
+            Some(&peer) => Some(peer),
+            None if dest == PROC_NULL => None,
+            None => return fail(ErrorClass::Rank, format!("destination {dest} is not a rank of a communicator (or remote group) of size {}", peers.len())),
+        };
         if !(0..=TAG_UB).contains(&tag) {
             return fail(ErrorClass::Tag, format!("tag {tag} is outside 0..={TAG_UB}"));
         }
-        Ok(())
-    }
-
-    /// Checks a send's arguments; the destination process and envelope, or `None` for
-    /// `MPI_PROC_NULL`.
-    fn resolve_send(&self, comm: CommId, dest: i32, tag: i32) -> Result<Option<(usize, Envelope)>> {
-        self.check_send_args(comm, dest, tag)?;
-        if dest == PROC_NULL {
-            return Ok(None);
-        }
-        let c = self.comm(comm)?;
-        Ok(Some((c.peers()[dest as usize], Envelope { ctx: c.ctx, src: c.rank, tag })))
+        Ok(peer.map(|p| (p, Envelope { ctx: c.ctx, src: c.rank, tag })))
     }
 
     fn start_send(&mut self, comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind) -> Result<ReqId> {
