@@ -202,7 +202,7 @@ pub unsafe extern "C" fn PMPI_Allreduce(
 // ---- nonblocking and persistent forms ---------------------------------------------------------
 
 /// Stores the request of a nonblocking or persistent collective made by `start`.
-unsafe fn coll_request(comm: MPI_Comm, name: &'static str, request: *mut MPI_Request, start: impl FnOnce() -> Result<Request>) -> c_int {
+pub(crate) unsafe fn coll_request(comm: MPI_Comm, name: &'static str, request: *mut MPI_Request, start: impl FnOnce() -> Result<Request>) -> c_int {
     api(comm, name, || {
         if request.is_null() {
             return fail(ErrorClass::Arg, "null request argument");

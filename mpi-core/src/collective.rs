@@ -41,6 +41,14 @@ pub const TAG_BCAST: i32 = 2;
 pub const TAG_REDUCE: i32 = 3;
 /// Tag of allreduce's messages.
 pub const TAG_ALLREDUCE: i32 = 4;
+/// Tag of gather's messages.
+pub const TAG_GATHER: i32 = 5;
+/// Tag of scatter's messages.
+pub const TAG_SCATTER: i32 = 6;
+/// Tag of allgather's messages.
+pub const TAG_ALLGATHER: i32 = 7;
+/// Tag of alltoall's messages.
+pub const TAG_ALLTOALL: i32 = 8;
 
 /// Point-to-point as collective algorithms need it: ranks are communicator ranks; messages on this
 /// trait never match user point-to-point traffic (the engine uses a separate context).

@@ -29,7 +29,9 @@ use std::collections::VecDeque;
 use std::sync::MutexGuard;
 
 use crate::buffer::{Buf, UserBuf};
-use crate::collective::{check_reduction, check_result_len, TAG_ALLREDUCE, TAG_BARRIER, TAG_BCAST, TAG_REDUCE};
+use crate::collective::{
+    check_reduction, check_result_len, TAG_ALLGATHER, TAG_ALLREDUCE, TAG_ALLTOALL, TAG_BARRIER, TAG_BCAST, TAG_GATHER, TAG_REDUCE, TAG_SCATTER,
+};
 use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::matching::{Envelope, Selector};
@@ -439,6 +441,111 @@ impl Engine {
         Ok((s, frame))
     }
 
+    /// The frame of a gather-like collective (gather, scatter, allgather, alltoall), which
+    /// runs on intracommunicators only: the intercommunicator forms are not implemented yet,
+    /// and refusing them is better than exchanging data with the wrong group.
+    fn intra_frame(st: &mut State, comm: CommId, what: &str) -> Result<(Frame, usize, usize)> {
+        st.comm(comm)?.intra_only(what)?;
+        let (frame, rank, size, _) = st.coll_frame(comm)?;
+        Ok((frame, rank, size))
+    }
+
+    /// `size` blocks of `blk` bytes each in `b` (the buffer of a gather's root, ...): a
+    /// mismatch means the counts and types of the two sides do not describe the same data.
+    fn check_blocks(what: &str, b: &Buf, size: usize, blk: usize) -> Result<()> {
+        if size.checked_mul(blk) != Some(b.len()) {
+            return fail(ErrorClass::Truncate, format!(
+                "{what}: a buffer of {} bytes does not hold {size} blocks of {blk} bytes (the counts and datatypes of the two sides do not match)", b.len()));
+        }
+        Ok(())
+    }
+
+    /// Gather (`send == None`: `MPI_IN_PLACE` at the root; `recv` is the root's only).
+    fn gather_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        let c = st.comm(comm)?;
+        c.intra_only("MPI_Gather")?;
+        let (rank, size) = (c.rank as usize, c.members.len());
+        let root = check_root(root, size)?;
+        match send {
+            None if rank != root => return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Gather"),
+            Some(b) if rank == root => Self::check_blocks("MPI_Gather", recv, size, b.len())?,
+            None => Self::check_blocks("MPI_Gather", recv, size, recv.len() / size)?,
+            _ => {}
+        }
+        let (frame, rank, size) = Self::intra_frame(st, comm, "MPI_Gather")?;
+        let mut s = st.new_sched();
+        let sr = send.map(|b| s.stage(b, true));
+        if rank == root {
+            let r = s.stage(recv, send.is_none());
+            schedule::gather(&mut s, rank, size, root, sr, r, TAG_GATHER);
+            s.unstage(r);
+        } else {
+            schedule::gather(&mut s, rank, size, root, sr, schedule::Range::EMPTY, TAG_GATHER);
+        }
+        Ok((s, frame))
+    }
+
+    /// Scatter (`recv == None`: `MPI_IN_PLACE` at the root; `send` is the root's only).
+    fn scatter_sched(st: &mut State, comm: CommId, send: &Buf, recv: Option<&Buf>, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        let c = st.comm(comm)?;
+        c.intra_only("MPI_Scatter")?;
+        let (rank, size) = (c.rank as usize, c.members.len());
+        let root = check_root(root, size)?;
+        match recv {
+            None if rank != root => return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Scatter"),
+            Some(b) if rank == root => Self::check_blocks("MPI_Scatter", send, size, b.len())?,
+            None => Self::check_blocks("MPI_Scatter", send, size, send.len() / size)?,
+            _ => {}
+        }
+        let (frame, rank, size) = Self::intra_frame(st, comm, "MPI_Scatter")?;
+        let mut s = st.new_sched();
+        let sr = if rank == root { s.stage(send, true) } else { schedule::Range::EMPTY };
+        let r = recv.map(|b| s.stage(b, false));
+        schedule::scatter(&mut s, rank, size, root, sr, r, TAG_SCATTER);
+        if let Some(r) = r {
+            s.unstage(r);
+        }
+        Ok((s, frame))
+    }
+
+    /// Allgather (`send == None`: `MPI_IN_PLACE`, this rank's block already in `recv`).
+    fn allgather_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf) -> Result<(Box<Schedule>, Frame)> {
+        let c = st.comm(comm)?;
+        c.intra_only("MPI_Allgather")?;
+        let size = c.members.len();
+        let blk = send.map_or(recv.len() / size, Buf::len);
+        Self::check_blocks("MPI_Allgather", recv, size, blk)?;
+        let (frame, rank, size) = Self::intra_frame(st, comm, "MPI_Allgather")?;
+        let mut s = st.new_sched();
+        let r = s.stage(recv, send.is_none());
+        if let Some(b) = send {
+            let sr = s.stage(b, true);
+            s.copy(sr, r.slice(rank * blk, blk));
+        }
+        schedule::allgather(&mut s, rank, size, r, TAG_ALLGATHER);
+        s.unstage(r);
+        Ok((s, frame))
+    }
+
+    /// Alltoall (`send == None`: `MPI_IN_PLACE`, the data to send in `recv`).
+    fn alltoall_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf) -> Result<(Box<Schedule>, Frame)> {
+        let c = st.comm(comm)?;
+        c.intra_only("MPI_Alltoall")?;
+        let size = c.members.len();
+        let blk = send.map_or(recv.len() / size, |b| b.len() / size);
+        if let Some(b) = send {
+            Self::check_blocks("MPI_Alltoall", b, size, blk)?;
+        }
+        Self::check_blocks("MPI_Alltoall", recv, size, blk)?;
+        let (frame, rank, size) = Self::intra_frame(st, comm, "MPI_Alltoall")?;
+        let mut s = st.new_sched();
+        let r = s.stage(recv, send.is_none());
+        let sr = send.map(|b| s.stage(b, true));
+        schedule::alltoall(&mut s, rank, size, sr, r, TAG_ALLTOALL);
+        s.unstage(r);
+        Ok((s, frame))
+    }
+
     /// A neighbour exchange: `sends[i]` goes to the i-th destination, `recvs[j]` is filled
     /// from the j-th source (`PROC_NULL` neighbours skipped, their blocks untouched). For a
     /// Cartesian topology a message's tag names the block it lands in at the receiver
@@ -553,5 +660,41 @@ impl Engine {
         let mut st = self.lock();
         let (s, f) = Self::neighbor_sched(&mut st, &topo, comm, sends, recvs)?;
         self.coll_request(st, s, f, comm, mode)
+    }
+
+    /// Runs a gather-like collective now (`mode == None`) or makes its request.
+    fn gather_like(&self, comm: CommId, mode: Option<CollMode>, build: impl FnOnce(&mut State) -> Result<(Box<Schedule>, Frame)>) -> Result<Option<Request>> {
+        let mut st = self.lock();
+        let (s, f) = build(&mut st)?;
+        match mode {
+            None => self.run_sched(st, s, f).map(|()| None),
+            Some(mode) => self.coll_request(st, s, f, comm, mode).map(Some),
+        }
+    }
+
+    /// `MPI_Gather` (`mode == None`), `MPI_Igather` or `MPI_Gather_init`: `send == None` is
+    /// `MPI_IN_PLACE` at the root; `recv` matters at the root only. The buffers are used as
+    /// given (a scattered one packed and unpacked by the schedule), and must stay valid until
+    /// the call returns or its request is freed; the request is `None` for the blocking form.
+    pub fn gather(&self, comm: CommId, send: Option<Buf>, recv: Buf, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
+        self.gather_like(comm, mode, |st| Self::gather_sched(st, comm, send.as_ref(), &recv, root))
+    }
+
+    /// `MPI_Scatter` / `MPI_Iscatter` / `MPI_Scatter_init` (as `gather`): `recv == None` is
+    /// `MPI_IN_PLACE` at the root; `send` matters at the root only.
+    pub fn scatter(&self, comm: CommId, send: Buf, recv: Option<Buf>, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
+        self.gather_like(comm, mode, |st| Self::scatter_sched(st, comm, &send, recv.as_ref(), root))
+    }
+
+    /// `MPI_Allgather` / `MPI_Iallgather` / `MPI_Allgather_init` (as `gather`): `send ==
+    /// None` is `MPI_IN_PLACE`.
+    pub fn allgather(&self, comm: CommId, send: Option<Buf>, recv: Buf, mode: Option<CollMode>) -> Result<Option<Request>> {
+        self.gather_like(comm, mode, |st| Self::allgather_sched(st, comm, send.as_ref(), &recv))
+    }
+
+    /// `MPI_Alltoall` / `MPI_Ialltoall` / `MPI_Alltoall_init` (as `gather`): `send == None`
+    /// is `MPI_IN_PLACE`.
+    pub fn alltoall(&self, comm: CommId, send: Option<Buf>, recv: Buf, mode: Option<CollMode>) -> Result<Option<Request>> {
+        self.gather_like(comm, mode, |st| Self::alltoall_sched(st, comm, send.as_ref(), &recv))
     }
 }

@@ -557,6 +557,166 @@ pub fn neighbor(s: &mut Schedule, recvs: &[(Option<usize>, i32, Range)], sends: 
     s.end_round();
 }
 
+/// The number of vranks in the binomial subtree rooted at `vrank` (of a tree over `size`
+/// vranks rooted at 0): up to its lowest set bit, clipped at the end.
+fn subtree(vrank: usize, size: usize) -> usize {
+    let span = if vrank == 0 { size.next_power_of_two() } else { 1 << vrank.trailing_zeros() };
+    span.min(size - vrank)
+}
+
+/// Binomial gather to `root`: every rank sends the blocks of its subtree (vranks
+/// `vrank..vrank + subtree`) to its parent once its children's have arrived, so a block
+/// travels `log2(size)` hops at most and the root receives `log2(size)` messages. `send` is
+/// this rank's block (`None`: `MPI_IN_PLACE` at the root, whose block is already in `recv`);
+/// `recv` (the root's only) has `size` blocks of `send`'s length, in rank order.
+pub fn gather(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, tag: i32) {
+    let blk = match send {
+        Some(b) => b.len(),
+        None => recv.len() / size.max(1),
+    };
+    let vrank = (rank + size - root) % size;
+    let real = |v: usize| Peer::Local((v + root) % size);
+    let sub = subtree(vrank, size);
+    // The subtree's blocks in vrank order: the root's whole buffer when vranks are ranks,
+    // else scratch (rotated into place at the root at the end).
+    let tmp = if root == 0 && rank == 0 { recv } else { s.scratch(sub * blk) };
+    match send {
+        Some(b) => s.copy(b, tmp.slice(0, blk)),
+        None => s.copy(recv.slice(rank * blk, blk), tmp.slice(0, blk)),
+    }
+    if blk == 0 || size == 1 {
+        return;
+    }
+    // Every child's subtree at once, into its place.
+    let mut mask = 1;
+    while mask < sub {
+        let child = vrank + mask;
+        s.recv(real(child), tag, tmp.slice(mask * blk, subtree(child, size) * blk));
+        mask <<= 1;
+    }
+    s.end_round();
+    if vrank != 0 {
+        s.send(real(vrank - (1 << vrank.trailing_zeros())), tag, tmp.slice(0, sub * blk));
+        s.end_round();
+    } else if root != 0 {
+        // vranks root.. are ranks root..size-1, the rest wrap to 0..root.
+        let n = size - root;
+        s.copy(tmp.slice(0, n * blk), recv.slice(root * blk, n * blk));
+        s.copy(tmp.slice(n * blk, root * blk), recv.slice(0, root * blk));
+    }
+}
+
+/// Binomial scatter from `root`, gather's mirror image: a rank receives its subtree's blocks
+/// from its parent, then hands each child its own subtree's part. `send` (the root's only) has
+/// `size` blocks of `recv`'s length in rank order; `recv` gets this rank's block (`None`:
+/// `MPI_IN_PLACE` at the root, which keeps its block where it is).
+pub fn scatter(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Range, recv: Option<Range>, tag: i32) {
+    let blk = match recv {
+        Some(r) => r.len(),
+        None => send.len() / size.max(1),
+    };
+    let vrank = (rank + size - root) % size;
+    let real = |v: usize| Peer::Local((v + root) % size);
+    let sub = subtree(vrank, size);
+    let tmp = if vrank == 0 {
+        if root == 0 {
+            send
+        } else {
+            let t = s.scratch(size * blk);
+            let n = size - root;
+            s.copy(send.slice(root * blk, n * blk), t.slice(0, n * blk));
+            s.copy(send.slice(0, root * blk), t.slice(n * blk, root * blk));
+            t
+        }
+    } else if sub == 1 {
+        // A leaf receives straight into its buffer.
+        recv.unwrap_or(Range::EMPTY)
+    } else {
+        s.scratch(sub * blk)
+    };
+    if blk > 0 && size > 1 {
+        if vrank != 0 {
+            s.recv(real(vrank - (1 << vrank.trailing_zeros())), tag, tmp.slice(0, sub * blk));
+            s.end_round();
+        }
+        let mut mask = 1;
+        while mask < sub {
+            let child = vrank + mask;
+            s.send(real(child), tag, tmp.slice(mask * blk, subtree(child, size) * blk));
+            mask <<= 1;
+        }
+        s.end_round();
+    }
+    if let Some(r) = recv {
+        if !(vrank != 0 && sub == 1) {
+            s.copy(tmp.slice(0, blk), r);
+        }
+    }
+}
+
+/// Allgather into `recv` (`size` blocks in rank order), this rank's block already in place
+/// (the caller copies it, or it is there with `MPI_IN_PLACE`). A power-of-two size uses
+/// recursive doubling (`log2(size)` rounds, each doubling the blocks a rank holds); other
+/// sizes a ring (`size - 1` rounds of one block, each passed on to the right).
+pub fn allgather(s: &mut Schedule, rank: usize, size: usize, recv: Range, tag: i32) {
+    let blk = recv.len() / size.max(1);
+    if size == 1 || blk == 0 {
+        return;
+    }
+    if size.is_power_of_two() {
+        let mut mask = 1;
+        while mask < size {
+            let partner = rank ^ mask;
+            // We hold the blocks of the aligned group of `mask` ranks around us, the partner
+            // those of its own.
+            s.send(Peer::Local(partner), tag, recv.slice((rank & !(mask - 1)) * blk, mask * blk));
+            s.recv(Peer::Local(partner), tag, recv.slice((partner & !(mask - 1)) * blk, mask * blk));
+            s.end_round();
+            mask <<= 1;
+        }
+    } else {
+        let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+        for k in 0..size - 1 {
+            let out = (rank + size - k) % size;
+            let inc = (rank + size - k - 1) % size;
+            s.send(Peer::Local(right), tag, recv.slice(out * blk, blk));
+            s.recv(Peer::Local(left), tag, recv.slice(inc * blk, blk));
+            s.end_round();
+        }
+    }
+}
+
+/// Alltoall by pairwise exchange: this rank's own block is copied, then in round k it sends
+/// to `rank + k` and receives from `rank - k` (with a power-of-two size, the partner
+/// `rank ^ k` both ways), so each round is one message each way per rank. `send` and `recv`
+/// have `size` blocks each, in rank order; `send == None` is `MPI_IN_PLACE` (the data to send
+/// is in `recv`, copied to scratch first).
+pub fn alltoall(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, recv: Range, tag: i32) {
+    let rblk = recv.len() / size.max(1);
+    let send = match send {
+        Some(b) => b,
+        None => {
+            if size == 1 {
+                return;
+            }
+            let t = s.scratch(recv.len());
+            s.copy(recv, t);
+            t
+        }
+    };
+    let sblk = send.len() / size.max(1);
+    s.copy(send.slice(rank * sblk, sblk), recv.slice(rank * rblk, rblk));
+    if sblk == 0 && rblk == 0 {
+        return;
+    }
+    for k in 1..size {
+        let (to, from) = if size.is_power_of_two() { (rank ^ k, rank ^ k) } else { ((rank + k) % size, (rank + size - k) % size) };
+        s.send(Peer::Local(to), tag, send.slice(to * sblk, sblk));
+        s.recv(Peer::Local(from), tag, recv.slice(from * rblk, rblk));
+        s.end_round();
+    }
+}
+
 /// A rooted intercommunicator collective's root, as this process sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InterRoot {

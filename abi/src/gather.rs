@@ -1,0 +1,490 @@
+//! Gather, Scatter, Allgather, Alltoall on intracommunicators: blocking, nonblocking
+//! (`MPI_Igather`, ...) and persistent (`MPI_Gather_init`, ...) forms, and their `_c` forms.
+//!
+//! Every form hands the engine its buffers as they are (`Buf`), the blocking ones included:
+//! the engine's schedule packs a scattered buffer into its scratch memory when it starts and
+//! unpacks it at its end (`schedule.rs`), so a derived datatype costs one copy of the data
+//! it covers, as with `coll.rs`'s nonblocking forms. A buffer of `size` blocks is
+//! `count * size` elements of its type, whose packed stream is the blocks in rank order.
+//! Buffers a process does not use (a gather's receive buffer off the root, ...) are not
+//! looked at, as the standard says. Intercommunicators are refused with `MPI_ERR_COMM` (the
+//! engine's `intra_only`) until their forms are written.
+
+use std::ffi::c_void;
+
+use mpi_core::buffer::{Buf, UserBuf};
+use mpi_core::engine::{CollMode, Request};
+use mpi_core::error::{fail, ErrorClass, Result};
+
+use crate::coll::coll_request;
+use crate::errors::api;
+use crate::generated::consts::*;
+use crate::generated::types::*;
+use crate::handles;
+use crate::p2p::comm_buf;
+
+/// Which form of a collective: blocking (`None`), or the mode of its request.
+type Form = Option<CollMode>;
+
+fn in_place(p: *const c_void) -> bool {
+    std::ptr::eq(p, MPI_IN_PLACE)
+}
+
+fn unused() -> Buf {
+    Buf::Contig(UserBuf::EMPTY)
+}
+
+/// `size` blocks of `count` elements of `datatype` at `ptr`.
+fn blocks(ptr: *const c_void, count: MPI_Count, datatype: MPI_Datatype, size: usize) -> Result<Buf> {
+    if count < 0 {
+        return fail(ErrorClass::Count, format!("negative count {count}"));
+    }
+    match count.checked_mul(size as MPI_Count) {
+        Some(n) => comm_buf(ptr, n, datatype),
+        None => fail(ErrorClass::Count, format!("{size} blocks of {count} elements overflow")),
+    }
+}
+
+/// Runs a blocking form in `api`, or makes a request with `coll_request`.
+unsafe fn call(comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request, f: impl FnOnce(Form) -> Result<Option<Request>>) -> c_int {
+    match form {
+        None => api(comm, name, || f(None).map(drop)),
+        Some(mode) => coll_request(comm, name, request, || match f(Some(mode))? {
+            Some(r) => Ok(r),
+            None => fail(ErrorClass::Intern, "collective made no request"),
+        }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn gather(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype,
+    root: c_int, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let (is_root, _) = e.root_role(c, root)?;
+        let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
+        let recv = if is_root { blocks(recvbuf, recvcount, recvtype, e.comm_size(c)?)? } else { unused() };
+        e.gather(c, send, recv, root, form)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn scatter(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype,
+    root: c_int, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let (is_root, _) = e.root_role(c, root)?;
+        let send = if is_root { blocks(sendbuf, sendcount, sendtype, e.comm_size(c)?)? } else { unused() };
+        let recv = if in_place(recvbuf) { None } else { Some(comm_buf(recvbuf, recvcount, recvtype)?) };
+        e.scatter(c, send, recv, root, form)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn allgather(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
+        let recv = blocks(recvbuf, recvcount, recvtype, e.comm_size(c)?)?;
+        e.allgather(c, send, recv, form)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn alltoall(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let size = e.comm_size(c)?;
+        let send = if in_place(sendbuf) { None } else { Some(blocks(sendbuf, sendcount, sendtype, size)?) };
+        let recv = blocks(recvbuf, recvcount, recvtype, size)?;
+        e.alltoall(c, send, recv, form)
+    })
+}
+
+// ---- the C entry points ------------------------------------------------------------------------
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Gather(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Gather", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Gather_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Gather", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Igather(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Igather", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Igather_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Igather", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Gather_init(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Gather_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Gather_init_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Gather_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Scatter(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Scatter", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Scatter_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Scatter", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Iscatter(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Iscatter", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Iscatter_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Iscatter", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Scatter_init(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Scatter_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Scatter_init_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Scatter_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Allgather(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, "MPI_Allgather", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Allgather_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Allgather", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Iallgather(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, "MPI_Iallgather", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Iallgather_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Iallgather", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Allgather_init(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, "MPI_Allgather_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Allgather_init_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Allgather_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Alltoall(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, "MPI_Alltoall", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Alltoall_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Alltoall", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ialltoall(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, "MPI_Ialltoall", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ialltoall_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Ialltoall", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoall_init(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, "MPI_Alltoall_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoall_init_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Alltoall_init", Some(CollMode::Persistent), request)
+}
