@@ -44,6 +44,8 @@ use super::intercomm::{check_inter_root, INTER_TAG};
 use super::topology::Topology;
 use super::{check_root, empty_status, CommId, Engine, Req, Request, State, PROC_NULL};
 
+#[path = "nbc_scan.rs"] mod scan;
+
 /// Base of the tags of schedule messages (module doc).
 const SCHED_TAG: i32 = 1 << 25;
 /// Collective calls told apart by tag before the numbering wraps.
