@@ -44,7 +44,9 @@ use super::intercomm::{check_inter_root, INTER_TAG};
 use super::topology::Topology;
 use super::{check_root, empty_status, CommId, Engine, Req, Request, State, PROC_NULL};
 
-#[path = "nbc_scan.rs"] mod scan;
+#[path = "nbc/vcoll.rs"] mod vcoll;
+
+#[path = "nbc/scan.rs"] mod scan;
 
 /// Base of the tags of schedule messages (module doc).
 const SCHED_TAG: i32 = 1 << 25;

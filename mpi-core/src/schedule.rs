@@ -798,3 +798,4 @@ pub mod scan;
 
 #[cfg(test)]
 mod tests;
+pub mod vcoll;

@@ -1,0 +1,705 @@
+//! Gatherv, Scatterv, Allgatherv, Alltoallv, Alltoallw on intracommunicators: blocking,
+//! nonblocking (`MPI_Igatherv`, ...) and persistent (`MPI_Gatherv_init`, ...) forms, and
+//! their `_c` forms (`MPI_Count` counts, `MPI_Aint` displacements).
+//!
+//! Every peer's block becomes a buffer of its own (`Buf`): `count` elements of the datatype
+//! at `displ` extents of it from the start of the buffer (alltoallw: `displ` bytes, with a
+//! datatype per peer). The engine gets one buffer per rank and never sees the gaps between
+//! blocks, so they stay untouched, and a derived type is packed and unpacked by the
+//! schedule as in `gather.rs`. Arrays a process does not use (a gatherv's receive counts off
+//! the root, the send arrays with `MPI_IN_PLACE`) are not read, as the standard says, so they
+//! may be null there; where they are used a null one is `MPI_ERR_ARG`.
+
+use std::ffi::c_void;
+
+use mpi_core::buffer::Buf;
+use mpi_core::engine::{CollMode, Request};
+use mpi_core::error::{fail, ErrorClass, Result};
+
+use crate::coll::coll_request;
+use crate::errors::api;
+use crate::generated::consts::*;
+use crate::generated::types::*;
+use crate::handles;
+use crate::p2p::comm_buf;
+
+/// Which form of a collective: blocking (`None`), or the mode of its request.
+type Form = Option<CollMode>;
+
+fn in_place(p: *const c_void) -> bool {
+    std::ptr::eq(p, MPI_IN_PLACE)
+}
+
+/// An element of a count or displacement array, of the int form or the `_c` one.
+trait Elem: Copy {
+    fn wide(self) -> i64;
+}
+
+impl Elem for c_int {
+    fn wide(self) -> i64 {
+        self.into()
+    }
+}
+
+impl Elem for MPI_Count {
+    fn wide(self) -> i64 {
+        self
+    }
+}
+
+impl Elem for MPI_Aint {
+    fn wide(self) -> i64 {
+        self as i64
+    }
+}
+
+/// The `n` elements of the array `p` (named `what` in errors); null is `MPI_ERR_ARG`.
+unsafe fn array<T: Elem>(p: *const T, n: usize, what: &str) -> Result<Vec<i64>> {
+    if p.is_null() {
+        return fail(ErrorClass::Arg, format!("null {what} array"));
+    }
+    // SAFETY: the application passes an array of one element per rank of the communicator.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) }.iter().map(|x| x.wide()).collect())
+}
+
+/// The `n` datatypes of the array `p` (alltoallw's); null is `MPI_ERR_ARG`.
+unsafe fn types(p: *const MPI_Datatype, n: usize, what: &str) -> Result<Vec<MPI_Datatype>> {
+    if p.is_null() {
+        return fail(ErrorClass::Arg, format!("null {what} array"));
+    }
+    // SAFETY: as in `array`.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) }.to_vec())
+}
+
+/// `count` elements of `datatype` at `byte_displ` bytes from `ptr`.
+fn block(ptr: *const c_void, byte_displ: i64, count: i64, datatype: MPI_Datatype) -> Result<Buf> {
+    if count < 0 {
+        return fail(ErrorClass::Count, format!("negative count {count}"));
+    }
+    let Ok(off) = isize::try_from(byte_displ) else {
+        return fail(ErrorClass::Arg, format!("displacement of {byte_displ} bytes overflows"));
+    };
+    // A null `ptr` is MPI_BOTTOM: the displacements are then absolute addresses.
+    comm_buf((ptr as *const u8).wrapping_offset(off) as *const c_void, count, datatype)
+}
+
+/// The per-rank blocks of a v buffer: `counts[i]` elements of `datatype` at `displs[i]`
+/// extents of it from `ptr`.
+unsafe fn blocks_v<C: Elem, D: Elem>(ptr: *const c_void, counts: *const C, displs: *const D, datatype: MPI_Datatype, size: usize) -> Result<Vec<Buf>> {
+    let counts = array(counts, size, "counts")?;
+    let displs = array(displs, size, "displacements")?;
+    let extent = handles::type_map(datatype)?.extent();
+    counts
+        .iter()
+        .zip(&displs)
+        .map(|(&n, &d)| match d.checked_mul(extent) {
+            Some(off) => block(ptr, off, n, datatype),
+            None => fail(ErrorClass::Arg, format!("displacement {d} of {extent}-byte extents overflows")),
+        })
+        .collect()
+}
+
+/// The per-rank blocks of an alltoallw buffer: `counts[i]` elements of `types[i]` at
+/// `displs[i]` bytes from `ptr`.
+unsafe fn blocks_w<C: Elem, D: Elem>(ptr: *const c_void, counts: *const C, displs: *const D, tys: *const MPI_Datatype, size: usize) -> Result<Vec<Buf>> {
+    let counts = array(counts, size, "counts")?;
+    let displs = array(displs, size, "displacements")?;
+    let tys = types(tys, size, "datatypes")?;
+    (0..size).map(|i| block(ptr, displs[i], counts[i], tys[i])).collect()
+}
+
+/// Runs a blocking form in `api`, or makes a request with `coll_request`.
+unsafe fn call(comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request, f: impl FnOnce(Form) -> Result<Option<Request>>) -> c_int {
+    match form {
+        None => api(comm, name, || f(None).map(drop)),
+        Some(mode) => coll_request(comm, name, request, || match f(Some(mode))? {
+            Some(r) => Ok(r),
+            None => fail(ErrorClass::Intern, "collective made no request"),
+        }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn gatherv<C: Elem, D: Elem>(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcounts: *const C, displs: *const D, recvtype: MPI_Datatype,
+    root: c_int, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let (is_root, _) = e.root_role(c, root)?;
+        let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
+        let recv = if is_root { blocks_v(recvbuf, recvcounts, displs, recvtype, e.comm_size(c)?)? } else { Vec::new() };
+        e.gatherv(c, send, recv, root, form)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn scatterv<C: Elem, D: Elem>(
+    sendbuf: *const c_void, sendcounts: *const C, displs: *const D, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype,
+    root: c_int, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let (is_root, _) = e.root_role(c, root)?;
+        let send = if is_root { blocks_v(sendbuf, sendcounts, displs, sendtype, e.comm_size(c)?)? } else { Vec::new() };
+        let recv = if in_place(recvbuf) { None } else { Some(comm_buf(recvbuf, recvcount, recvtype)?) };
+        e.scatterv(c, send, recv, root, form)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn allgatherv<C: Elem, D: Elem>(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcounts: *const C, displs: *const D, recvtype: MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
+        let recv = blocks_v(recvbuf, recvcounts, displs, recvtype, e.comm_size(c)?)?;
+        e.allgatherv(c, send, recv, form)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn alltoallv<C: Elem, D: Elem>(
+    sendbuf: *const c_void, sendcounts: *const C, sdispls: *const D, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcounts: *const C, rdispls: *const D, recvtype: MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let size = e.comm_size(c)?;
+        let send = if in_place(sendbuf) { None } else { Some(blocks_v(sendbuf, sendcounts, sdispls, sendtype, size)?) };
+        let recv = blocks_v(recvbuf, recvcounts, rdispls, recvtype, size)?;
+        e.alltoallv(c, send, recv, name, form)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn alltoallw<C: Elem, D: Elem>(
+    sendbuf: *const c_void, sendcounts: *const C, sdispls: *const D, sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void, recvcounts: *const C, rdispls: *const D, recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let size = e.comm_size(c)?;
+        let send = if in_place(sendbuf) { None } else { Some(blocks_w(sendbuf, sendcounts, sdispls, sendtypes, size)?) };
+        let recv = blocks_w(recvbuf, recvcounts, rdispls, recvtypes, size)?;
+        e.alltoallv(c, send, recv, name, form)
+    })
+}
+
+// ---- the C entry points ------------------------------------------------------------------------
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Gatherv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, "MPI_Gatherv", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Gatherv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, "MPI_Gatherv", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Igatherv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, "MPI_Igatherv", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Igatherv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, "MPI_Igatherv", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Gatherv_init(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, "MPI_Gatherv_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Gatherv_init_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, "MPI_Gatherv_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Scatterv(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    displs: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Scatterv", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Scatterv_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Scatterv", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Iscatterv(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    displs: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Iscatterv", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Iscatterv_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Iscatterv", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Scatterv_init(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    displs: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount.into(), recvtype, root, comm, "MPI_Scatterv_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Scatterv_init_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Scatterv_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Allgatherv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Allgatherv", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Allgatherv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Allgatherv", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Iallgatherv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Iallgatherv", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Iallgatherv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Iallgatherv", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Allgatherv_init(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Allgatherv_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Allgatherv_init_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Allgatherv_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoallv(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Alltoallv", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoallv_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Alltoallv", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ialltoallv(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Ialltoallv", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ialltoallv_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Ialltoallv", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoallv_init(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Alltoallv_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoallv_init_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Alltoallv_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoallw(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const c_int,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const c_int,
+    recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Alltoallw", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoallw_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Alltoallw", None, std::ptr::null_mut())
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ialltoallw(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const c_int,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const c_int,
+    recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Ialltoallw", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Ialltoallw_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Ialltoallw", Some(CollMode::Nonblocking), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoallw_init(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const c_int,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const c_int,
+    recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Alltoallw_init", Some(CollMode::Persistent), request)
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Alltoallw_init_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm,
+    _info: MPI_Info,
+    request: *mut MPI_Request,
+) -> c_int {
+    alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Alltoallw_init", Some(CollMode::Persistent), request)
+}
