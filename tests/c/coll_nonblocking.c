@@ -17,12 +17,18 @@ int main(int argc, char **argv)
     MPI_Request r[8];
     MPI_Status st;
 
-    /* --- Ibarrier: the last rank arrives 200 ms late --- */
+    /* --- Ibarrier: the last rank arrives 200 ms late. It waits inside MPI (probing), not in
+     * sleep(): across hosts a message can need its sender's progress to leave (MPI promises
+     * progress only within MPI calls), and a sender asleep without having delivered its last
+     * barrier message would hold the others in MPI_Barrier instead of in the Ibarrier. --- */
     {
         MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
         double t0 = MPI_Wtime();
-        if (rank == size - 1)
-            tu_sleep_ms(200);
+        if (rank == size - 1) {
+            int flag;
+            while (MPI_Wtime() - t0 < 0.2)
+                MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, 12345, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE));
+        }
         MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &r[0]));
         MPI_CHECK(MPI_Wait(&r[0], &st));
         CHECK(r[0] == MPI_REQUEST_NULL);
