@@ -135,7 +135,7 @@ pub unsafe extern "C" fn PMPI_Reduce_c(
         let op = handles::op(op)?;
         // On an intercommunicator only the other group contributes (the root passes MPI_ROOT).
         let (is_root, contributes) = e.root_role(c, root)?;
-        let in_place = std::ptr::eq(sendbuf, MPI_IN_PLACE);
+        let in_place = in_place(sendbuf);
         if in_place && !is_root {
             return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
         }
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn PMPI_Allreduce_c(
         let c = handles::comm(comm)?;
         let kind = reduction_kind(datatype)?;
         let op = handles::op(op)?;
-        let in_place = std::ptr::eq(sendbuf, MPI_IN_PLACE);
+        let in_place = in_place(sendbuf);
         let mut recv = Staged::new(recvbuf, count, datatype, in_place)?;
         let send = if in_place { None } else { Some(Staged::new(sendbuf, count, datatype, true)?) };
         e.allreduce(c, send.as_ref().map(|b| b.bytes()), recv.bytes_mut(), kind, op)?;
@@ -200,6 +200,32 @@ pub unsafe extern "C" fn PMPI_Allreduce(
 }
 
 // ---- nonblocking and persistent forms ---------------------------------------------------------
+
+/// Which form of a collective: blocking (`None`), or the mode of its request.
+pub(crate) type Form = Option<CollMode>;
+
+/// Whether a buffer argument is `MPI_IN_PLACE`.
+pub(crate) fn in_place(p: *const c_void) -> bool {
+    std::ptr::eq(p, MPI_IN_PLACE)
+}
+
+/// Runs a collective in the form asked for: a blocking one in `api`, a nonblocking or
+/// persistent one through `coll_request`.
+pub(crate) unsafe fn call(
+    comm: MPI_Comm,
+    name: &'static str,
+    form: Form,
+    request: *mut MPI_Request,
+    f: impl FnOnce(Form) -> Result<Option<Request>>,
+) -> c_int {
+    match form {
+        None => api(comm, name, || f(None).map(drop)),
+        Some(mode) => coll_request(comm, name, request, || match f(Some(mode))? {
+            Some(r) => Ok(r),
+            None => fail(ErrorClass::Intern, "collective made no request"),
+        }),
+    }
+}
 
 /// Stores the request of a nonblocking or persistent collective made by `start`.
 pub(crate) unsafe fn coll_request(comm: MPI_Comm, name: &'static str, request: *mut MPI_Request, start: impl FnOnce() -> Result<Request>) -> c_int {
@@ -303,7 +329,7 @@ unsafe fn reduction(
     let c = handles::comm(comm)?;
     let kind = reduction_kind(datatype)?;
     let op = handles::op(op)?;
-    let in_place = std::ptr::eq(sendbuf, MPI_IN_PLACE);
+    let in_place = in_place(sendbuf);
     let (is_root, contributes) = match root {
         Some(root) => e.root_role(c, root)?,
         None => (true, true),

@@ -16,30 +16,12 @@ use mpi_core::buffer::Buf;
 use mpi_core::engine::{CollMode, Request};
 use mpi_core::error::{fail, ErrorClass, Result};
 
-use crate::coll::{coll_request, reduction_kind};
-use crate::errors::api;
-use crate::generated::consts::*;
+use crate::coll::{call, in_place, reduction_kind, Form};
 use crate::generated::types::*;
 use crate::handles;
 use crate::p2p::comm_buf;
 
-/// Which form of a collective: blocking (`None`), or the mode of its request.
-type Form = Option<CollMode>;
 
-fn in_place(p: *const c_void) -> bool {
-    std::ptr::eq(p, MPI_IN_PLACE)
-}
-
-/// Runs a blocking form in `api`, or makes a request with `coll_request`.
-unsafe fn call(comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request, f: impl FnOnce(Form) -> Result<Option<Request>>) -> c_int {
-    match form {
-        None => api(comm, name, || f(None).map(drop)),
-        Some(mode) => coll_request(comm, name, request, || match f(Some(mode))? {
-            Some(r) => Ok(r),
-            None => fail(ErrorClass::Intern, "collective made no request"),
-        }),
-    }
-}
 
 /// The buffers and byte blocks of a reduce-scatter whose rank i gets `counts[i]` elements.
 fn reduce_scatter(

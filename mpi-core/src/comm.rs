@@ -34,7 +34,7 @@ use std::sync::Arc;
 use crate::buffer::UserBuf;
 use crate::collective::{self, CollPeer};
 use crate::datatype::Kind;
-use crate::error::{fail, ErrorClass, MpiError, Result};
+use crate::error::{fail, ErrorClass, Result};
 use crate::group::{Comparison, ContextIds, Group, CONTEXT_WORDS};
 use crate::matching::{Envelope, Selector};
 use crate::op::BuiltinOp;
@@ -137,13 +137,6 @@ impl GroupPeer<'_> {
         Ok(st.proto.irecv(sel, UserBuf::from_slice(buf).into()))
     }
 
-    fn wait_recv(&self, r: ReqId) -> Result<()> {
-        let status = self.engine.wait_protocol(r)?;
-        match status.error {
-            Some(class) => Err(MpiError::new(class, "collective message of unexpected length")),
-            None => Ok(()),
-        }
-    }
 }
 
 impl CollPeer for GroupPeer<'_> {
@@ -162,12 +155,12 @@ impl CollPeer for GroupPeer<'_> {
     }
     fn recv(&mut self, src: usize, tag: i32, buf: &mut [u8]) -> Result<()> {
         let r = self.post_recv(src, tag, buf)?;
-        self.wait_recv(r)
+        self.engine.wait_coll_recv(r)
     }
     fn sendrecv(&mut self, dest: usize, stag: i32, data: &[u8], src: usize, rtag: i32, buf: &mut [u8]) -> Result<()> {
         let r = self.post_recv(src, rtag, buf)?;
         self.send(dest, stag, data)?;
-        self.wait_recv(r)
+        self.engine.wait_coll_recv(r)
     }
 }
 

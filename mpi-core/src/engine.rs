@@ -448,6 +448,16 @@ impl Engine {
         self.wait_until(|st| st.proto.take(r))
     }
 
+    /// Waits for the receive of a collective message (the `CollPeer`s of `comm.rs` and here):
+    /// one of another length is an error of the collective.
+    fn wait_coll_recv(&self, r: ReqId) -> Result<()> {
+        let status = self.wait_protocol(r)?;
+        match status.error {
+            Some(class) => Err(MpiError::new(class, "collective message of unexpected length")),
+            None => Ok(()),
+        }
+    }
+
     /// Runs `f` after one round of progress.
     pub fn with_state<T>(&self, f: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
         let mut st = self.lock();
@@ -953,13 +963,6 @@ impl EnginePeer<'_> {
         Ok(st.proto.irecv(sel, UserBuf::from_slice(buf).into()))
     }
 
-    fn wait_recv(&self, r: ReqId) -> Result<()> {
-        let status = self.engine.wait_protocol(r)?;
-        match status.error {
-            Some(class) => Err(MpiError::new(class, "collective message of unexpected length")),
-            None => Ok(()),
-        }
-    }
 }
 
 impl CollPeer for EnginePeer<'_> {
@@ -979,12 +982,12 @@ impl CollPeer for EnginePeer<'_> {
     }
     fn recv(&mut self, src: usize, tag: i32, buf: &mut [u8]) -> Result<()> {
         let r = self.post_recv(src, tag, buf)?;
-        self.wait_recv(r)
+        self.engine.wait_coll_recv(r)
     }
     fn sendrecv(&mut self, dest: usize, stag: i32, data: &[u8], src: usize, rtag: i32, buf: &mut [u8]) -> Result<()> {
         let r = self.post_recv(src, rtag, buf)?;
         self.send(dest, stag, data)?;
-        self.wait_recv(r)
+        self.engine.wait_coll_recv(r)
     }
 }
 
