@@ -10,13 +10,17 @@
 //! order, and point-to-point is non-overtaking per (source, tag), so messages of consecutive
 //! collectives cannot be confused.
 //!
-//! Algorithms (issue 5 adds the large-message ones):
+//! Algorithms: the general ones, which serve every call and which the blocking runs here use:
 //! - barrier: dissemination, ceil(log2 p) rounds of zero-byte sendrecv;
 //! - bcast: binomial tree rooted at `root`;
 //! - reduce: binomial tree towards `root`;
 //! - allreduce: recursive doubling, with MPICH's treatment of a size that is not a power of
 //!   two (the first `2*rem` ranks pair up and fold into the power-of-two core first, and get
 //!   the result back at the end).
+//!
+//! The engine's collectives choose among these and the large-message ones (`schedule/large.rs`:
+//! scatter + allgather bcast, Rabenseifner allreduce and reduce, ring allreduce; Bruck and
+//! recursive-doubling allgather in `schedule.rs`) by the table in `tuning.rs`.
 //!
 //! Combination order: an operand covering lower ranks is always the `in` operand of
 //! [`reduce_into`](crate::op::reduce_into) (MPI's `invec`), the one covering higher ranks the `inout`. In allreduce both

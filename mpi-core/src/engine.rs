@@ -18,6 +18,7 @@ use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::matching::{Envelope, Selector};
 use crate::protocol::{Bulk, Config, Link, MsgId, Protocol, RemoteRead, ReqId, SendData, SendMode, Status};
 use crate::transport::Transport;
+use crate::tuning::Tuning;
 use crate::slab::{Id, Slab};
 use crate::world::World;
 
@@ -133,6 +134,8 @@ pub struct State {
     colls: Vec<Id>,
     /// The memory of the last blocking collective's schedule and member list (`nbc.rs`).
     spare: (Option<Box<crate::schedule::Schedule>>, Vec<usize>),
+    /// Which algorithm each collective uses (`tuning.rs`).
+    tuning: Tuning,
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.
@@ -272,6 +275,7 @@ impl Engine {
             }
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let tuning = Tuning::from_env()?;
         Ok(Engine {
             state: Mutex::new(State {
                 proto,
@@ -283,6 +287,7 @@ impl Engine {
                 rdma_reads: Slab::default(),
                 colls: Vec::new(),
                 spare: Default::default(),
+                tuning,
             }),
             rank,
             size,

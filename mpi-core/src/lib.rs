@@ -17,5 +17,6 @@ pub mod protocol;
 pub mod schedule;
 pub mod slab;
 pub mod transport;
+pub mod tuning;
 pub mod typemap;
 pub mod world;

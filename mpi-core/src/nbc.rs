@@ -37,8 +37,9 @@ use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::matching::{Envelope, Selector};
 use crate::op::{self, BuiltinOp};
 use crate::protocol::{Protocol, ReqId, SendData, SendMode, Status};
-use crate::schedule::{self, InterRoot, Peer, Schedule, Wire};
+use crate::schedule::{self, large, InterRoot, Peer, Schedule, Wire};
 use crate::slab::Id;
+use crate::tuning::{Algorithm, Collective};
 
 use super::intercomm::{check_inter_root, INTER_TAG};
 use super::topology::Topology;
@@ -350,7 +351,10 @@ impl Engine {
                 let root = check_root(root, size)?;
                 let (frame, rank, size, _) = st.coll_frame(comm)?;
                 let b = s.stage(buf, rank == root);
-                schedule::bcast(&mut s, rank, size, root, b, TAG_BCAST);
+                match st.tuning.choose(Collective::Bcast, size, b.len(), true) {
+                    Algorithm::ScatterAllgather => large::bcast_scatter_allgather(&mut s, rank, size, root, b, TAG_BCAST),
+                    _ => schedule::bcast(&mut s, rank, size, root, b, TAG_BCAST),
+                }
                 if rank != root {
                     s.unstage(b);
                 }
@@ -401,17 +405,21 @@ impl Engine {
                     check_result_len("reduce", contribution.len(), recv.len())?;
                 }
                 let (frame, rank, size, _) = st.coll_frame(comm)?;
+                let build = match st.tuning.choose(Collective::Reduce, size, contribution.len(), op.is_commutative()) {
+                    Algorithm::ReduceScatterGather => large::reduce_scatter_gather,
+                    _ => schedule::reduce,
+                };
                 let sr = send.map(|b| s.stage(b, true));
                 if rank == root {
                     let r = s.stage(recv, send.is_none());
-                    schedule::reduce(&mut s, rank, size, root, sr, r, kind, op, TAG_REDUCE);
+                    build(&mut s, rank, size, root, sr, r, kind, op, TAG_REDUCE);
                     s.unstage(r);
                 } else {
                     let sr = match sr {
                         Some(r) => r,
                         None => s.stage(recv, true),
                     };
-                    schedule::reduce(&mut s, rank, size, root, Some(sr), schedule::Range::EMPTY, kind, op, TAG_REDUCE);
+                    build(&mut s, rank, size, root, Some(sr), schedule::Range::EMPTY, kind, op, TAG_REDUCE);
                 }
                 Ok((s, frame))
             }
@@ -438,7 +446,12 @@ impl Engine {
                 if let Some(sr) = sr {
                     s.copy(sr, r);
                 }
-                schedule::allreduce(&mut s, rank, size, r, kind, op, TAG_ALLREDUCE);
+                let build = match st.tuning.choose(Collective::Allreduce, size, r.len(), op.is_commutative()) {
+                    Algorithm::Rabenseifner => large::allreduce_rabenseifner,
+                    Algorithm::Ring => large::allreduce_ring,
+                    _ => schedule::allreduce,
+                };
+                build(&mut s, rank, size, r, kind, op, TAG_ALLREDUCE);
             }
         }
         s.unstage(r);
@@ -526,7 +539,12 @@ impl Engine {
             let sr = s.stage(b, true);
             s.copy(sr, r.slice(rank * blk, blk));
         }
-        schedule::allgather(&mut s, rank, size, r, TAG_ALLGATHER);
+        let build = match st.tuning.choose(Collective::Allgather, size, r.len(), true) {
+            Algorithm::RecursiveDoubling => schedule::allgather_recursive_doubling,
+            Algorithm::Bruck => schedule::allgather_bruck,
+            _ => schedule::allgather_ring,
+        };
+        build(&mut s, rank, size, r, TAG_ALLGATHER);
         s.unstage(r);
         Ok((s, frame))
     }

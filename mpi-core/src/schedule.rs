@@ -488,38 +488,22 @@ pub fn reduce(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Opt
 }
 
 /// Allreduce with `buf` as both contribution and result: recursive doubling, with MPICH's
-/// treatment of a size that is not a power of two.
+/// treatment of a size that is not a power of two ([`fold`], [`unfold`]).
 pub fn allreduce(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
     if size == 1 || buf.is_empty() {
         return;
     }
-    let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros()); // largest power of two <= size
-    let rem = size - pof2;
     let tmp = s.scratch(buf.len());
-    // Fold: among the first 2*rem ranks, each even rank hands its data to the odd rank above
-    // it and sits out; the odd rank becomes core rank rank/2.
-    let newrank = if rank < 2 * rem {
-        if rank % 2 == 0 {
-            s.send(Peer::Local(rank + 1), tag, buf);
-            s.end_round();
-            None
-        } else {
-            s.recv(Peer::Local(rank - 1), tag, tmp);
-            s.reduce(op, kind, tmp, buf); // lower rank's data is `in`
-            Some(rank / 2)
-        }
-    } else {
-        Some(rank - rem)
-    };
-    // Recursive doubling among the pof2 core ranks; core rank order follows rank order.
-    if let Some(newrank) = newrank {
+    let core = fold(s, rank, size, buf, tmp, kind, op, tag);
+    // Recursive doubling among the core ranks; core rank order follows rank order.
+    if let Some(core) = core {
         let mut mask = 1;
-        while mask < pof2 {
-            let newdst = newrank ^ mask;
-            let dst = if newdst < rem { newdst * 2 + 1 } else { newdst + rem };
-            s.send(Peer::Local(dst), tag, buf);
-            s.recv(Peer::Local(dst), tag, tmp);
-            if newdst < newrank {
+        while mask < core.size {
+            let partner = core.rank ^ mask;
+            let dst = Peer::Local(core.real(partner));
+            s.send(dst, tag, buf);
+            s.recv(dst, tag, tmp);
+            if partner < core.rank {
                 s.reduce(op, kind, tmp, buf);
             } else {
                 s.reduce(op, kind, buf, tmp);
@@ -529,7 +513,60 @@ pub fn allreduce(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: K
             mask <<= 1;
         }
     }
-    // Unfold: odd ranks return the result to the even rank that sat out.
+    unfold(s, rank, size, buf, tag);
+}
+
+/// The power-of-two group of ranks that [`fold`] leaves to do a reduction's main work.
+#[derive(Clone, Copy, Debug)]
+struct Core {
+    /// This rank's place in the core.
+    rank: usize,
+    /// The largest power of two not above the communicator's size.
+    size: usize,
+    /// Ranks beyond the power of two: the first `2 * rem` ranks were folded in pairs.
+    rem: usize,
+}
+
+impl Core {
+    /// The communicator rank of core rank `c`.
+    fn real(&self, c: usize) -> usize {
+        if c < self.rem {
+            c * 2 + 1
+        } else {
+            c + self.rem
+        }
+    }
+}
+
+/// Folds a size that is not a power of two into a power-of-two core (MPICH's scheme): among
+/// the first `2 * rem` ranks, each even rank hands its data to the odd rank above it and sits
+/// out (`None`); the odd one reduces it into `buf` (the lower rank's data is `in`) and becomes
+/// core rank `rank / 2`; rank `r >= 2 * rem` is core rank `r - rem`. Core rank order follows
+/// rank order, so combining in core rank order is combining in rank order. `tmp` is scratch
+/// of `buf`'s length.
+#[allow(clippy::too_many_arguments)]
+fn fold(s: &mut Schedule, rank: usize, size: usize, buf: Range, tmp: Range, kind: Kind, op: BuiltinOp, tag: i32) -> Option<Core> {
+    let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros());
+    let rem = size - pof2;
+    let core = |rank| Core { rank, size: pof2, rem };
+    if rank >= 2 * rem {
+        return Some(core(rank - rem));
+    }
+    if rank % 2 == 0 {
+        s.send(Peer::Local(rank + 1), tag, buf);
+        s.end_round();
+        None
+    } else {
+        s.recv(Peer::Local(rank - 1), tag, tmp);
+        s.reduce(op, kind, tmp, buf);
+        Some(core(rank / 2))
+    }
+}
+
+/// The end of an allreduce [`fold`] began: each odd rank of the first `2 * rem` returns the
+/// result in `buf` to the even rank that sat out.
+fn unfold(s: &mut Schedule, rank: usize, size: usize, buf: Range, tag: i32) {
+    let rem = size - (1usize << (usize::BITS - 1 - size.leading_zeros()));
     if rank < 2 * rem {
         if rank % 2 == 0 {
             s.recv(Peer::Local(rank + 1), tag, buf);
@@ -655,35 +692,64 @@ pub fn scatter(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Ra
 }
 
 /// Allgather into `recv` (`size` blocks in rank order), this rank's block already in place
-/// (the caller copies it, or it is there with `MPI_IN_PLACE`). A power-of-two size uses
-/// recursive doubling (`log2(size)` rounds, each doubling the blocks a rank holds); other
-/// sizes a ring (`size - 1` rounds of one block, each passed on to the right).
-pub fn allgather(s: &mut Schedule, rank: usize, size: usize, recv: Range, tag: i32) {
+/// (the caller copies it, or it is there with `MPI_IN_PLACE`), by recursive doubling:
+/// `log2(size)` rounds, each doubling the blocks a rank holds. `size` must be a power of two.
+pub fn allgather_recursive_doubling(s: &mut Schedule, rank: usize, size: usize, recv: Range, tag: i32) {
     let blk = recv.len() / size.max(1);
     if size == 1 || blk == 0 {
         return;
     }
-    if size.is_power_of_two() {
-        let mut mask = 1;
-        while mask < size {
-            let partner = rank ^ mask;
-            // We hold the blocks of the aligned group of `mask` ranks around us, the partner
-            // those of its own.
-            s.send(Peer::Local(partner), tag, recv.slice((rank & !(mask - 1)) * blk, mask * blk));
-            s.recv(Peer::Local(partner), tag, recv.slice((partner & !(mask - 1)) * blk, mask * blk));
-            s.end_round();
-            mask <<= 1;
-        }
-    } else {
-        let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
-        for k in 0..size - 1 {
-            let out = (rank + size - k) % size;
-            let inc = (rank + size - k - 1) % size;
-            s.send(Peer::Local(right), tag, recv.slice(out * blk, blk));
-            s.recv(Peer::Local(left), tag, recv.slice(inc * blk, blk));
-            s.end_round();
-        }
+    let mut mask = 1;
+    while mask < size {
+        let partner = rank ^ mask;
+        // We hold the blocks of the aligned group of `mask` ranks around us, the partner
+        // those of its own.
+        s.send(Peer::Local(partner), tag, recv.slice((rank & !(mask - 1)) * blk, mask * blk));
+        s.recv(Peer::Local(partner), tag, recv.slice((partner & !(mask - 1)) * blk, mask * blk));
+        s.end_round();
+        mask <<= 1;
     }
+}
+
+/// Allgather (as [`allgather_recursive_doubling`]) around a ring: `size - 1` rounds of one
+/// block each, passed on to the right. Any size; each block moves once per link.
+pub fn allgather_ring(s: &mut Schedule, rank: usize, size: usize, recv: Range, tag: i32) {
+    let blk = recv.len() / size.max(1);
+    if size == 1 || blk == 0 {
+        return;
+    }
+    let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+    for k in 0..size - 1 {
+        let out = (rank + size - k) % size;
+        let inc = (rank + size - k - 1) % size;
+        s.send(Peer::Local(right), tag, recv.slice(out * blk, blk));
+        s.recv(Peer::Local(left), tag, recv.slice(inc * blk, blk));
+        s.end_round();
+    }
+}
+
+/// Allgather (as [`allgather_recursive_doubling`]) by Bruck's algorithm: `ceil(log2 size)`
+/// rounds on any size. Scratch holds the blocks of ranks `rank, rank + 1, ...` in that order;
+/// in the round at distance `d` a rank sends its first `d` blocks (fewer in the last round)
+/// to `rank - d` and appends those of `rank + d`; a rotation puts them in place at the end.
+pub fn allgather_bruck(s: &mut Schedule, rank: usize, size: usize, recv: Range, tag: i32) {
+    let blk = recv.len() / size.max(1);
+    if size == 1 || blk == 0 {
+        return;
+    }
+    let tmp = s.scratch(size * blk);
+    s.copy(recv.slice(rank * blk, blk), tmp.slice(0, blk));
+    let mut have = 1;
+    while have < size {
+        let n = have.min(size - have);
+        s.send(Peer::Local((rank + size - have) % size), tag, tmp.slice(0, n * blk));
+        s.recv(Peer::Local((rank + have) % size), tag, tmp.slice(have * blk, n * blk));
+        s.end_round();
+        have += n;
+    }
+    let upper = size - rank;
+    s.copy(tmp.slice(0, upper * blk), recv.slice(rank * blk, upper * blk));
+    s.copy(tmp.slice(upper * blk, rank * blk), recv.slice(0, rank * blk));
 }
 
 /// Alltoall by pairwise exchange: this rank's own block is copied, then in round k it sends
@@ -794,6 +860,7 @@ pub fn inter_allreduce(s: &mut Schedule, rank: usize, size: usize, send: Range, 
     s.end_round();
 }
 
+pub mod large;
 pub mod scan;
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
 /* ranks: 1 2 3 4 */
+/* env: FERROMPI_COLL_BCAST=scatter_allgather FERROMPI_COLL_REDUCE=reduce_scatter_gather FERROMPI_COLL_ALLREDUCE=rabenseifner FERROMPI_COLL_ALLGATHER=bruck */
+/* env: FERROMPI_COLL_ALLREDUCE=ring FERROMPI_COLL_ALLGATHER=recursive_doubling */
 /* timeout: 90 */
 /* Reduce/Allreduce forms: every root; MPI_IN_PLACE at the root of Reduce and on all ranks of
  * Allreduce; counts 0 (buffers untouched, NULL allowed), 1, 1000 and large (64 Ki ints,

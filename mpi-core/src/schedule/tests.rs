@@ -306,3 +306,121 @@ fn truncation_fails_the_schedule() {
     let mut w1 = TestWire { proto: &mut protos[1], rank: 1, base: 0, remote_base: 0 };
     assert_eq!(s1.advance(&mut w1).err().map(|e| e.class), Some(ErrorClass::Truncate));
 }
+
+/// Every algorithm of bcast, reduce, allreduce and allgather on sizes 1 to 9, with more and
+/// with fewer elements than ranks, eager and rendezvous messages, every root: exact results.
+#[test]
+fn every_algorithm_gives_exact_results() {
+    type Red = fn(&mut Schedule, usize, usize, Range, Kind, BuiltinOp, i32);
+    type RootRed = fn(&mut Schedule, usize, usize, usize, Option<Range>, Range, Kind, BuiltinOp, i32);
+    type Gat = fn(&mut Schedule, usize, usize, Range, i32);
+    let allreduces: [(&str, Red); 3] = [("recursive doubling", allreduce), ("rabenseifner", large::allreduce_rabenseifner), ("ring", large::allreduce_ring)];
+    let reduces: [(&str, RootRed); 2] = [("binomial", reduce), ("reduce-scatter-gather", large::reduce_scatter_gather)];
+    let gathers: [(&str, Gat); 3] = [("ring", allgather_ring), ("bruck", allgather_bruck), ("recursive doubling", allgather_recursive_doubling)];
+    for size in 1..=9usize {
+        for (elems, eager) in [(3usize, 4096usize), (37, 64)] {
+            let contrib = |rank: usize| -> Vec<i64> { (0..elems).map(|i| (rank * 1000 + i * 7) as i64).collect() };
+            let sum: Vec<i64> = (0..elems).map(|i| (0..size).map(|r| (r * 1000 + i * 7) as i64).sum()).collect();
+            for (name, build) in allreduces {
+                let mut procs = intra(size);
+                let mut bufs: Vec<Vec<u8>> = (0..size).map(|r| bytes_of(&contrib(r))).collect();
+                for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+                    let mut s = Schedule::new();
+                    let r = s.user(UserBuf::from_slice(b));
+                    build(&mut s, p.rank, size, r, Kind::I64, BuiltinOp::Sum, 3);
+                    p.scheds.push(s);
+                }
+                drive(&mut procs, eager, (size * 31 + elems) as u64);
+                for (rank, b) in bufs.iter().enumerate() {
+                    assert_eq!(i64s(b), sum, "allreduce {name}, size {size}, {elems} elements, rank {rank}");
+                }
+            }
+            for root in 0..size {
+                for (name, build) in reduces {
+                    let mut procs = intra(size);
+                    let mut sends: Vec<Vec<u8>> = (0..size).map(|r| bytes_of(&contrib(r))).collect();
+                    let mut recvs: Vec<Vec<u8>> = vec![vec![0xee; elems * 8]; size];
+                    for ((p, sb), rb) in procs.iter_mut().zip(sends.iter_mut()).zip(recvs.iter_mut()) {
+                        let mut s = Schedule::new();
+                        let sr = s.user(UserBuf::from_slice(sb));
+                        let rr = s.user(UserBuf::from_slice(rb));
+                        // The root passes MPI_IN_PLACE on odd sizes: its data is in `recv`.
+                        let in_place = p.rank == root && size % 2 == 1;
+                        if in_place {
+                            rb.copy_from_slice(sb);
+                        }
+                        build(&mut s, p.rank, size, root, (!in_place).then_some(sr), if p.rank == root { rr } else { Range::EMPTY }, Kind::I64, BuiltinOp::Sum, 5);
+                        p.scheds.push(s);
+                    }
+                    drive(&mut procs, eager, (size * 17 + root) as u64);
+                    assert_eq!(i64s(&recvs[root]), sum, "reduce {name}, size {size}, root {root}, {elems} elements");
+                    for (rank, (sb, rb)) in sends.iter().zip(&recvs).enumerate() {
+                        assert_eq!(i64s(sb), contrib(rank), "reduce {name} changed the send buffer of rank {rank}");
+                        if rank != root {
+                            assert!(rb.iter().all(|&x| x == 0xee), "reduce {name} wrote rank {rank}'s receive buffer");
+                        }
+                    }
+                }
+                let mut procs = intra(size);
+                let mut bufs: Vec<Vec<u8>> = (0..size).map(|r| if r == root { bytes_of(&contrib(99)) } else { vec![0; elems * 8] }).collect();
+                for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+                    let mut s = Schedule::new();
+                    let r = s.user(UserBuf::from_slice(b));
+                    large::bcast_scatter_allgather(&mut s, p.rank, size, root, r, 2);
+                    p.scheds.push(s);
+                }
+                drive(&mut procs, eager, (size * 13 + root) as u64);
+                for (rank, b) in bufs.iter().enumerate() {
+                    assert_eq!(i64s(b), contrib(99), "bcast scatter-allgather, size {size}, root {root}, rank {rank}");
+                }
+            }
+            for (name, build) in gathers {
+                if name == "recursive doubling" && !size.is_power_of_two() {
+                    continue;
+                }
+                let mut procs = intra(size);
+                let mut bufs: Vec<Vec<u8>> = (0..size)
+                    .map(|r| {
+                        let mut v = vec![0u8; size * elems * 8];
+                        v[r * elems * 8..(r + 1) * elems * 8].copy_from_slice(&bytes_of(&contrib(r)));
+                        v
+                    })
+                    .collect();
+                for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+                    let mut s = Schedule::new();
+                    let r = s.user(UserBuf::from_slice(b));
+                    build(&mut s, p.rank, size, r, 7);
+                    p.scheds.push(s);
+                }
+                drive(&mut procs, eager, (size * 7 + elems) as u64);
+                let want: Vec<i64> = (0..size).flat_map(contrib).collect();
+                for (rank, b) in bufs.iter().enumerate() {
+                    assert_eq!(i64s(b), want, "allgather {name}, size {size}, {elems} elements, rank {rank}");
+                }
+            }
+        }
+    }
+}
+
+/// The piece-wise allreduces give bit-identical float results on every rank too.
+#[test]
+fn large_allreduces_are_bit_identical() {
+    for size in [3usize, 4, 6] {
+        for build in [large::allreduce_rabenseifner as fn(&mut Schedule, usize, usize, Range, Kind, BuiltinOp, i32), large::allreduce_ring] {
+            let mut procs = intra(size);
+            let mut bufs: Vec<Vec<u8>> = (0..size)
+                .map(|r| (0..50).flat_map(|i| (1.0f64 / (r * 50 + i + 3) as f64 * 1e10f64.powi((r % 3) as i32)).to_ne_bytes()).collect())
+                .collect();
+            for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+                let mut s = Schedule::new();
+                let r = s.user(UserBuf::from_slice(b));
+                build(&mut s, p.rank, size, r, Kind::F64, BuiltinOp::Sum, 4);
+                p.scheds.push(s);
+            }
+            drive(&mut procs, 128, 9 + size as u64);
+            for b in &bufs[1..] {
+                assert_eq!(b, &bufs[0], "size {size}");
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Algorithms for large messages: the buffer is cut into one piece per rank, so that each
+//! rank sends and reduces about twice the message in all, instead of the whole message in
+//! each of `log2(p)` rounds as the tree algorithms do.
+//!
+//! Pieces are whole elements (a reduction never splits one): piece `i` of `n` elements over
+//! `p` pieces is elements `i * n / p .. (i + 1) * n / p`, so sizes differ by one element at
+//! most, and some are empty when `n < p` (empty messages still travel, which keeps both sides'
+//! message sequences alike).
+//!
+//! Combination order: Rabenseifner's reduce-scatter pairs aligned groups of core ranks
+//! (`fold`), the lower group's operand being `in`, so it combines in rank order and serves
+//! non-commutative ops, and every piece is reduced by one rank only, so all ranks get
+//! bit-identical results. The ring combines each piece starting at a different rank: it needs
+//! a commutative op (`tuning::Algorithm::serves`).
+
+use super::{fold, subtree, unfold, Peer, Range, Schedule};
+use crate::datatype::Kind;
+use crate::op::BuiltinOp;
+
+/// Byte offsets of the pieces of `buf` (`pieces + 1` of them, the last being `buf.len()`).
+fn cut(buf: Range, elem: usize, pieces: usize) -> Vec<usize> {
+    let n = buf.len() / elem.max(1);
+    (0..=pieces).map(|i| i * n / pieces * elem).collect()
+}
+
+/// Pieces `from..to` of `buf`, cut at `at`.
+fn span(buf: Range, at: &[usize], from: usize, to: usize) -> Range {
+    buf.slice(at[from], at[to] - at[from])
+}
+
+/// Broadcast of `buf` from `root` by a binomial scatter of its pieces (vrank `v` gets piece
+/// `v`, each subtree's pieces travel as one message, straight into place) and a ring
+/// allgather of the pieces: the root sends the message about once instead of `log2(p)` times.
+pub fn bcast_scatter_allgather(s: &mut Schedule, rank: usize, size: usize, root: usize, buf: Range, tag: i32) {
+    if size == 1 || buf.is_empty() {
+        return;
+    }
+    let at = cut(buf, 1, size);
+    let vrank = (rank + size - root) % size;
+    let real = |v: usize| Peer::Local((v + root) % size);
+    let sub = subtree(vrank, size);
+    if vrank != 0 {
+        s.recv(real(vrank - (1 << vrank.trailing_zeros())), tag, span(buf, &at, vrank, vrank + sub));
+        s.end_round();
+    }
+    let mut mask = 1;
+    while mask < sub {
+        let child = vrank + mask;
+        s.send(real(child), tag, span(buf, &at, child, child + subtree(child, size)));
+        mask <<= 1;
+    }
+    s.end_round();
+    // Round k: pass on the piece received in round k - 1 (our own first).
+    let (right, left) = (real((vrank + 1) % size), real((vrank + size - 1) % size));
+    for k in 0..size - 1 {
+        let (out, inc) = ((vrank + size - k) % size, (vrank + size - k - 1) % size);
+        s.send(right, tag, span(buf, &at, out, out + 1));
+        s.recv(left, tag, span(buf, &at, inc, inc + 1));
+        s.end_round();
+    }
+}
+
+/// The reduce-scatter half of Rabenseifner's algorithm over the core that [`fold`] leaves:
+/// recursive halving with distances 1, 2, 4, ...: partners swap the halves of their current
+/// range of pieces, each keeping the half on its side and reducing the partner's copy of it
+/// in. Returns the steps taken, `(partner core rank, kept pieces, given pieces)`, from which
+/// the allgather retraces them; the last kept range is the one piece this rank then holds
+/// reduced over the whole core.
+#[allow(clippy::too_many_arguments)]
+fn reduce_scatter_halving(
+    s: &mut Schedule,
+    core: super::Core,
+    buf: Range,
+    tmp: Range,
+    at: &[usize],
+    kind: Kind,
+    op: BuiltinOp,
+    tag: i32,
+) -> Vec<(usize, (usize, usize), (usize, usize))> {
+    let mut steps = Vec::new();
+    let (mut lo, mut hi) = (0, core.size);
+    let mut mask = 1;
+    while mask < core.size {
+        let partner = core.rank ^ mask;
+        let mid = (lo + hi) / 2;
+        let (keep, give) = if core.rank & mask == 0 { ((lo, mid), (mid, hi)) } else { ((mid, hi), (lo, mid)) };
+        let dst = Peer::Local(core.real(partner));
+        let (mine, theirs) = (span(buf, at, keep.0, keep.1), span(tmp, at, keep.0, keep.1));
+        s.send(dst, tag, span(buf, at, give.0, give.1));
+        s.recv(dst, tag, theirs);
+        // The partner's data covers the aligned group of `mask` core ranks beside ours.
+        if partner < core.rank {
+            s.reduce(op, kind, theirs, mine);
+        } else {
+            s.reduce(op, kind, mine, theirs);
+            s.copy(theirs, mine);
+        }
+        s.end_round();
+        steps.push((partner, keep, give));
+        (lo, hi) = keep;
+        mask <<= 1;
+    }
+    steps
+}
+
+/// Allreduce by Rabenseifner's algorithm: reduce-scatter by recursive halving, then
+/// allgather by recursive doubling retracing its steps (MPICH's choice for long messages),
+/// with [`fold`] for sizes that are not a power of two.
+pub fn allreduce_rabenseifner(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    if size == 1 || buf.is_empty() {
+        return;
+    }
+    let tmp = s.scratch(buf.len());
+    if let Some(core) = fold(s, rank, size, buf, tmp, kind, op, tag) {
+        let at = cut(buf, kind.extent(), core.size);
+        let steps = reduce_scatter_halving(s, core, buf, tmp, &at, kind, op, tag);
+        for &(partner, keep, give) in steps.iter().rev() {
+            let dst = Peer::Local(core.real(partner));
+            s.send(dst, tag, span(buf, &at, keep.0, keep.1));
+            s.recv(dst, tag, span(buf, &at, give.0, give.1));
+            s.end_round();
+        }
+    }
+    unfold(s, rank, size, buf, tag);
+}
+
+/// Reduce by Rabenseifner's reduce-scatter, then each core rank sends its reduced piece
+/// straight to `root` (one round, `p` messages of `1/p` of the data into the root). `send`
+/// is this rank's contribution (`None`: `MPI_IN_PLACE` at the root, whose contribution is in
+/// `recv`); `recv` gets the result on `root` (unused elsewhere). Combines in rank order
+/// whatever the root.
+#[allow(clippy::too_many_arguments)]
+pub fn reduce_scatter_gather(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    let acc = match (rank == root, send) {
+        (true, Some(send)) => {
+            s.copy(send, recv);
+            recv
+        }
+        (true, None) => recv,
+        (false, Some(send)) => {
+            let acc = s.scratch(send.len());
+            s.copy(send, acc);
+            acc
+        }
+        (false, None) => return,
+    };
+    if size == 1 || acc.is_empty() {
+        return;
+    }
+    let tmp = s.scratch(acc.len());
+    let core = fold(s, rank, size, acc, tmp, kind, op, tag);
+    let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros());
+    let at = cut(acc, kind.extent(), pof2);
+    if let Some(core) = core {
+        let steps = reduce_scatter_halving(s, core, acc, tmp, &at, kind, op, tag);
+        let piece = steps.last().map_or((0, 1), |&(_, keep, _)| keep);
+        if rank != root {
+            s.send(Peer::Local(root), tag, span(acc, &at, piece.0, piece.1));
+        }
+    }
+    if rank == root {
+        // Every other core rank's piece; the root's own (if it is in the core) is in place.
+        let probe = super::Core { rank: 0, size: pof2, rem: size - pof2 };
+        for c in 0..pof2 {
+            let from = probe.real(c);
+            if from != rank {
+                let piece = final_piece(c, pof2);
+                s.recv(Peer::Local(from), tag, span(acc, &at, piece.0, piece.1));
+            }
+        }
+    }
+    s.end_round();
+}
+
+/// The piece core rank `c` holds after [`reduce_scatter_halving`] over `pof2` core ranks.
+fn final_piece(c: usize, pof2: usize) -> (usize, usize) {
+    let (mut lo, mut hi) = (0, pof2);
+    let mut mask = 1;
+    while mask < pof2 {
+        let mid = (lo + hi) / 2;
+        (lo, hi) = if c & mask == 0 { (lo, mid) } else { (mid, hi) };
+        mask <<= 1;
+    }
+    (lo, hi)
+}
+
+/// Allreduce around a ring (commutative ops only): `p - 1` rounds of reduce-scatter, each
+/// passing one piece to the right and reducing the one from the left into ours, leave each
+/// rank with piece `rank + 1` reduced over all; `p - 1` rounds of allgather pass the reduced
+/// pieces on. Bandwidth-optimal on any size, without [`fold`]'s extra whole-message steps.
+pub fn allreduce_ring(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    if size == 1 || buf.is_empty() {
+        return;
+    }
+    let at = cut(buf, kind.extent(), size);
+    let largest = (0..size).map(|i| at[i + 1] - at[i]).max().unwrap_or(0);
+    let tmp = s.scratch(largest);
+    let (right, left) = (Peer::Local((rank + 1) % size), Peer::Local((rank + size - 1) % size));
+    for k in 0..size - 1 {
+        let (out, inc) = ((rank + size - k) % size, (rank + size - k - 1) % size);
+        let theirs = tmp.slice(0, at[inc + 1] - at[inc]);
+        s.send(right, tag, span(buf, &at, out, out + 1));
+        s.recv(left, tag, theirs);
+        s.reduce(op, kind, theirs, span(buf, &at, inc, inc + 1));
+        s.end_round();
+    }
+    for k in 0..size - 1 {
+        let (out, inc) = ((rank + 1 + size - k) % size, (rank + size - k) % size);
+        s.send(right, tag, span(buf, &at, out, out + 1));
+        s.recv(left, tag, span(buf, &at, inc, inc + 1));
+        s.end_round();
+    }
+}
