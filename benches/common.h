@@ -115,7 +115,7 @@ static char *bench_alloc(long size, int fill)
 /* What both benchmarks start with: MPI_Init, the options, exactly two ranks, and send and
  * receive buffers of the largest size. Returns 0, or the status main should exit with after
  * MPI_Finalize. */
-static int bench_start(int *argc, char ***argv, const char *name, struct bench_opts *o,
+static inline int bench_start(int *argc, char ***argv, const char *name, struct bench_opts *o,
                        long min_default, int iters_small, int iters_large, int skip_small,
                        int skip_large, int *rank, char **sbuf, char **rbuf)
 {
@@ -140,13 +140,13 @@ static int bench_start(int *argc, char ***argv, const char *name, struct bench_o
 }
 
 /* Deterministic pattern depending on the size, the sender and a sequence number. */
-static void bench_pattern(char *buf, long size, int rank, int seq)
+static inline void bench_pattern(char *buf, long size, int rank, int seq)
 {
     for (long i = 0; i < size; i++)
         buf[i] = (char)((i * 131 + size * 7 + rank * 17 + seq * 29) & 0xff);
 }
 
-static long bench_check(const char *buf, long size, int rank, int seq)
+static inline long bench_check(const char *buf, long size, int rank, int seq)
 {
     for (long i = 0; i < size; i++)
         if (buf[i] != (char)((i * 131 + size * 7 + rank * 17 + seq * 29) & 0xff)) return i;

