@@ -18,9 +18,10 @@
 //!   two (the first `2*rem` ranks pair up and fold into the power-of-two core first, and get
 //!   the result back at the end).
 //!
-//! The engine's collectives choose among these and the large-message ones (`schedule/large.rs`:
+//! The engine's collectives choose among these, the large-message ones (`schedule/large.rs`:
 //! scatter + allgather bcast, Rabenseifner allreduce and reduce, ring allreduce; Bruck and
-//! recursive-doubling allgather in `schedule.rs`) by the table in `tuning.rs`.
+//! recursive-doubling allgather in `schedule.rs`) and the node-aware ones across hosts
+//! (`schedule/node_aware.rs`) by the table in `tuning.rs` (`nbc/choose.rs`).
 //!
 //! Combination order: an operand covering lower ranks is always the `in` operand of
 //! [`reduce_into`](crate::op::reduce_into) (MPI's `invec`), the one covering higher ranks the `inout`. In allreduce both

@@ -136,6 +136,8 @@ pub struct State {
     spare: (Option<Box<crate::schedule::Schedule>>, Vec<usize>),
     /// Which algorithm each collective uses (`tuning.rs`).
     tuning: Tuning,
+    /// The host of each world rank (`World::host_of`); empty when the job is on one host.
+    host_of: Vec<u32>,
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.
@@ -276,6 +278,7 @@ impl Engine {
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let tuning = Tuning::from_env()?;
+        let host_of = if local_size == size { Vec::new() } else { world.host_of.clone() };
         Ok(Engine {
             state: Mutex::new(State {
                 proto,
@@ -288,6 +291,7 @@ impl Engine {
                 colls: Vec::new(),
                 spare: Default::default(),
                 tuning,
+                host_of,
             }),
             rank,
             size,

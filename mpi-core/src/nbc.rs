@@ -37,9 +37,8 @@ use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::matching::{Envelope, Selector};
 use crate::op::{self, BuiltinOp};
 use crate::protocol::{Protocol, ReqId, SendData, SendMode, Status};
-use crate::schedule::{self, large, InterRoot, Peer, Schedule, Wire};
+use crate::schedule::{self, InterRoot, Peer, Schedule, Wire};
 use crate::slab::Id;
-use crate::tuning::{Algorithm, Collective};
 
 use super::intercomm::{check_inter_root, INTER_TAG};
 use super::topology::Topology;
@@ -48,6 +47,9 @@ use super::{check_root, empty_status, CommId, Engine, Req, Request, State, PROC_
 #[path = "nbc/vcoll.rs"] mod vcoll;
 
 #[path = "nbc/scan.rs"] mod scan;
+
+#[path = "nbc/choose.rs"] mod choose;
+use choose::Site;
 
 /// Base of the tags of schedule messages (module doc).
 const SCHED_TAG: i32 = 1 << 25;
@@ -327,7 +329,7 @@ impl Engine {
         if inter {
             schedule::inter_barrier(&mut s, rank, size, TAG_BARRIER);
         } else {
-            schedule::barrier(&mut s, rank, size, TAG_BARRIER);
+            choose::barrier(st, &Site::new(st, comm, rank, size)?, &mut s, TAG_BARRIER);
         }
         Ok((s, frame))
     }
@@ -351,10 +353,7 @@ impl Engine {
                 let root = check_root(root, size)?;
                 let (frame, rank, size, _) = st.coll_frame(comm)?;
                 let b = s.stage(buf, rank == root);
-                match st.tuning.choose(Collective::Bcast, size, b.len(), true) {
-                    Algorithm::ScatterAllgather => large::bcast_scatter_allgather(&mut s, rank, size, root, b, TAG_BCAST),
-                    _ => schedule::bcast(&mut s, rank, size, root, b, TAG_BCAST),
-                }
+                choose::bcast(st, &Site::new(st, comm, rank, size)?, &mut s, root, b, TAG_BCAST);
                 if rank != root {
                     s.unstage(b);
                 }
@@ -405,21 +404,19 @@ impl Engine {
                     check_result_len("reduce", contribution.len(), recv.len())?;
                 }
                 let (frame, rank, size, _) = st.coll_frame(comm)?;
-                let build = match st.tuning.choose(Collective::Reduce, size, contribution.len(), op.is_commutative()) {
-                    Algorithm::ReduceScatterGather => large::reduce_scatter_gather,
-                    _ => schedule::reduce,
-                };
+                let site = Site::new(st, comm, rank, size)?;
+                let bytes = contribution.len();
                 let sr = send.map(|b| s.stage(b, true));
                 if rank == root {
                     let r = s.stage(recv, send.is_none());
-                    build(&mut s, rank, size, root, sr, r, kind, op, TAG_REDUCE);
+                    choose::reduce(st, &site, &mut s, root, sr, r, bytes, kind, op, TAG_REDUCE);
                     s.unstage(r);
                 } else {
                     let sr = match sr {
                         Some(r) => r,
                         None => s.stage(recv, true),
                     };
-                    build(&mut s, rank, size, root, Some(sr), schedule::Range::EMPTY, kind, op, TAG_REDUCE);
+                    choose::reduce(st, &site, &mut s, root, Some(sr), schedule::Range::EMPTY, bytes, kind, op, TAG_REDUCE);
                 }
                 Ok((s, frame))
             }
@@ -446,12 +443,7 @@ impl Engine {
                 if let Some(sr) = sr {
                     s.copy(sr, r);
                 }
-                let build = match st.tuning.choose(Collective::Allreduce, size, r.len(), op.is_commutative()) {
-                    Algorithm::Rabenseifner => large::allreduce_rabenseifner,
-                    Algorithm::Ring => large::allreduce_ring,
-                    _ => schedule::allreduce,
-                };
-                build(&mut s, rank, size, r, kind, op, TAG_ALLREDUCE);
+                choose::allreduce(st, &Site::new(st, comm, rank, size)?, &mut s, r, kind, op, TAG_ALLREDUCE);
             }
         }
         s.unstage(r);
@@ -539,12 +531,7 @@ impl Engine {
             let sr = s.stage(b, true);
             s.copy(sr, r.slice(rank * blk, blk));
         }
-        let build = match st.tuning.choose(Collective::Allgather, size, r.len(), true) {
-            Algorithm::RecursiveDoubling => schedule::allgather_recursive_doubling,
-            Algorithm::Bruck => schedule::allgather_bruck,
-            _ => schedule::allgather_ring,
-        };
-        build(&mut s, rank, size, r, TAG_ALLGATHER);
+        choose::allgather(st, &Site::new(st, comm, rank, size)?, &mut s, r, TAG_ALLGATHER);
         s.unstage(r);
         Ok((s, frame))
     }

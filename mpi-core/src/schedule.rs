@@ -241,6 +241,23 @@ impl Schedule {
         }
     }
 
+    /// Where the next step goes: pass it to [`remap`](Self::remap) after building over a
+    /// subgroup.
+    pub fn mark(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Renames the local peers of the steps added since `mark`: a builder run over a subgroup
+    /// numbered its members `0..n`; `members[i]` is member `i`'s rank in the communicator.
+    pub fn remap(&mut self, mark: usize, members: &[usize]) {
+        for step in &mut self.steps[mark..] {
+            if let Step::Send { to: Peer::Local(r), .. } | Step::Recv { from: Peer::Local(r), .. } = step {
+                // Out of range is a builder's bug: the engine's wire refuses rank MAX.
+                *r = members.get(*r).copied().unwrap_or(usize::MAX);
+            }
+        }
+    }
+
     /// Ends the current round: later messages wait for it to complete.
     pub fn end_round(&mut self) {
         if self.rounds.last().is_some_and(|&s| s < self.steps.len()) {
@@ -861,6 +878,7 @@ pub fn inter_allreduce(s: &mut Schedule, rank: usize, size: usize, send: Range, 
 }
 
 pub mod large;
+pub mod node_aware;
 pub mod scan;
 
 #[cfg(test)]

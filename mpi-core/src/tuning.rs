@@ -8,15 +8,16 @@
 //! starts: a malformed file or an unknown name fails `MPI_Init` with a message naming the line,
 //! rather than silently running something else.
 //!
-//! A choice is a wish: where the algorithm cannot serve a call (see [`Algorithm::serves`]) the
-//! schedule builder falls back to the collective's general algorithm, the first one listed
-//! for it in [`ALGORITHMS`].
+//! Lines whose algorithm cannot serve a call (see [`Algorithm::serves`]) are passed over; with
+//! no line left, or a forced algorithm that cannot serve it, a call uses its collective's
+//! general algorithm, the first one listed for it in [`ALGORITHMS`].
 
 use crate::error::{fail, ErrorClass, Result};
 
 /// The collectives with more than one algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Collective {
+    Barrier,
     Bcast,
     Reduce,
     Allreduce,
@@ -24,16 +25,30 @@ pub enum Collective {
 }
 
 impl Collective {
-    const ALL: [Collective; 4] = [Collective::Bcast, Collective::Reduce, Collective::Allreduce, Collective::Allgather];
+    const ALL: [Collective; 5] = [Collective::Barrier, Collective::Bcast, Collective::Reduce, Collective::Allreduce, Collective::Allgather];
 
     pub fn name(self) -> &'static str {
         match self {
+            Collective::Barrier => "barrier",
             Collective::Bcast => "bcast",
             Collective::Reduce => "reduce",
             Collective::Allreduce => "allreduce",
             Collective::Allgather => "allgather",
         }
     }
+}
+
+/// What the choice of an algorithm depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// Ranks in the communicator.
+    pub ranks: usize,
+    /// Bytes the call moves (the table's `B`: `tuning/default.conf`).
+    pub bytes: usize,
+    /// Whether the op is commutative (true where there is no op).
+    pub commutative: bool,
+    /// Hosts the communicator's ranks are on.
+    pub hosts: usize,
 }
 
 /// The algorithms (`schedule.rs` and its submodules build them).
@@ -53,16 +68,33 @@ pub enum Algorithm {
     Ring,
     /// Bruck's allgather: ceil(log2 p) rounds on any size, data rotated at the end.
     Bruck,
+    /// Dissemination barrier.
+    Dissemination,
+    /// In two levels: within each host through shared memory, across hosts among one
+    /// leader per host (`schedule/node_aware.rs`).
+    NodeAware,
 }
 
 /// The algorithms of each collective, by their names in the table; the first is the general
 /// one, which serves every call.
-pub const ALGORITHMS: [(Collective, &[(&str, Algorithm)]); 4] = [
-    (Collective::Bcast, &[("binomial", Algorithm::Binomial), ("scatter_allgather", Algorithm::ScatterAllgather)]),
-    (Collective::Reduce, &[("binomial", Algorithm::Binomial), ("reduce_scatter_gather", Algorithm::ReduceScatterGather)]),
+pub const ALGORITHMS: [(Collective, &[(&str, Algorithm)]); 5] = [
+    (Collective::Barrier, &[("dissemination", Algorithm::Dissemination), ("node_aware", Algorithm::NodeAware)]),
+    (
+        Collective::Bcast,
+        &[("binomial", Algorithm::Binomial), ("scatter_allgather", Algorithm::ScatterAllgather), ("node_aware", Algorithm::NodeAware)],
+    ),
+    (
+        Collective::Reduce,
+        &[("binomial", Algorithm::Binomial), ("reduce_scatter_gather", Algorithm::ReduceScatterGather), ("node_aware", Algorithm::NodeAware)],
+    ),
     (
         Collective::Allreduce,
-        &[("recursive_doubling", Algorithm::RecursiveDoubling), ("rabenseifner", Algorithm::Rabenseifner), ("ring", Algorithm::Ring)],
+        &[
+            ("recursive_doubling", Algorithm::RecursiveDoubling),
+            ("rabenseifner", Algorithm::Rabenseifner),
+            ("ring", Algorithm::Ring),
+            ("node_aware", Algorithm::NodeAware),
+        ],
     ),
     (
         Collective::Allgather,
@@ -79,13 +111,15 @@ fn algorithm_named(c: Collective, name: &str) -> Option<Algorithm> {
 }
 
 impl Algorithm {
-    /// Whether this algorithm can run a call on `ranks` ranks with an op that is
-    /// `commutative` (ignored for collectives without an op).
-    pub fn serves(self, c: Collective, ranks: usize, commutative: bool) -> bool {
+    /// Whether this algorithm can run `call` of `c`.
+    pub fn serves(self, c: Collective, call: Call) -> bool {
         match (c, self) {
-            (Collective::Allgather, Algorithm::RecursiveDoubling) => ranks.is_power_of_two(),
-            // The ring combines each piece starting at a different rank.
-            (Collective::Allreduce, Algorithm::Ring) => commutative,
+            (Collective::Allgather, Algorithm::RecursiveDoubling) => call.ranks.is_power_of_two(),
+            // The ring combines each piece starting at a different rank, and the node-aware
+            // reductions combine by host, not in rank order.
+            (_, Algorithm::Ring) => call.commutative,
+            // Two levels exist only with several hosts and several ranks on one of them.
+            (_, Algorithm::NodeAware) => call.commutative && call.hosts > 1 && call.hosts < call.ranks,
             _ => true,
         }
     }
@@ -141,19 +175,20 @@ impl Tuning {
         Ok(Tuning { rules, forced })
     }
 
-    /// The algorithm for a call of `c` on `ranks` ranks moving `bytes` bytes with an op that is
-    /// `commutative` (true where there is no op).
-    pub fn choose(&self, c: Collective, ranks: usize, bytes: usize, commutative: bool) -> Algorithm {
+    /// The algorithm for `call` of `c`: the forced one, or the last line of the table that
+    /// matches and whose algorithm serves the call; the general algorithm where that fails.
+    pub fn choose(&self, c: Collective, call: Call) -> Algorithm {
         let general = algorithms(c)[0].1;
         let wish = match self.forced.iter().find(|(k, _)| *k == c) {
-            Some(&(_, a)) => a,
-            None => self.rules.iter().rev().find(|r| r.coll == c && ranks >= r.min_ranks && bytes >= r.min_bytes).map_or(general, |r| r.alg),
+            Some(&(_, a)) => Some(a),
+            None => self
+                .rules
+                .iter()
+                .rev()
+                .find(|r| r.coll == c && call.ranks >= r.min_ranks && call.bytes >= r.min_bytes && r.alg.serves(c, call))
+                .map(|r| r.alg),
         };
-        if wish.serves(c, ranks, commutative) {
-            wish
-        } else {
-            general
-        }
+        wish.filter(|a| a.serves(c, call)).unwrap_or(general)
     }
 }
 
@@ -191,30 +226,38 @@ fn parse(text: &str) -> std::result::Result<Vec<Rule>, String> {
 mod tests {
     use super::*;
 
+    fn call(ranks: usize, bytes: usize) -> Call {
+        Call { ranks, bytes, commutative: true, hosts: 1 }
+    }
+
     #[test]
     fn the_built_in_table_parses_and_picks_by_size() {
         let t = Tuning::default();
         assert_eq!(t.rules.len(), parse(DEFAULT_TABLE).unwrap().len());
-        assert_eq!(t.choose(Collective::Allreduce, 4, 8, true), Algorithm::RecursiveDoubling);
-        assert_eq!(t.choose(Collective::Allreduce, 4, 1 << 20, true), Algorithm::Rabenseifner);
-        assert_eq!(t.choose(Collective::Bcast, 4, 1024, true), Algorithm::Binomial);
-        assert_eq!(t.choose(Collective::Bcast, 4, 1 << 20, true), Algorithm::ScatterAllgather);
-        assert_eq!(t.choose(Collective::Bcast, 2, 1 << 20, true), Algorithm::Binomial);
+        assert_eq!(t.choose(Collective::Allreduce, call(4, 8)), Algorithm::RecursiveDoubling);
+        assert_eq!(t.choose(Collective::Allreduce, call(4, 1 << 20)), Algorithm::Rabenseifner);
+        assert_eq!(t.choose(Collective::Bcast, call(4, 1024)), Algorithm::Binomial);
+        assert_eq!(t.choose(Collective::Bcast, call(4, 1 << 20)), Algorithm::ScatterAllgather);
+        assert_eq!(t.choose(Collective::Bcast, call(2, 1 << 20)), Algorithm::Binomial);
     }
 
     #[test]
     fn the_last_matching_line_wins_and_unservable_choices_fall_back() {
         let rules = parse("allgather 1 0 bruck\nallgather 1 100 recursive_doubling # comment\n").unwrap();
         let t = Tuning { rules, forced: Vec::new() };
-        assert_eq!(t.choose(Collective::Allgather, 4, 99, true), Algorithm::Bruck);
-        assert_eq!(t.choose(Collective::Allgather, 4, 100, true), Algorithm::RecursiveDoubling);
-        // Not a power of two: the general algorithm.
-        assert_eq!(t.choose(Collective::Allgather, 3, 100, true), Algorithm::Ring);
+        assert_eq!(t.choose(Collective::Allgather, call(4, 99)), Algorithm::Bruck);
+        assert_eq!(t.choose(Collective::Allgather, call(4, 100)), Algorithm::RecursiveDoubling);
+        // Not a power of two: the last line that serves.
+        assert_eq!(t.choose(Collective::Allgather, call(3, 100)), Algorithm::Bruck);
         // No line for the collective: its general algorithm.
-        assert_eq!(t.choose(Collective::Reduce, 3, 1 << 30, true), Algorithm::Binomial);
-        let t = Tuning { rules: Vec::new(), forced: vec![(Collective::Allreduce, Algorithm::Ring)] };
-        assert_eq!(t.choose(Collective::Allreduce, 3, 0, true), Algorithm::Ring);
-        assert_eq!(t.choose(Collective::Allreduce, 3, 0, false), Algorithm::RecursiveDoubling);
+        assert_eq!(t.choose(Collective::Reduce, call(3, 1 << 30)), Algorithm::Binomial);
+        let t = Tuning { rules: parse("bcast 1 0 node_aware").unwrap(), forced: vec![(Collective::Allreduce, Algorithm::Ring)] };
+        // Two levels need several hosts and several ranks on one.
+        assert_eq!(t.choose(Collective::Bcast, Call { hosts: 2, ..call(4, 0) }), Algorithm::NodeAware);
+        assert_eq!(t.choose(Collective::Bcast, Call { hosts: 4, ..call(4, 0) }), Algorithm::Binomial);
+        assert_eq!(t.choose(Collective::Bcast, call(4, 0)), Algorithm::Binomial);
+        assert_eq!(t.choose(Collective::Allreduce, call(3, 0)), Algorithm::Ring);
+        assert_eq!(t.choose(Collective::Allreduce, Call { commutative: false, ..call(3, 0) }), Algorithm::RecursiveDoubling);
     }
 
     #[test]
@@ -223,6 +266,6 @@ mod tests {
         assert!(parse("\n\nscan 1 0 ring").unwrap_err().contains("line 3: unknown collective \"scan\""));
         assert!(parse("bcast 1 -2 binomial").unwrap_err().contains("not a non-negative integer"));
         let e = parse("bcast 1 0 ring").unwrap_err();
-        assert!(e.contains("\"ring\" is not an algorithm of bcast (it has: binomial, scatter_allgather)"), "{e}");
+        assert!(e.contains("\"ring\" is not an algorithm of bcast (it has: binomial, scatter_allgather, node_aware)"), "{e}");
     }
 }

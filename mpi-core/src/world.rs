@@ -15,6 +15,9 @@ pub struct World {
     pub appnum: i32,
     /// World ranks on this host, ascending; our local rank is our index here.
     pub local_ranks: Vec<usize>,
+    /// The host of each world rank, named by the lowest world rank on it (the node-aware
+    /// collectives group ranks by it).
+    pub host_of: Vec<u32>,
     pub pmi: Option<pmi::Client>,
 }
 
@@ -28,15 +31,17 @@ impl World {
                 job_id: format!("singleton-{}", std::process::id()),
                 appnum: 0,
                 local_ranks: vec![0],
+                host_of: vec![0],
                 pmi: None,
             });
         };
         let (rank, size) = (pmi.rank(), pmi.size());
         let mut world =
-            World { rank, size, job_id: pmi.job_id().to_string(), appnum: pmi.appnum(), local_ranks: vec![rank], pmi: Some(pmi) };
+            World { rank, size, job_id: pmi.job_id().to_string(), appnum: pmi.appnum(), local_ranks: vec![rank], host_of: Vec::new(), pmi: Some(pmi) };
         let me = host_identity();
         let hosts = world.allgather("host", &me)?;
         world.local_ranks = (0..size).filter(|&r| hosts[r] == me).collect();
+        world.host_of = hosts.iter().map(|h| hosts.iter().position(|x| x == h).unwrap_or(0) as u32).collect();
         Ok(world)
     }
 

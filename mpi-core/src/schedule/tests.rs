@@ -424,3 +424,59 @@ fn large_allreduces_are_bit_identical() {
         }
     }
 }
+
+/// The node-aware collectives over hosts laid out in blocks, round-robin and unevenly, every
+/// root: exact results (the leaders' step by each flat algorithm).
+#[test]
+fn node_aware_collectives_give_exact_results() {
+    let layouts: [&[u32]; 5] = [&[0, 0, 1, 1], &[0, 1, 0, 1], &[5, 5, 5, 2], &[0, 1, 1, 2, 2, 2, 0], &[3, 0, 3, 0, 3, 0, 1, 1, 3]];
+    type Red = fn(&mut Schedule, usize, usize, Range, Kind, BuiltinOp, i32);
+    let across: [Red; 3] = [allreduce, large::allreduce_rabenseifner, large::allreduce_ring];
+    for hosts in layouts {
+        let size = hosts.len();
+        let layout = node_aware::Layout::new(hosts);
+        let elems = 11;
+        let contrib = |rank: usize| -> Vec<i64> { (0..elems).map(|i| (rank * 100 + i) as i64).collect() };
+        let sum: Vec<i64> = (0..elems).map(|i| (0..size).map(|r| (r * 100 + i) as i64).sum()).collect();
+        for (k, flat) in across.into_iter().enumerate() {
+            let mut procs = intra(size);
+            let mut bufs: Vec<Vec<u8>> = (0..size).map(|r| bytes_of(&contrib(r))).collect();
+            for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+                let mut s = Schedule::new();
+                let r = s.user(UserBuf::from_slice(b));
+                node_aware::allreduce(&mut s, &layout, p.rank, r, Kind::I64, BuiltinOp::Sum, 3, &|s, r, n, b, t| flat(s, r, n, b, Kind::I64, BuiltinOp::Sum, t));
+                let mut bar = Schedule::new();
+                node_aware::barrier(&mut bar, &layout, p.rank, 4);
+                p.scheds = vec![s, bar];
+            }
+            drive(&mut procs, 64, (size * 3 + k) as u64);
+            for (rank, b) in bufs.iter().enumerate() {
+                assert_eq!(i64s(b), sum, "allreduce over {hosts:?}, leaders' algorithm {k}, rank {rank}");
+            }
+        }
+        for root in 0..size {
+            let mut procs = intra(size);
+            let mut bc: Vec<Vec<u8>> = (0..size).map(|r| if r == root { bytes_of(&contrib(77)) } else { vec![0; elems * 8] }).collect();
+            let mut sends: Vec<Vec<u8>> = (0..size).map(|r| bytes_of(&contrib(r))).collect();
+            let mut recvs: Vec<Vec<u8>> = vec![vec![0; elems * 8]; size];
+            for (((p, b), sb), rb) in procs.iter_mut().zip(bc.iter_mut()).zip(sends.iter_mut()).zip(recvs.iter_mut()) {
+                let mut s = Schedule::new();
+                let r = s.user(UserBuf::from_slice(b));
+                node_aware::bcast(&mut s, &layout, p.rank, root, r, 2, &|s, r, n, b, t| large::bcast_scatter_allgather(s, r, n, 0, b, t));
+                let mut t = Schedule::new();
+                let sr = t.user(UserBuf::from_slice(sb));
+                let rr = t.user(UserBuf::from_slice(rb));
+                node_aware::reduce(&mut t, &layout, p.rank, root, Some(sr), rr, Kind::I64, BuiltinOp::Sum, 5);
+                p.scheds = vec![s, t];
+            }
+            drive(&mut procs, 64, (size * 5 + root) as u64);
+            for (rank, b) in bc.iter().enumerate() {
+                assert_eq!(i64s(b), contrib(77), "bcast over {hosts:?}, root {root}, rank {rank}");
+            }
+            assert_eq!(i64s(&recvs[root]), sum, "reduce over {hosts:?}, root {root}");
+            for (rank, sb) in sends.iter().enumerate() {
+                assert_eq!(i64s(sb), contrib(rank), "reduce changed rank {rank}'s send buffer");
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The algorithm of each intracommunicator collective call: the tuning table's choice
+//! (`tuning.rs`) turned into the builder that makes its schedule.
+
+use crate::datatype::Kind;
+use crate::error::Result;
+use crate::op::BuiltinOp;
+use crate::schedule::node_aware::{self, Layout};
+use crate::schedule::{self, large, Range, Schedule};
+use crate::tuning::{Algorithm, Call, Collective};
+
+use super::super::{CommId, State};
+
+/// Where a call happens: the communicator's layout over hosts (`None` when the whole job is on
+/// one host, where only the flat algorithms apply), rank and size.
+pub(super) struct Site {
+    layout: Option<Layout>,
+    rank: usize,
+    size: usize,
+}
+
+impl Site {
+    pub(super) fn new(st: &State, comm: CommId, rank: usize, size: usize) -> Result<Site> {
+        let layout = match st.host_of.is_empty() {
+            true => None,
+            false => Some(Layout::new(&st.comm(comm)?.members.iter().map(|&w| st.host_of[w]).collect::<Vec<_>>())),
+        };
+        Ok(Site { layout, rank, size })
+    }
+
+    fn call(&self, bytes: usize, commutative: bool) -> Call {
+        Call { ranks: self.size, bytes, commutative, hosts: self.layout.as_ref().map_or(1, Layout::hosts) }
+    }
+
+    /// The layout, where the choice was node-aware (which needs one).
+    fn node_aware(&self, alg: Algorithm) -> Option<&Layout> {
+        self.layout.as_ref().filter(|_| alg == Algorithm::NodeAware)
+    }
+}
+
+/// The flat call the leaders of a node-aware collective make among themselves.
+fn leaders_call(site: &Site, bytes: usize, commutative: bool) -> Call {
+    let hosts = site.layout.as_ref().map_or(1, Layout::hosts);
+    Call { ranks: hosts, bytes, commutative, hosts }
+}
+
+pub(super) fn barrier(st: &State, site: &Site, s: &mut Schedule, tag: i32) {
+    let alg = st.tuning.choose(Collective::Barrier, site.call(0, true));
+    match site.node_aware(alg) {
+        Some(layout) => node_aware::barrier(s, layout, site.rank, tag),
+        None => schedule::barrier(s, site.rank, site.size, tag),
+    }
+}
+
+/// A flat bcast from rank 0 of a group, by the algorithm the table gives `call`.
+fn flat_bcast(st: &State, call: Call) -> fn(&mut Schedule, usize, usize, usize, Range, i32) {
+    match st.tuning.choose(Collective::Bcast, Call { hosts: 1, ..call }) {
+        Algorithm::ScatterAllgather => large::bcast_scatter_allgather,
+        _ => schedule::bcast,
+    }
+}
+
+pub(super) fn bcast(st: &State, site: &Site, s: &mut Schedule, root: usize, buf: Range, tag: i32) {
+    let alg = st.tuning.choose(Collective::Bcast, site.call(buf.len(), true));
+    match site.node_aware(alg) {
+        Some(layout) => {
+            let across = flat_bcast(st, leaders_call(site, buf.len(), true));
+            node_aware::bcast(s, layout, site.rank, root, buf, tag, &|s, r, n, b, t| across(s, r, n, 0, b, t));
+        }
+        None => flat_bcast(st, site.call(buf.len(), true))(s, site.rank, site.size, root, buf, tag),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn reduce(st: &State, site: &Site, s: &mut Schedule, root: usize, send: Option<Range>, recv: Range, bytes: usize, kind: Kind, op: BuiltinOp, tag: i32) {
+    let alg = st.tuning.choose(Collective::Reduce, site.call(bytes, op.is_commutative()));
+    match (site.node_aware(alg), alg) {
+        (Some(layout), _) => node_aware::reduce(s, layout, site.rank, root, send, recv, kind, op, tag),
+        (None, Algorithm::ReduceScatterGather) => large::reduce_scatter_gather(s, site.rank, site.size, root, send, recv, kind, op, tag),
+        (None, _) => schedule::reduce(s, site.rank, site.size, root, send, recv, kind, op, tag),
+    }
+}
+
+/// A flat allreduce by the algorithm the table gives `call`.
+fn flat_allreduce(st: &State, call: Call) -> fn(&mut Schedule, usize, usize, Range, Kind, BuiltinOp, i32) {
+    match st.tuning.choose(Collective::Allreduce, Call { hosts: 1, ..call }) {
+        Algorithm::Rabenseifner => large::allreduce_rabenseifner,
+        Algorithm::Ring => large::allreduce_ring,
+        _ => schedule::allreduce,
+    }
+}
+
+pub(super) fn allreduce(st: &State, site: &Site, s: &mut Schedule, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+    let commutative = op.is_commutative();
+    let alg = st.tuning.choose(Collective::Allreduce, site.call(buf.len(), commutative));
+    match site.node_aware(alg) {
+        Some(layout) => {
+            let across = flat_allreduce(st, leaders_call(site, buf.len(), commutative));
+            node_aware::allreduce(s, layout, site.rank, buf, kind, op, tag, &|s, r, n, b, t| across(s, r, n, b, kind, op, t));
+        }
+        None => flat_allreduce(st, site.call(buf.len(), commutative))(s, site.rank, site.size, buf, kind, op, tag),
+    }
+}
+
+pub(super) fn allgather(st: &State, site: &Site, s: &mut Schedule, recv: Range, tag: i32) {
+    let build = match st.tuning.choose(Collective::Allgather, site.call(recv.len(), true)) {
+        Algorithm::RecursiveDoubling => schedule::allgather_recursive_doubling,
+        Algorithm::Bruck => schedule::allgather_bruck,
+        _ => schedule::allgather_ring,
+    };
+    build(s, site.rank, site.size, recv, tag);
+}
