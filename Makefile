@@ -58,11 +58,13 @@ test-install: install
 	$(PREFIX)/bin/mpirun -n 2 build/hello-cxx > /dev/null
 
 # The C suite under our mpirun: compiled with our mpicc, then compiled with MPICH's
-# mpicc_abi and run on our library (binary compatibility).
+# mpicc_abi and run on our library (binary compatibility); then compiled with our mpicc and
+# started by MPICH's mpiexec (hydra), our library bootstrapping through its PMI server.
 test-c: install
 	@tools/ensure-deps.sh --with-venv
 	FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=ours $(CARGO) test --release -p mpi-tests --test c_suite
 	FERROMPI_PREFIX=$(PREFIX) FERROMPI_VENV=$(VENV) FERROMPI_TEST_IMPL=abi-compat $(CARGO) test --release -p mpi-tests --test c_suite
+	FERROMPI_PREFIX=$(PREFIX) FERROMPI_VENV=$(VENV) FERROMPI_TEST_IMPL=hydra $(CARGO) test --release -p mpi-tests --test c_suite
 
 # The C suite across two test hosts (network namespaces, 2 ranks each: pairs on one host talk
 # through shared memory, across hosts through libfabric) on tcp;ofi_rxm, on udp;ofi_rxd, once

@@ -24,7 +24,9 @@
 //!   (`FERROMPI_PREFIX` defaults to `<workspace>/build/install`);
 //! - `abi-compat`: compiled with MPICH's `$FERROMPI_VENV/bin/mpicc_abi` (default
 //!   `<workspace>/.venv`), run with our `mpirun` and `LD_LIBRARY_PATH=$FERROMPI_PREFIX/lib`;
-//! - `mpich`: compiled with `mpicc_abi`, run with the venv's `mpiexec -n N` (validates the tests).
+//! - `mpich`: compiled with `mpicc_abi`, run with the venv's `mpiexec -n N` (validates the tests);
+//! - `hydra`: compiled with our `mpicc`, run with the venv's `mpiexec -n N`, MPICH's launcher
+//!   (our library bootstraps through its PMI-1 server on `PMI_FD`).
 //!
 //! Other knobs: `FERROMPI_TEST_MPIRUN_ARGS` (whitespace-separated launcher arguments added to
 //! every trial, e.g. `-H h1:2,h2:2 --launch-agent tests/hosts/agent.sh` to run the suite
@@ -44,6 +46,7 @@ enum Impl {
     Ours,
     AbiCompat,
     Mpich,
+    Hydra,
 }
 
 impl Impl {
@@ -52,6 +55,7 @@ impl Impl {
             Impl::Ours => "ours",
             Impl::AbiCompat => "abi-compat",
             Impl::Mpich => "mpich",
+            Impl::Hydra => "hydra",
         }
     }
     fn from_env() -> Result<Impl, String> {
@@ -59,6 +63,7 @@ impl Impl {
             Err(_) | Ok("") | Ok("ours") => Ok(Impl::Ours),
             Ok("abi-compat") => Ok(Impl::AbiCompat),
             Ok("mpich") => Ok(Impl::Mpich),
+            Ok("hydra") => Ok(Impl::Hydra),
             Ok(other) => Err(format!(
                 "FERROMPI_TEST_IMPL={other:?} is not one of: ours, abi-compat, mpich"
             )),
@@ -133,7 +138,7 @@ fn setup() -> Result<Setup, String> {
     let prefix = env_path("FERROMPI_PREFIX", root.join("build").join("install"));
     let venv = env_path("FERROMPI_VENV", root.join(".venv"));
     let mpi_header = match imp {
-        Impl::Ours => prefix.join("include/mpi.h"),
+        Impl::Ours | Impl::Hydra => prefix.join("include/mpi.h"),
         _ => venv.join("include/mpi_abi.h"),
     };
     let (cc, launcher, ld_path, key) = match imp {
@@ -155,6 +160,7 @@ fn setup() -> Result<Setup, String> {
             None,
             "mpicc_abi",
         ),
+        Impl::Hydra => (prefix.join("bin/mpicc"), venv.join("bin/mpiexec"), None, "ours"),
     };
     let timeout_scale = match std::env::var("FERROMPI_TEST_TIMEOUT_SCALE") {
         Ok(s) if !s.is_empty() => {
@@ -188,7 +194,7 @@ impl Setup {
         for (path, how) in [
             (
                 &self.cc,
-                if self.imp == Impl::Ours {
+                if matches!(self.imp, Impl::Ours | Impl::Hydra) {
                     how_ours
                 } else {
                     how_venv
@@ -196,7 +202,7 @@ impl Setup {
             ),
             (
                 &self.launcher,
-                if self.imp == Impl::Mpich {
+                if matches!(self.imp, Impl::Mpich | Impl::Hydra) {
                     how_venv
                 } else {
                     how_ours
@@ -333,7 +339,7 @@ fn parse_spec(path: &Path) -> Result<Spec, String> {
                 "impl" => {
                     let list: Vec<String> = value.split_whitespace().map(str::to_string).collect();
                     for i in &list {
-                        if !["ours", "abi-compat", "mpich"].contains(&i.as_str()) {
+                        if !["ours", "abi-compat", "mpich", "hydra"].contains(&i.as_str()) {
                             return Err(bad(line));
                         }
                     }
