@@ -550,7 +550,7 @@ impl Engine {
         let mut s = st.new_sched();
         let r = s.stage(recv, send.is_none());
         let sr = send.map(|b| s.stage(b, true));
-        schedule::alltoall(&mut s, rank, size, sr, r, TAG_ALLTOALL);
+        choose::alltoall(st, &Site::new(st, comm, rank, size)?, &mut s, sr, r, TAG_ALLTOALL);
         s.unstage(r);
         Ok((s, frame))
     }

@@ -800,6 +800,49 @@ pub fn alltoall(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>,
     }
 }
 
+/// Alltoall (as [`alltoall`]) by Bruck's algorithm, for small blocks: `ceil(log2 size)`
+/// rounds instead of `size - 1`, each block travelling up to `log2 size` hops. Scratch holds
+/// the block for rank `rank + i` at position `i`; in the round at distance `d` a rank sends
+/// the blocks whose position has bit `d` set to `rank + d` (packed into one message) and
+/// receives the same positions from `rank - d`. Then position `i` holds the block rank
+/// `rank - i` sent us. Send and receive blocks are the same size (matching signatures).
+pub fn alltoall_bruck(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, recv: Range, tag: i32) {
+    let blk = recv.len() / size.max(1);
+    if size == 1 {
+        if let Some(send) = send {
+            s.copy(send, recv);
+        }
+        return;
+    }
+    if blk == 0 {
+        return;
+    }
+    let src = send.unwrap_or(recv);
+    let tmp = s.scratch(size * blk);
+    let upper = size - rank;
+    s.copy(src.slice(rank * blk, upper * blk), tmp.slice(0, upper * blk));
+    s.copy(src.slice(0, rank * blk), tmp.slice(upper * blk, rank * blk));
+    let out = s.scratch(size.div_ceil(2) * blk);
+    let inc = s.scratch(size.div_ceil(2) * blk);
+    let mut d = 1;
+    while d < size {
+        let moving: Vec<usize> = (0..size).filter(|i| i & d != 0).collect();
+        for (k, &i) in moving.iter().enumerate() {
+            s.copy(tmp.slice(i * blk, blk), out.slice(k * blk, blk));
+        }
+        let n = moving.len() * blk;
+        s.send(Peer::Local((rank + d) % size), tag, out.slice(0, n));
+        s.recv(Peer::Local((rank + size - d) % size), tag, inc.slice(0, n));
+        for (k, &i) in moving.iter().enumerate() {
+            s.copy(inc.slice(k * blk, blk), tmp.slice(i * blk, blk));
+        }
+        d <<= 1;
+    }
+    for i in 0..size {
+        s.copy(tmp.slice(i * blk, blk), recv.slice(((rank + size - i) % size) * blk, blk));
+    }
+}
+
 /// A rooted intercommunicator collective's root, as this process sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InterRoot {

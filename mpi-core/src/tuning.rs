@@ -22,10 +22,12 @@ pub enum Collective {
     Reduce,
     Allreduce,
     Allgather,
+    Alltoall,
 }
 
 impl Collective {
-    const ALL: [Collective; 5] = [Collective::Barrier, Collective::Bcast, Collective::Reduce, Collective::Allreduce, Collective::Allgather];
+    const ALL: [Collective; 6] =
+        [Collective::Barrier, Collective::Bcast, Collective::Reduce, Collective::Allreduce, Collective::Allgather, Collective::Alltoall];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -34,6 +36,7 @@ impl Collective {
             Collective::Reduce => "reduce",
             Collective::Allreduce => "allreduce",
             Collective::Allgather => "allgather",
+            Collective::Alltoall => "alltoall",
         }
     }
 }
@@ -66,8 +69,10 @@ pub enum Algorithm {
     ReduceScatterGather,
     /// Reduce-scatter and allgather around a ring (allreduce), or the allgather alone.
     Ring,
-    /// Bruck's allgather: ceil(log2 p) rounds on any size, data rotated at the end.
+    /// Bruck's allgather or alltoall: ceil(log2 p) rounds on any size, data rotated at the end.
     Bruck,
+    /// Alltoall by pairwise exchange, one partner per round.
+    Pairwise,
     /// Dissemination barrier.
     Dissemination,
     /// In two levels: within each host through shared memory, across hosts among one
@@ -77,7 +82,7 @@ pub enum Algorithm {
 
 /// The algorithms of each collective, by their names in the table; the first is the general
 /// one, which serves every call.
-pub const ALGORITHMS: [(Collective, &[(&str, Algorithm)]); 5] = [
+pub const ALGORITHMS: [(Collective, &[(&str, Algorithm)]); 6] = [
     (Collective::Barrier, &[("dissemination", Algorithm::Dissemination), ("node_aware", Algorithm::NodeAware)]),
     (
         Collective::Bcast,
@@ -100,6 +105,7 @@ pub const ALGORITHMS: [(Collective, &[(&str, Algorithm)]); 5] = [
         Collective::Allgather,
         &[("ring", Algorithm::Ring), ("recursive_doubling", Algorithm::RecursiveDoubling), ("bruck", Algorithm::Bruck)],
     ),
+    (Collective::Alltoall, &[("pairwise", Algorithm::Pairwise), ("bruck", Algorithm::Bruck)]),
 ];
 
 fn algorithms(c: Collective) -> &'static [(&'static str, Algorithm)] {

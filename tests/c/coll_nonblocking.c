@@ -1,5 +1,5 @@
 /* ranks: 1 2 3 4 */
-/* env: FERROMPI_COLL_BCAST=scatter_allgather FERROMPI_COLL_REDUCE=reduce_scatter_gather FERROMPI_COLL_ALLREDUCE=rabenseifner FERROMPI_COLL_ALLGATHER=bruck */
+/* env: FERROMPI_COLL_BCAST=scatter_allgather FERROMPI_COLL_REDUCE=reduce_scatter_gather FERROMPI_COLL_ALLREDUCE=rabenseifner FERROMPI_COLL_ALLGATHER=bruck FERROMPI_COLL_ALLTOALL=bruck */
 /* env: FERROMPI_COLL_ALLREDUCE=ring FERROMPI_COLL_ALLGATHER=recursive_doubling */
 /* Nonblocking collectives: MPI_Ibarrier (a late rank holds everyone's wait), MPI_Ibcast from
  * every root (a strided datatype too, and 1 Mi doubles), MPI_Ireduce to every root,

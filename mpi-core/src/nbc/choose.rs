@@ -109,3 +109,11 @@ pub(super) fn allgather(st: &State, site: &Site, s: &mut Schedule, recv: Range, 
     };
     build(s, site.rank, site.size, recv, tag);
 }
+
+pub(super) fn alltoall(st: &State, site: &Site, s: &mut Schedule, send: Option<Range>, recv: Range, tag: i32) {
+    let block = recv.len() / site.size.max(1);
+    match st.tuning.choose(Collective::Alltoall, site.call(block, true)) {
+        Algorithm::Bruck => schedule::alltoall_bruck(s, site.rank, site.size, send, recv, tag),
+        _ => schedule::alltoall(s, site.rank, site.size, send, recv, tag),
+    }
+}

@@ -480,3 +480,35 @@ fn node_aware_collectives_give_exact_results() {
         }
     }
 }
+
+/// Alltoall, pairwise and Bruck, on sizes 1 to 9, with and without MPI_IN_PLACE.
+#[test]
+fn alltoall_algorithms_give_exact_results() {
+    type Build = fn(&mut Schedule, usize, usize, Option<Range>, Range, i32);
+    let builds: [(&str, Build); 2] = [("pairwise", alltoall), ("bruck", alltoall_bruck)];
+    for size in 1..=9usize {
+        for (name, build) in builds {
+            for in_place in [false, true] {
+                let elems = 3;
+                // Element e of the block rank `from` sends to rank `to`.
+                let val = |from: usize, to: usize, e: usize| (from * 10000 + to * 100 + e) as i64;
+                let mut procs = intra(size);
+                let mut sends: Vec<Vec<u8>> =
+                    (0..size).map(|r| bytes_of(&(0..size).flat_map(|to| (0..elems).map(move |e| val(r, to, e))).collect::<Vec<_>>())).collect();
+                let mut recvs: Vec<Vec<u8>> = if in_place { sends.clone() } else { vec![vec![0; size * elems * 8]; size] };
+                for ((p, sb), rb) in procs.iter_mut().zip(sends.iter_mut()).zip(recvs.iter_mut()) {
+                    let mut s = Schedule::new();
+                    let sr = s.user(UserBuf::from_slice(sb));
+                    let rr = s.user(UserBuf::from_slice(rb));
+                    build(&mut s, p.rank, size, (!in_place).then_some(sr), rr, 6);
+                    p.scheds.push(s);
+                }
+                drive(&mut procs, 64, (size * 11) as u64);
+                for (rank, rb) in recvs.iter().enumerate() {
+                    let want: Vec<i64> = (0..size).flat_map(|from| (0..elems).map(move |e| val(from, rank, e))).collect();
+                    assert_eq!(i64s(rb), want, "alltoall {name}, size {size}, in place {in_place}, rank {rank}");
+                }
+            }
+        }
+    }
+}
