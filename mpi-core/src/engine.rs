@@ -33,8 +33,17 @@ pub const TAG_UB: i32 = i32::MAX;
 
 #[path = "comm.rs"]
 mod comm;
-use comm::{Comm, ContextState};
+use comm::Comm;
 pub use comm::MAX_NAME;
+
+/// Which agreement may offer which part of the context-id bitmap (`ctxid.rs`).
+#[path = "ctxid.rs"]
+mod ctxid;
+use ctxid::ContextState;
+
+/// `MPI_Comm_idup`: the context agreement as rounds the progress engine advances (`idup.rs`).
+#[path = "idup.rs"]
+mod idup;
 
 /// Intercommunicators: creation, merge, dup, split and their collectives (`intercomm.rs`).
 #[path = "intercomm.rs"]
@@ -133,6 +142,8 @@ pub struct State {
     colls: Vec<Id>,
     /// The memory of the last blocking collective's schedule and member list (`nbc.rs`).
     spare: (Option<Box<crate::schedule::Schedule>>, Vec<usize>),
+    /// `MPI_Comm_idup`s whose context agreement is running (`idup.rs`).
+    idups: Vec<Box<idup::Idup>>,
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.
@@ -283,6 +294,7 @@ impl Engine {
                 rdma_reads: Slab::default(),
                 colls: Vec::new(),
                 spare: Default::default(),
+                idups: Vec::new(),
             }),
             rank,
             size,
@@ -405,6 +417,9 @@ impl Engine {
         }
         if !st.colls.is_empty() {
             self.progress_colls(st);
+        }
+        if !st.idups.is_empty() {
+            self.progress_idups(st);
         }
         Ok(())
     }
@@ -745,6 +760,7 @@ fn proc_null_status() -> Status {
 impl State {
     fn comm(&self, comm: CommId) -> Result<&Comm> {
         match self.comms.get(Id::from_token(comm.0)) {
+            Some(c) if c.is_pending() => fail(ErrorClass::Comm, "the communicator of an MPI_Comm_idup whose request has not completed"),
             Some(c) => Ok(c),
             None => fail(ErrorClass::Comm, "invalid communicator"),
         }
