@@ -211,9 +211,10 @@ impl Engine {
         self.lock().ctx.ids.release(slot);
     }
 
-    /// Whether `comm` names a live communicator (error handlers of freed ones fall back).
+    /// Whether `comm` names a live communicator (error handlers of freed ones fall back). An
+    /// `MPI_Comm_idup`'s placeholder is one: its errors go to its own handler.
     pub fn comm_exists(&self, comm: CommId) -> bool {
-        self.lock().comm(comm).is_ok()
+        self.lock().comms.get(Id::from_token(comm.0)).is_some()
     }
 
     /// `MPI_Comm_group`.
