@@ -123,7 +123,9 @@ pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_in
     })
 }
 
-/// `MPI_Comm_split_type`. `MPI_COMM_TYPE_SHARED` groups the ranks of one host.
+/// `MPI_Comm_split_type`. `MPI_COMM_TYPE_SHARED` groups the ranks of one host (on an
+/// intercommunicator, the processes of one host in each group, paired as `MPI_Comm_split`
+/// pairs colours, which is also what MPICH does).
 /// `MPI_COMM_TYPE_HW_UNGUIDED` must return communicators strictly smaller than the parent:
 /// the host split when it is, `MPI_COMM_NULL` otherwise (no finer level is known).
 /// `MPI_COMM_TYPE_HW_GUIDED` and `MPI_COMM_TYPE_RESOURCE_GUIDED` split by the resource the

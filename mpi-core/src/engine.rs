@@ -143,7 +143,7 @@ pub struct State {
     /// The memory of the last blocking collective's schedule and member list (`nbc.rs`).
     spare: (Option<Box<crate::schedule::Schedule>>, Vec<usize>),
     /// `MPI_Comm_idup`s whose context agreement is running (`idup.rs`).
-    idups: Vec<Box<idup::Idup>>,
+    idups: Vec<idup::Idup>,
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.

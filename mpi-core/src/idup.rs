@@ -45,7 +45,8 @@ pub(super) struct Idup {
     inter: bool,
     claim: Claim,
     /// This round's offer, then the OR of every offer; the leader of an intercommunicator's
-    /// group receives the other group's into `theirs`. Boxed: the schedule points into them.
+    /// group receives the other group's into `theirs`. Boxed: the schedule points into them,
+    /// and the `Idup` moves.
     ours: Box<[u8]>,
     theirs: Box<[u8]>,
     /// The running round, if one is.
@@ -95,7 +96,7 @@ impl Engine {
         let req = st.proto.pending();
         let request = Request(st.requests.insert(Req::Active { r: req, comm: Some(comm) }));
         let len = OFFER_WORDS * 8;
-        st.idups.push(Box::new(Idup {
+        st.idups.push(Idup {
             new,
             frame,
             rank,
@@ -107,7 +108,7 @@ impl Engine {
             round: None,
             req,
             abandoned: false,
-        }));
+        });
         self.progress(&mut st)?;
         Ok((new, request))
     }

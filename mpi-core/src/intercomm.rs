@@ -1,5 +1,6 @@
-//! Intercommunicators: `MPI_Intercomm_create`, `MPI_Intercomm_merge`, dup and split of an
-//! intercommunicator, and its collectives (a child module of `engine`, like `comm.rs`).
+//! Intercommunicators: `MPI_Intercomm_create`, `MPI_Intercomm_merge`, dup, split and
+//! `MPI_Comm_create` of an intercommunicator, and its collectives (a child module of `engine`,
+//! like `comm.rs`; `MPI_Comm_idup` of one is in `idup.rs`).
 //!
 //! How an intercommunicator is represented, and how its two groups share one context, is
 //! described at [`Comm`](super::comm::Comm). The agreement on that context
