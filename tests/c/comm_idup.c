@@ -3,7 +3,8 @@
  * sends after its own MPI_Comm_idup (a chain, which deadlocks if the call waits for the
  * others); a blocking dup of MPI_COMM_SELF runs while an idup waits for the other members;
  * several idups outstanding at once, on one parent and on two (started in different orders
- * on different ranks), interleaved with MPI_Ibarrier; MPI_Comm_idup_with_info; attributes
+ * on different ranks), interleaved with MPI_Ibarrier; a blocking dup that must finish while
+ * an idup of its process waits; MPI_Comm_idup_with_info; attributes
  * copied by their callbacks; each copy has the parent's ranks and groups, compares
  * MPI_CONGRUENT and keeps its messages apart; idup of an intercommunicator. */
 #include "testutil.h"
@@ -161,6 +162,28 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         MPI_CHECK(MPI_Comm_free(&w[i]));
     MPI_CHECK(MPI_Comm_free(&h));
+
+    /* A blocking creation while an idup of the same process waits: rank 0's idup of world
+     * waits for rank 1, which waits for rank 0's token, sent after rank 0's blocking dup of
+     * `half`, which needs rank 2, which enters the idup only after that dup. The dup must
+     * not wait for the idup to release the context ids. */
+    if (size >= 3) {
+        MPI_Comm x, y;
+        if (rank == 1)
+            MPI_CHECK(MPI_Recv(&token, 1, MPI_INT, 0, 4, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+        if (rank == 2)
+            MPI_CHECK(MPI_Comm_dup(half, &y));
+        MPI_CHECK(MPI_Comm_idup(MPI_COMM_WORLD, &x, &req));
+        if (rank != 2)
+            MPI_CHECK(MPI_Comm_dup(half, &y));
+        if (rank == 0)
+            MPI_CHECK(MPI_Send(&token, 1, MPI_INT, 1, 4, MPI_COMM_WORLD));
+        MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE));
+        check_copy(x, MPI_COMM_WORLD, 6);
+        check_copy(y, half, 7);
+        MPI_CHECK(MPI_Comm_free(&x));
+        MPI_CHECK(MPI_Comm_free(&y));
+    }
 
     /* Attributes are copied by their callbacks; the copy has them once the request completes. */
     int key = MPI_KEYVAL_INVALID, found = 0;
