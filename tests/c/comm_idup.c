@@ -6,7 +6,8 @@
  * on different ranks), interleaved with MPI_Ibarrier; a blocking dup that must finish while
  * an idup of its process waits; MPI_Comm_idup_with_info; attributes
  * copied by their callbacks; each copy has the parent's ranks and groups, compares
- * MPI_CONGRUENT and keeps its messages apart; idup of an intercommunicator. */
+ * MPI_CONGRUENT and keeps its messages apart; a Cartesian communicator's copy keeps the
+ * topology; idups of an intercommunicator, several outstanding. */
 #include "testutil.h"
 
 static int copies;
@@ -97,6 +98,24 @@ static void inter_idup(int rank, int size)
     }
     MPI_CHECK(MPI_Waitall(n, rq, MPI_STATUSES_IGNORE));
     MPI_CHECK(MPI_Barrier(copy));
+    /* Two more idups of the intercommunicator outstanding, with an Ibarrier between them. */
+    MPI_Comm more[2];
+    MPI_Request mq[3];
+    MPI_CHECK(MPI_Comm_idup(inter, &more[0], &mq[0]));
+    MPI_CHECK(MPI_Ibarrier(inter, &mq[1]));
+    MPI_CHECK(MPI_Comm_idup(copy, &more[1], &mq[2]));
+    MPI_CHECK(MPI_Waitall(3, mq, MPI_STATUSES_IGNORE));
+    for (int i = 0; i < 2; i++) {
+        MPI_CHECK(MPI_Comm_compare(more[i], inter, &cmp));
+        CHECK(cmp == MPI_CONGRUENT, "inter copy %d vs parent: %d", i, cmp);
+        /* Local rank l and remote rank l exchange where both exist. */
+        int v = rank, got = -1;
+        if (lrank < lsize && lrank < rsize) {
+            MPI_CHECK(MPI_Sendrecv(&v, 1, MPI_INT, lrank, 6, &got, 1, MPI_INT, lrank, 6, more[i], MPI_STATUS_IGNORE));
+            CHECK(got == 2 * lrank + 1 - color, "inter copy %d: remote rank %d sent %d", i, lrank, got);
+        }
+        MPI_CHECK(MPI_Comm_free(&more[i]));
+    }
     MPI_CHECK(MPI_Comm_free(&copy));
     MPI_CHECK(MPI_Comm_free(&inter));
     MPI_CHECK(MPI_Comm_free(&local));
@@ -198,6 +217,22 @@ int main(int argc, char **argv)
     CHECK(found && (intptr_t)val == 41, "copied attribute %d %ld", found, (long)(intptr_t)val);
     MPI_CHECK(MPI_Comm_free(&half_copy));
     MPI_CHECK(MPI_Comm_free_keyval(&key));
+
+    /* A Cartesian communicator's copy has its topology. */
+    {
+        int dims[1] = {size}, periods[1] = {1}, type = -1, src = -1, dst = -1, csrc = -1, cdst = -1;
+        MPI_Comm cart, cart_copy;
+        MPI_CHECK(MPI_Cart_create(MPI_COMM_WORLD, 1, dims, periods, 0, &cart));
+        MPI_CHECK(MPI_Comm_idup(cart, &cart_copy, &req));
+        MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE));
+        MPI_CHECK(MPI_Topo_test(cart_copy, &type));
+        CHECK(type == MPI_CART, "topology of the copy: %d", type);
+        MPI_CHECK(MPI_Cart_shift(cart, 0, 1, &src, &dst));
+        MPI_CHECK(MPI_Cart_shift(cart_copy, 0, 1, &csrc, &cdst));
+        CHECK(src == csrc && dst == cdst, "shift on the copy %d %d, on the parent %d %d", csrc, cdst, src, dst);
+        MPI_CHECK(MPI_Comm_free(&cart_copy));
+        MPI_CHECK(MPI_Comm_free(&cart));
+    }
 
     if (size >= 2)
         inter_idup(rank, size);
