@@ -21,6 +21,13 @@ static int copy_plus_one(MPI_Comm old, int key, void *extra, void *in, void *out
     return MPI_SUCCESS;
 }
 
+static int copy_fails(MPI_Comm old, int key, void *extra, void *in, void *out, int *flag)
+{
+    (void)old, (void)key, (void)extra, (void)in, (void)out;
+    *flag = 0;
+    return MPI_ERR_OTHER;
+}
+
 /* `c` is a working copy of `parent`: same rank and size, congruent, its own messages. */
 static void check_copy(MPI_Comm c, MPI_Comm parent, int salt)
 {
@@ -217,6 +224,20 @@ int main(int argc, char **argv)
     CHECK(found && (intptr_t)val == 41, "copied attribute %d %ld", found, (long)(intptr_t)val);
     MPI_CHECK(MPI_Comm_free(&half_copy));
     MPI_CHECK(MPI_Comm_free_keyval(&key));
+
+    /* A failing copy callback fails MPI_Comm_idup everywhere with its error; the parent goes
+     * on working, and so do later copies. */
+    MPI_CHECK(MPI_Comm_create_keyval(copy_fails, MPI_COMM_NULL_DELETE_FN, &key, NULL));
+    MPI_CHECK(MPI_Comm_set_attr(half, key, NULL));
+    MPI_Comm lost = MPI_COMM_NULL;
+    req = MPI_REQUEST_NULL;
+    CHECK_ERR_CLASS(MPI_Comm_idup(half, &lost, &req), MPI_ERR_OTHER);
+    MPI_CHECK(MPI_Comm_delete_attr(half, key));
+    MPI_CHECK(MPI_Comm_free_keyval(&key));
+    MPI_CHECK(MPI_Comm_idup(half, &half_copy, &req));
+    MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE));
+    check_copy(half_copy, half, 8);
+    MPI_CHECK(MPI_Comm_free(&half_copy));
 
     /* A Cartesian communicator's copy has its topology. */
     {
