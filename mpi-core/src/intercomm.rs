@@ -38,13 +38,12 @@ use crate::schedule::InterRoot;
 use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::group::{Group, CONTEXT_WORDS};
-
-use super::ctxid::OFFER_WORDS;
 use crate::matching::{Envelope, Selector};
 use crate::op::BuiltinOp;
 use crate::protocol::ReqId;
 
 use super::comm::{from_bytes, to_bytes, Comm, GroupPeer, NO_COLOR};
+use super::ctxid::OFFER_WORDS;
 use super::{CommId, Engine, PROC_NULL, ROOT, TAG_UB};
 
 /// Offset of the tags of messages between the groups, on an intercommunicator's collective
@@ -154,7 +153,6 @@ impl Engine {
     /// only) talks to the other leader. Each process contributes `payload` (OR-ed over its
     /// group). `parent_ctx` and `call` order this agreement among others (`ctxid.rs`).
     /// Returns the slot, marked used here, this group's payload and the other's.
-    #[allow(clippy::too_many_arguments)]
     fn agree_ctx_inter(
         &self,
         local: &mut dyn CollPeer,
