@@ -144,7 +144,7 @@ pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int,
             MPI_COMM_TYPE_HW_UNGUIDED => {
                 let host = e.comm_split_shared(c, key)?;
                 match host {
-                    Some(h) if e.comm_size(h)? == e.comm_size(c)? => {
+                    Some(h) if has_all_of(e, h, c)? => {
                         e.comm_free(h)?;
                         None
                     }
@@ -165,6 +165,18 @@ pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int,
         };
         out(newcomm, created(comm, new))
     })
+}
+
+/// Whether `part`, split from `whole`, has all its processes: both groups, for an
+/// intercommunicator (so that both groups decide alike).
+fn has_all_of(e: &mpi_core::engine::Engine, part: CommId, whole: CommId) -> Result<bool> {
+    if e.comm_size(part)? != e.comm_size(whole)? {
+        return Ok(false);
+    }
+    if e.comm_is_inter(whole)? {
+        return Ok(e.comm_remote_size(part)? == e.comm_remote_size(whole)?);
+    }
+    Ok(true)
 }
 
 #[no_mangle]

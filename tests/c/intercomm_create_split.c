@@ -6,7 +6,7 @@
  *   and everywhere when one group passes MPI_GROUP_EMPTY;
  * - MPI_Comm_split: a colour present in one group only gives MPI_COMM_NULL;
  * - MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) (one host: the same groups, ordered by key),
- *   MPI_UNDEFINED gives MPI_COMM_NULL;
+ *   MPI_UNDEFINED gives MPI_COMM_NULL, and so does HW_UNGUIDED here (nothing smaller);
  * - MPI_Comm_create_group needs an intracommunicator: MPI_ERR_COMM.
  * Every intercommunicator made is checked by a message from each process to each remote
  * process. */
@@ -139,6 +139,12 @@ int main(int argc, char **argv)
     MPI_CHECK(MPI_Comm_free(&c));
     MPI_CHECK(MPI_Comm_split_type(inter, MPI_UNDEFINED, 0, MPI_INFO_NULL, &c));
     CHECK(c == MPI_COMM_NULL, "split_type(MPI_UNDEFINED) gave a communicator");
+    /* HW_UNGUIDED must give strictly smaller communicators: with one host and no finer level
+     * known, ours gives MPI_COMM_NULL in both groups alike (MPICH may know finer levels). */
+    if (!tu_is_mpich()) {
+        MPI_CHECK(MPI_Comm_split_type(inter, MPI_COMM_TYPE_HW_UNGUIDED, 0, MPI_INFO_NULL, &c));
+        CHECK(c == MPI_COMM_NULL, "split_type(HW_UNGUIDED) of a one-host intercommunicator gave a communicator");
+    }
 
     /* Create_group needs an intracommunicator. */
     c = MPI_COMM_NULL;
