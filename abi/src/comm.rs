@@ -5,13 +5,16 @@
 //! inherits its parent's error handler (an intercommunicator its local communicator's, a
 //! merged one its intercommunicator's).
 //!
-//! `MPI_Comm_idup` is blocking for now: it duplicates at once (the context-id agreement is a
-//! blocking allreduce over the parent) and returns a completed request. A program that lets a
-//! member reach its `MPI_Comm_idup` only after a message another member sends after its own
-//! `MPI_Comm_idup` deadlocks, where a true nonblocking idup would not. Making it nonblocking
-//! takes more than the allreduce schedule (`mpi_core::schedule`): the agreement retries while
-//! another creation holds the context bitmap, and the new communicator's entry must exist (as
-//! a placeholder) when the handle is returned.
+//! `MPI_Comm_idup` and `MPI_Comm_idup_with_info` are nonblocking: the handle they return
+//! names a placeholder until the request completes (the engine's `idup.rs` runs the context
+//! agreement as rounds of the progress engine), so members may reach the call at different
+//! times, after messages that need the others' progress. Attributes are copied by their
+//! callbacks during the call, as for `MPI_Comm_dup`.
+//!
+//! Intercommunicators: dup and idup copy both groups; `MPI_Comm_split`, `MPI_Comm_create` and
+//! `MPI_Comm_split_type` on an intercommunicator return intercommunicators (the standard's
+//! rules: the same colour, or the groups each side passed, pair up; `MPI_COMM_NULL` where a
+//! side is empty). `MPI_Comm_create_group` needs an intracommunicator, as the standard says.
 
 use std::ffi::{c_char, CStr};
 
@@ -45,7 +48,9 @@ pub(crate) fn check_out<T>(p: *mut T, what: &str) -> Result<()> {
 
 /// `MPI_Comm_dup` and its forms. The copy gets the parent's hints, or those of `info` for the
 /// `_with_info` forms (`Some`), and the parent's attributes through their copy callbacks; a
-/// failing callback fails the call, and the half-made copy is freed.
+/// failing callback fails the call, and the half-made copy is freed (for `MPI_Comm_idup`, once
+/// its agreement, which the other members need, has ended). The nonblocking forms
+/// (`request`) return the copy's handle at once; it may be used once the request completes.
 unsafe fn dup(name: &'static str, comm: MPI_Comm, info: Option<MPI_Info>, newcomm: *mut MPI_Comm, request: Option<*mut MPI_Request>) -> c_int {
     api(comm, name, || {
         let e = engine()?;
@@ -58,18 +63,30 @@ unsafe fn dup(name: &'static str, comm: MPI_Comm, info: Option<MPI_Info>, newcom
             Some(i) => crate::info::info_arg(i)?.unwrap_or_default(),
             None => crate::info::comm_hints(comm),
         };
-        let id = e.comm_dup(c)?;
+        let (id, req) = match request {
+            Some(_) => {
+                let (id, req) = e.comm_idup(c)?;
+                (id, Some(req))
+            }
+            None => (e.comm_dup(c)?, None),
+        };
         let new = created(comm, Some(id));
         crate::info::set_comm_hints(new, hints);
         if let Err(err) = crate::attr::copy_comm_attrs(comm, new) {
             crate::info::forget_comm(new);
             forget_errhandler(new);
-            e.comm_free(id)?;
+            match req {
+                Some(req) => {
+                    e.comm_idup_abandon(id);
+                    e.free(req)?;
+                }
+                None => e.comm_free(id)?,
+            }
             return Err(err);
         }
         out(newcomm, new)?;
-        if let Some(r) = request {
-            out(r, handles::request_handle(e.completed_request(id)))?;
+        if let (Some(r), Some(req)) = (request, req) {
+            out(r, handles::request_handle(req))?;
         }
         Ok(())
     })
@@ -106,7 +123,9 @@ pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_in
     })
 }
 
-/// `MPI_Comm_split_type`. `MPI_COMM_TYPE_SHARED` groups the ranks of one host.
+/// `MPI_Comm_split_type`. `MPI_COMM_TYPE_SHARED` groups the ranks of one host (on an
+/// intercommunicator, the processes of one host in each group, paired as `MPI_Comm_split`
+/// pairs colours, which is also what MPICH does).
 /// `MPI_COMM_TYPE_HW_UNGUIDED` must return communicators strictly smaller than the parent:
 /// the host split when it is, `MPI_COMM_NULL` otherwise (no finer level is known).
 /// `MPI_COMM_TYPE_HW_GUIDED` and `MPI_COMM_TYPE_RESOURCE_GUIDED` split by the resource the
@@ -125,7 +144,7 @@ pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int,
             MPI_COMM_TYPE_HW_UNGUIDED => {
                 let host = e.comm_split_shared(c, key)?;
                 match host {
-                    Some(h) if e.comm_size(h)? == e.comm_size(c)? => {
+                    Some(h) if has_all_of(e, h, c)? => {
                         e.comm_free(h)?;
                         None
                     }
@@ -146,6 +165,18 @@ pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int,
         };
         out(newcomm, created(comm, new))
     })
+}
+
+/// Whether `part`, split from `whole`, has all its processes: both groups, for an
+/// intercommunicator (so that both groups decide alike).
+fn has_all_of(e: &mpi_core::engine::Engine, part: CommId, whole: CommId) -> Result<bool> {
+    if e.comm_size(part)? != e.comm_size(whole)? {
+        return Ok(false);
+    }
+    if e.comm_is_inter(whole)? {
+        return Ok(e.comm_remote_size(part)? == e.comm_remote_size(whole)?);
+    }
+    Ok(true)
 }
 
 #[no_mangle]

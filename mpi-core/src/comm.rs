@@ -23,11 +23,11 @@
 //! over each local group, the two leaders swap and OR the results, and each leader broadcasts
 //! the union over its group (see [`Comm`]).
 //!
-//! Threads: two creations running at once in one process (on different parents, which
-//! `MPI_THREAD_MULTIPLE` allows) must not both pick the same slot from the same bitmap. Only
-//! one at a time holds the bitmap (`ctx_busy`); another contributes "all slots used" to its
-//! allreduce, sees no free slot, and tries again (MPICH's scheme). A round in which no slot is
-//! free although nobody was held back means the slots are exhausted: `MPI_ERR_OTHER`.
+//! Threads and nonblocking creations: two agreements running at once in one process (on
+//! different parents, which `MPI_THREAD_MULTIPLE` allows, or `MPI_Comm_idup`s outstanding,
+//! `idup.rs`) must not both pick the same slot from the same bitmap, nor wait for each other
+//! forever: `ctxid.rs` decides, round by round, which agreement may offer which part of the
+//! bitmap; the others offer "all used" and retry (MPICH's scheme).
 
 use std::sync::Arc;
 
@@ -35,14 +35,15 @@ use crate::buffer::UserBuf;
 use crate::collective::{self, CollPeer};
 use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, Result};
-use crate::group::{Comparison, ContextIds, Group, CONTEXT_WORDS};
+use crate::group::{Comparison, Group};
 use crate::matching::{Envelope, Selector};
 use crate::op::BuiltinOp;
-use crate::protocol::{ReqId, Status};
+use crate::protocol::ReqId;
 use crate::slab::Id;
 
 use super::topology::Topology;
-use super::{CommId, Engine, Req, Request, State};
+use super::ctxid::OFFER_WORDS;
+use super::{CommId, Engine, State};
 
 /// A communicator: an intracommunicator, or an intercommunicator when `remote` is set.
 ///
@@ -91,6 +92,12 @@ impl Comm {
         }
     }
 
+    /// Whether this is the placeholder of an `MPI_Comm_idup` still agreeing on its context
+    /// (`idup.rs`), which nothing may use yet.
+    pub(super) fn is_pending(&self) -> bool {
+        self.ctx == PENDING_CTX
+    }
+
     /// `MPI_ERR_COMM` for an intercommunicator, where `what` needs an intracommunicator.
     pub(super) fn intra_only(&self, what: &str) -> Result<()> {
         if self.remote.is_some() {
@@ -100,12 +107,9 @@ impl Comm {
     }
 }
 
-/// The context-id bitmap and whether a creation holds it (module doc, "Threads").
-#[derive(Default)]
-pub(super) struct ContextState {
-    ids: ContextIds,
-    busy: bool,
-}
+/// Context id of an `MPI_Comm_idup`'s placeholder until its agreement ends: far above any real
+/// one (`2 * slot`), and even, so that `ctx + 1` cannot overflow.
+pub(super) const PENDING_CTX: u32 = u32::MAX - 1;
 
 /// Longest communicator name kept (`MPI_MAX_OBJECT_NAME` less the NUL); longer ones are cut.
 pub const MAX_NAME: usize = 127;
@@ -176,62 +180,24 @@ pub(super) fn from_bytes(bytes: &[u8]) -> Vec<u64> {
 pub(super) const NO_COLOR: u32 = u32::MAX;
 
 impl Engine {
-    /// Agrees on a context slot with every rank of `peer` and exchanges `payload` (each rank
-    /// contributes its words, zero elsewhere; the result is their OR). Marks the slot used
-    /// here; the caller releases it if this process ends up outside the new communicator.
-    fn agree_ctx(&self, peer: &mut dyn CollPeer, payload: &[u64]) -> Result<(u32, Vec<u64>)> {
+    /// Agrees on a context slot with every rank of `peer`, a creation from a parent with
+    /// context id `parent_ctx` (`call` as `ContextState::claim` says), and exchanges
+    /// `payload` (each rank contributes its words, zero elsewhere; the result is their OR).
+    /// Marks the slot used here; the caller releases it if this process ends up outside the
+    /// new communicator.
+    fn agree_ctx(&self, peer: &mut dyn CollPeer, parent_ctx: u32, call: i64, payload: &[u64]) -> Result<(u32, Vec<u64>)> {
         let mut backoff = super::Backoff::new(self.oversubscribed);
+        let mut claim = self.lock().ctx.claim(parent_ctx, call);
         loop {
-            let (mut words, held) = self.offer_slots();
+            let mut words = self.lock().ctx.offer(&mut claim);
             words.extend(payload);
             let mut bytes = to_bytes(&words);
             let reduced = collective::allreduce_in_place(peer, &mut bytes, Kind::U64, BuiltinOp::Bor);
             let words = from_bytes(&bytes);
-            if let Some(slot) = self.settle_slot(reduced.map(|()| &words[..]), held)? {
-                return Ok((slot, words[CONTEXT_WORDS + 1..].to_vec()));
+            if let Some(slot) = self.lock().ctx.settle(&mut claim, reduced.map(|()| &words[..]))? {
+                return Ok((slot, words[OFFER_WORDS..].to_vec()));
             }
             backoff.snooze(self);
-        }
-    }
-
-    /// This process's contribution to a slot agreement and whether it holds the bitmap: the
-    /// used bitmap, then one word "someone was held back" (module doc, "Threads"). The caller
-    /// must pass `held` to [`Engine::settle_slot`].
-    pub(super) fn offer_slots(&self) -> (Vec<u64>, bool) {
-        let mut words = Vec::with_capacity(CONTEXT_WORDS + 1);
-        let mut st = self.lock();
-        if st.ctx.busy {
-            words.extend([u64::MAX; CONTEXT_WORDS]);
-            words.push(1);
-            (words, false)
-        } else {
-            st.ctx.busy = true;
-            words.extend(st.ctx.ids.used());
-            words.push(0);
-            (words, true)
-        }
-    }
-
-    /// Ends a round of slot agreement on the OR of every contribution (`reduced`, starting
-    /// with [`Engine::offer_slots`]' words): the slot, taken here, or `None` when every
-    /// participant must try again. Releases the bitmap if this process held it.
-    pub(super) fn settle_slot(&self, reduced: Result<&[u64]>, held: bool) -> Result<Option<u32>> {
-        let mut st = self.lock();
-        if held {
-            st.ctx.busy = false;
-        }
-        let words = reduced?;
-        if words.len() <= CONTEXT_WORDS {
-            return fail(ErrorClass::Intern, "context agreement with a short bitmap");
-        }
-        match ContextIds::lowest_free(&words[..CONTEXT_WORDS]) {
-            Some(slot) if held => {
-                st.ctx.ids.take(slot);
-                Ok(Some(slot))
-            }
-            // Every participant saw the same result, so every one retries together.
-            Some(_) | None if words[CONTEXT_WORDS] != 0 => Ok(None),
-            _ => fail(ErrorClass::Other, "no free context id: too many communicators exist at once"),
         }
     }
 
@@ -245,9 +211,10 @@ impl Engine {
         self.lock().ctx.ids.release(slot);
     }
 
-    /// Whether `comm` names a live communicator (error handlers of freed ones fall back).
+    /// Whether `comm` names a live communicator (error handlers of freed ones fall back). An
+    /// `MPI_Comm_idup`'s placeholder is one: its errors go to its own handler.
     pub fn comm_exists(&self, comm: CommId) -> bool {
-        self.lock().comm(comm).is_ok()
+        self.lock().comms.get(Id::from_token(comm.0)).is_some()
     }
 
     /// `MPI_Comm_group`.
@@ -258,12 +225,12 @@ impl Engine {
     /// `MPI_Comm_dup`: same members, order and topology, a new context (both groups of an
     /// intercommunicator: `intercomm.rs`).
     pub fn comm_dup(&self, comm: CommId) -> Result<CommId> {
-        let (rank, members, topo, inter) =
-            self.with_comm(comm, |c| Ok((c.rank as usize, c.members.clone(), c.topo.clone(), c.remote.is_some())))?;
+        let (rank, members, topo, inter, ctx) =
+            self.with_comm(comm, |c| Ok((c.rank as usize, c.members.clone(), c.topo.clone(), c.remote.is_some(), c.ctx)))?;
         if inter {
             return self.intercomm_dup(comm);
         }
-        let (slot, _) = self.agree_ctx(&mut self.coll_peer(comm)?, &[])?;
+        let (slot, _) = self.agree_ctx(&mut self.coll_peer(comm)?, ctx, 0, &[])?;
         let new = self.insert_comm(slot, rank, members);
         if let Some(c) = self.lock().comms.get_mut(Id::from_token(new.0)) {
             c.topo = topo;
@@ -277,7 +244,7 @@ impl Engine {
         if color.is_some_and(|c| c < 0) {
             return fail(ErrorClass::Arg, format!("colour {} is negative and not MPI_UNDEFINED", color.unwrap_or(0)));
         }
-        let (members, inter) = self.with_comm(comm, |c| Ok((c.members.clone(), c.remote.is_some())))?;
+        let (members, inter, ctx) = self.with_comm(comm, |c| Ok((c.members.clone(), c.remote.is_some(), c.ctx)))?;
         if inter {
             return self.intercomm_split(comm, color, key);
         }
@@ -285,7 +252,7 @@ impl Engine {
         let mut payload = vec![0u64; members.len()];
         let color_bits = color.map_or(NO_COLOR, |c| c as u32);
         payload[peer.rank] = (u64::from(color_bits) << 32) | u64::from(key as u32);
-        let (slot, all) = self.agree_ctx(&mut peer, &payload)?;
+        let (slot, all) = self.agree_ctx(&mut peer, ctx, 0, &payload)?;
         if color.is_none() {
             self.release_slot(slot);
             return Ok(None);
@@ -305,24 +272,27 @@ impl Engine {
     }
 
     /// `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`: the ranks of `comm` that share this host.
+    /// On an intercommunicator, a split by host (`intercomm_split`): an intercommunicator
+    /// between the processes of this host in each group, `None` where the other group has
+    /// none here.
     pub fn comm_split_shared(&self, comm: CommId, key: i32) -> Result<Option<CommId>> {
-        self.with_comm(comm, |c| c.intra_only("MPI_Comm_split_type"))?;
         let leader = self.host_leader();
         self.comm_split(comm, Some(leader as i32), key)
     }
 
     /// `MPI_Comm_create`: called by every rank of `comm`, each with the group of the
     /// communicator it joins (a subgroup of `comm`; ranks may pass different, disjoint
-    /// groups). Ranks outside their group get `None`.
+    /// groups). Ranks outside their group get `None`. On an intercommunicator `group` is a
+    /// subgroup of the local group, the same in all its members (`intercomm.rs`).
     pub fn comm_create(&self, comm: CommId, group: &Group) -> Result<Option<CommId>> {
-        let parent = self.with_comm(comm, |c| {
-            c.intra_only("MPI_Comm_create (on an intercommunicator: not implemented)")?;
-            Ok(c.members.clone())
-        })?;
+        let (parent, inter, ctx) = self.with_comm(comm, |c| Ok((c.members.clone(), c.remote.is_some(), c.ctx)))?;
         if let Some(m) = group.members().iter().find(|m| !parent.contains(m)) {
-            return fail(ErrorClass::Group, format!("process {m} of the group is not in the communicator"));
+            return fail(ErrorClass::Group, format!("process {m} of the group is not in the (local group of the) communicator"));
         }
-        let (slot, _) = self.agree_ctx(&mut self.coll_peer(comm)?, &[])?;
+        if inter {
+            return self.intercomm_create_subset(comm, group);
+        }
+        let (slot, _) = self.agree_ctx(&mut self.coll_peer(comm)?, ctx, 0, &[])?;
         match group.rank_of(self.rank) {
             Some(rank) => Ok(Some(self.insert_comm(slot, rank, group.members().to_vec()))),
             None => {
@@ -354,7 +324,7 @@ impl Engine {
             return Ok(None);
         };
         let mut peer = GroupPeer { engine: self, ctx: ctx + 1, tag, rank, members };
-        let (slot, _) = self.agree_ctx(&mut peer, &[])?;
+        let (slot, _) = self.agree_ctx(&mut peer, ctx, i64::from(tag), &[])?;
         Ok(Some(self.insert_comm(slot, rank, group.members().to_vec())))
     }
 
@@ -365,6 +335,7 @@ impl Engine {
             return fail(ErrorClass::Comm, "MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed");
         }
         let mut st = self.lock();
+        st.comm(comm)?;
         match st.comms.remove(Id::from_token(comm.0)) {
             Some(c) => {
                 st.ctx.ids.release(c.ctx / 2);
@@ -416,13 +387,6 @@ impl Engine {
     /// `MPI_Comm_get_name`: empty for a communicator never named.
     pub fn comm_name(&self, comm: CommId) -> Result<String> {
         self.with_comm(comm, |c| Ok(c.name.clone()))
-    }
-
-    /// A request that is already complete (nonblocking calls done at once, `MPI_Comm_idup`).
-    pub fn completed_request(&self, comm: CommId) -> Request {
-        let mut st = self.lock();
-        let r = st.proto.completed(Status::default());
-        Request(st.requests.insert(Req::Active { r, comm: Some(comm) }))
     }
 }
 

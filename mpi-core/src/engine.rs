@@ -34,8 +34,17 @@ pub const TAG_UB: i32 = i32::MAX;
 
 #[path = "comm.rs"]
 mod comm;
-use comm::{Comm, ContextState};
+use comm::Comm;
 pub use comm::MAX_NAME;
+
+/// Which agreement may offer which part of the context-id bitmap (`ctxid.rs`).
+#[path = "ctxid.rs"]
+mod ctxid;
+use ctxid::ContextState;
+
+/// `MPI_Comm_idup`: the context agreement as rounds the progress engine advances (`idup.rs`).
+#[path = "idup.rs"]
+mod idup;
 
 /// Intercommunicators: creation, merge, dup, split and their collectives (`intercomm.rs`).
 #[path = "intercomm.rs"]
@@ -138,6 +147,8 @@ pub struct State {
     tuning: Tuning,
     /// The host of each world rank (`World::host_of`); empty when the job is on one host.
     host_of: Vec<u32>,
+    /// `MPI_Comm_idup`s whose context agreement is running (`idup.rs`).
+    idups: Vec<idup::Idup>,
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.
@@ -292,6 +303,7 @@ impl Engine {
                 spare: Default::default(),
                 tuning,
                 host_of,
+                idups: Vec::new(),
             }),
             rank,
             size,
@@ -414,6 +426,9 @@ impl Engine {
         }
         if !st.colls.is_empty() {
             self.progress_colls(st);
+        }
+        if !st.idups.is_empty() {
+            self.progress_idups(st);
         }
         Ok(())
     }
@@ -754,6 +769,7 @@ fn proc_null_status() -> Status {
 impl State {
     fn comm(&self, comm: CommId) -> Result<&Comm> {
         match self.comms.get(Id::from_token(comm.0)) {
+            Some(c) if c.is_pending() => fail(ErrorClass::Comm, "the communicator of an MPI_Comm_idup whose request has not completed"),
             Some(c) => Ok(c),
             None => fail(ErrorClass::Comm, "invalid communicator"),
         }

@@ -1,5 +1,6 @@
-//! Intercommunicators: `MPI_Intercomm_create`, `MPI_Intercomm_merge`, dup and split of an
-//! intercommunicator, and its collectives (a child module of `engine`, like `comm.rs`).
+//! Intercommunicators: `MPI_Intercomm_create`, `MPI_Intercomm_merge`, dup, split and
+//! `MPI_Comm_create` of an intercommunicator, and its collectives (a child module of `engine`,
+//! like `comm.rs`; `MPI_Comm_idup` of one is in `idup.rs`).
 //!
 //! How an intercommunicator is represented, and how its two groups share one context, is
 //! described at [`Comm`](super::comm::Comm). The agreement on that context
@@ -42,6 +43,7 @@ use crate::op::BuiltinOp;
 use crate::protocol::ReqId;
 
 use super::comm::{from_bytes, to_bytes, Comm, GroupPeer, NO_COLOR};
+use super::ctxid::OFFER_WORDS;
 use super::{CommId, Engine, PROC_NULL, ROOT, TAG_UB};
 
 /// Offset of the tags of messages between the groups, on an intercommunicator's collective
@@ -50,7 +52,7 @@ use super::{CommId, Engine, PROC_NULL, ROOT, TAG_UB};
 pub(super) const INTER_TAG: i32 = 1 << 29;
 
 /// Tag (plus [`INTER_TAG`]) of the leaders' swap in a context agreement on an intercommunicator.
-const TAG_AGREE: i32 = 8;
+pub(super) const TAG_AGREE: i32 = 8;
 
 /// Collective tag (through `group_tag`) of the leaders' swap over `MPI_Intercomm_create`'s
 /// peer communicator: distinct from the tags `MPI_Comm_create_group` uses there (1 to 4).
@@ -149,17 +151,21 @@ impl Engine {
     /// Agrees on a context slot free in every process of two groups (module doc). `local` is
     /// this process's group, `leader` its leader's rank there; `swap` (called at the leader
     /// only) talks to the other leader. Each process contributes `payload` (OR-ed over its
-    /// group). Returns the slot, marked used here, this group's payload and the other's.
+    /// group). `parent_ctx` and `call` order this agreement among others (`ctxid.rs`).
+    /// Returns the slot, marked used here, this group's payload and the other's.
     fn agree_ctx_inter(
         &self,
         local: &mut dyn CollPeer,
         leader: usize,
         swap: &mut Swap<'_>,
+        parent_ctx: u32,
+        call: i64,
         payload: &[u64],
     ) -> Result<(u32, Vec<u64>, Vec<u64>)> {
         let mut backoff = super::Backoff::new(self.oversubscribed);
+        let mut claim = self.lock().ctx.claim(parent_ctx, call);
         loop {
-            let (mut words, held) = self.offer_slots();
+            let mut words = self.lock().ctx.offer(&mut claim);
             words.extend(payload);
             let mut round = || -> Result<(Vec<u64>, Vec<u64>)> {
                 let mut bytes = to_bytes(&words);
@@ -169,9 +175,9 @@ impl Engine {
                 Ok((ours, union))
             };
             let round = round();
-            let settled = self.settle_slot(round.as_ref().map(|(_, u)| &u[..]).map_err(Clone::clone), held)?;
+            let settled = self.lock().ctx.settle(&mut claim, round.as_ref().map(|(_, u)| &u[..]).map_err(Clone::clone))?;
             if let (Some(slot), Ok((ours, union))) = (settled, round) {
-                return Ok((slot, ours[CONTEXT_WORDS + 1..].to_vec(), union[CONTEXT_WORDS + 1..].to_vec()));
+                return Ok((slot, ours[OFFER_WORDS..].to_vec(), union[OFFER_WORDS..].to_vec()));
             }
             backoff.snooze(self);
         }
@@ -249,7 +255,8 @@ impl Engine {
     fn agree_over_inter(&self, comm: CommId, payload: &[u64]) -> Result<(u32, Vec<u64>, Vec<u64>)> {
         let link = self.inter_link(comm)?;
         let mut local = self.coll_peer(comm)?;
-        self.agree_ctx_inter(&mut local, 0, &mut |data, buf| link.sendrecv(0, TAG_AGREE, data, buf), payload)
+        let ctx = link.ctx - 1;
+        self.agree_ctx_inter(&mut local, 0, &mut |data, buf| link.sendrecv(0, TAG_AGREE, data, buf), ctx, 0, payload)
     }
 
     /// `MPI_Comm_test_inter`.
@@ -284,9 +291,9 @@ impl Engine {
     /// (which only the leader uses, so that the others may pass an invalid one: `peer` is the
     /// result of translating its handle), with messages tagged by `tag`.
     pub fn intercomm_create(&self, local: CommId, local_leader: i32, peer: Result<CommId>, remote_leader: i32, tag: i32) -> Result<CommId> {
-        let (rank, members) = self.with_comm(local, |c| {
+        let (rank, members, ctx) = self.with_comm(local, |c| {
             c.intra_only("MPI_Intercomm_create's local communicator")?;
-            Ok((c.rank as usize, c.members.clone()))
+            Ok((c.rank as usize, c.members.clone(), c.ctx))
         })?;
         if local_leader < 0 || local_leader as usize >= members.len() {
             return fail(ErrorClass::Rank, format!("local leader {local_leader} is not a rank of the local communicator of size {}", members.len()));
@@ -302,7 +309,7 @@ impl Engine {
         };
         // Every member contributes the whole local group (the OR leaves it as it is).
         let payload: Vec<u64> = members.iter().map(|&m| m as u64).collect();
-        let (slot, _, theirs) = self.agree_ctx_inter(&mut self.coll_peer(local)?, leader, &mut swap, &payload)?;
+        let (slot, _, theirs) = self.agree_ctx_inter(&mut self.coll_peer(local)?, leader, &mut swap, ctx, i64::from(tag), &payload)?;
         let remote: Vec<usize> = theirs.iter().map(|&w| w as usize).collect();
         if remote.is_empty() || remote.iter().any(|r| *r >= self.size || members.contains(r)) || Group::new(remote.clone()).is_err() {
             self.release_slot(slot);
@@ -382,6 +389,29 @@ impl Engine {
         let (rank, members, remote) = self.inter_parts(comm, "MPI_Comm_dup")?;
         let (slot, _, _) = self.agree_over_inter(comm, &[])?;
         Ok(self.insert_inter(slot, rank, members, remote))
+    }
+
+    /// `MPI_Comm_create` on an intercommunicator: an intercommunicator between the processes
+    /// of `group` (a subgroup of the local group, the same in all its members) and those the
+    /// other group passed; `None` outside `group`, and everywhere when either group is empty.
+    /// Each group's payload is its `group`, as world ranks (identical contributions: their OR
+    /// is the list).
+    pub(super) fn intercomm_create_subset(&self, comm: CommId, group: &Group) -> Result<Option<CommId>> {
+        let payload: Vec<u64> = group.members().iter().map(|&m| m as u64).collect();
+        let (slot, mine, theirs) = self.agree_over_inter(comm, &payload)?;
+        let (remote, local) = (self.inter_parts(comm, "MPI_Comm_create")?.2, group.members());
+        let theirs: Vec<usize> = theirs.iter().map(|&w| w as usize).collect();
+        if mine.len() != local.len() || theirs.iter().any(|r| !remote.contains(r)) {
+            self.release_slot(slot);
+            return fail(ErrorClass::Group, "the members of a group of the intercommunicator passed different groups to MPI_Comm_create");
+        }
+        match group.rank_of(self.rank) {
+            Some(rank) if !theirs.is_empty() => Ok(Some(self.insert_inter(slot, rank, local.to_vec(), theirs))),
+            _ => {
+                self.release_slot(slot);
+                Ok(None)
+            }
+        }
     }
 
     /// `MPI_Comm_split` of an intercommunicator: for each colour, an intercommunicator between

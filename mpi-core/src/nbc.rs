@@ -148,7 +148,8 @@ impl Wire for EngineWire<'_> {
 
 impl State {
     /// The frame of the next collective call on `comm`, which takes its number.
-    fn coll_frame(&mut self, comm: CommId) -> Result<(Frame, usize, usize, bool)> {
+    pub(super) fn coll_frame(&mut self, comm: CommId) -> Result<(Frame, usize, usize, bool)> {
+        self.comm(comm)?;
         let Some(c) = self.comms.get_mut(Id::from_token(comm.0)) else {
             return fail(ErrorClass::Comm, "invalid communicator");
         };
@@ -276,7 +277,7 @@ impl Engine {
     }
 
     /// Advances a blocking collective's schedule and flushes what it queued.
-    fn advance_sched(&self, st: &mut State, sched: &mut Schedule, frame: &Frame) -> Result<bool> {
+    pub(super) fn advance_sched(&self, st: &mut State, sched: &mut Schedule, frame: &Frame) -> Result<bool> {
         let State { proto, loopback, .. } = st;
         let mut w = EngineWire { engine: self, proto, loopback, frame };
         let done = sched.advance(&mut w)?;

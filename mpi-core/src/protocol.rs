@@ -198,7 +198,7 @@ pub struct Exposed {
 enum Work {
     Send { data: SendData, exposure: Exposure },
     Recv { buf: Buf, stage: RecvStage },
-    /// Nothing left to do; the status is final.
+    /// Nothing left to do here: the status is final once `complete` is set.
     Done,
 }
 
@@ -342,6 +342,17 @@ impl Protocol {
         let id = self.new_request(Work::Done);
         self.finish(id, status);
         id
+    }
+
+    /// A request that the engine completes itself, with [`Protocol::complete`], for work done
+    /// outside the protocol (`MPI_Comm_idup`'s context agreement).
+    pub fn pending(&mut self) -> ReqId {
+        self.new_request(Work::Done)
+    }
+
+    /// Completes a [`Protocol::pending`] request.
+    pub fn complete(&mut self, id: ReqId, status: Status) {
+        self.finish(id, status);
     }
 
     fn finish(&mut self, id: ReqId, status: Status) {
