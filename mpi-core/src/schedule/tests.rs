@@ -2,6 +2,8 @@
 //! reorders packets: several collectives outstanding at once, advanced in varying orders.
 
 use super::*;
+use crate::datatype::Kind;
+use crate::op::BuiltinOp;
 use crate::matching::{Envelope, Selector};
 use crate::protocol::{Bulk, Config, Link, Protocol, SendData, SendMode};
 
@@ -84,6 +86,10 @@ fn drive(procs: &mut [Proc], eager: usize, seed: u64) {
             for j in 0..k {
                 let s = &mut p.scheds[(first + j) % k];
                 all_done &= s.advance(&mut w).unwrap();
+                // The engine runs these outside its lock; here, at once.
+                if let Some(u) = s.take_user_step() {
+                    u.run();
+                }
             }
         }
         if all_done {
@@ -106,6 +112,10 @@ fn drive(procs: &mut [Proc], eager: usize, seed: u64) {
         }
     }
     panic!("schedules made no progress");
+}
+
+fn builtin(op: BuiltinOp, kind: Kind) -> Reduction {
+    Reduction { op: Op::Builtin { op, kind }, count: 0 }
 }
 
 fn intra(size: usize) -> Vec<Proc> {
@@ -141,7 +151,7 @@ fn outstanding_collectives_complete_with_correct_results() {
                 ];
                 let mut ar = Schedule::new();
                 let b = ar.user(UserBuf::from_slice(&mut mine[0]));
-                allreduce(&mut ar, rank, size, b, Kind::I64, BuiltinOp::Sum, 10);
+                allreduce(&mut ar, rank, size, b, &builtin(BuiltinOp::Sum, Kind::I64), 10);
                 let mut bc = Schedule::new();
                 let b = bc.user(UserBuf::from_slice(&mut mine[1]));
                 bcast(&mut bc, rank, size, root_b, b, 11);
@@ -150,7 +160,7 @@ fn outstanding_collectives_complete_with_correct_results() {
                 let mut rd = Schedule::new();
                 let s = rd.user(UserBuf::from_slice(&mut mine[2]));
                 let r = rd.user(UserBuf::from_slice(&mut mine[3]));
-                reduce(&mut rd, rank, size, root_r, Some(s), r, Kind::I64, BuiltinOp::Sum, 13);
+                reduce(&mut rd, rank, size, root_r, Some(s), r, &builtin(BuiltinOp::Sum, Kind::I64), 13);
                 p.scheds = vec![ar, bc, bar, rd];
                 bufs.push(mine);
             }
@@ -181,7 +191,7 @@ fn allreduce_floats_are_bit_identical() {
         for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
             let mut s = Schedule::new();
             let r = s.user(UserBuf::from_slice(b));
-            allreduce(&mut s, p.rank, size, r, Kind::F64, BuiltinOp::Sum, 4);
+            allreduce(&mut s, p.rank, size, r, &builtin(BuiltinOp::Sum, Kind::F64), 4);
             p.scheds.push(s);
         }
         drive(&mut procs, 4096, 5 + size as u64);
@@ -200,7 +210,7 @@ fn restart_reuses_the_schedule() {
     for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
         let mut s = Schedule::new();
         let r = s.user(UserBuf::from_slice(b));
-        allreduce(&mut s, p.rank, size, r, Kind::I64, BuiltinOp::Max, 4);
+        allreduce(&mut s, p.rank, size, r, &builtin(BuiltinOp::Max, Kind::I64), 4);
         p.scheds.push(s);
     }
     for iter in 0..4i64 {
@@ -256,7 +266,7 @@ fn intercommunicator_allreduce_and_bcast() {
         let mut s = Schedule::new();
         let sr = s.user(UserBuf::from_slice(&mut sends[w]));
         let rr = s.user(UserBuf::from_slice(&mut recvs[w]));
-        inter_allreduce(&mut s, p.rank, size, sr, rr, Kind::I64, BuiltinOp::Sum, 4);
+        inter_allreduce(&mut s, p.rank, size, sr, rr, &builtin(BuiltinOp::Sum, Kind::I64), 4);
         let mut t = Schedule::new();
         let br = t.user(UserBuf::from_slice(&mut bc[w]));
         // Group B's rank 1 (process a + 1) is the root; its group partner passes PROC_NULL.
@@ -305,4 +315,161 @@ fn truncation_fails_the_schedule() {
     }
     let mut w1 = TestWire { proto: &mut protos[1], rank: 1, base: 0, remote_base: 0 };
     assert_eq!(s1.advance(&mut w1).err().map(|e| e.class), Some(ErrorClass::Truncate));
+}
+
+/// A non-commutative user operation: the product of 2x2 integer matrices (wrapping), one
+/// matrix of four `i64` per element, `inout = input * inout`.
+struct MatProduct;
+
+impl crate::op::UserFunction for MatProduct {
+    fn call(&self, inout: &mut [u8], input: &[u8], count: usize) -> Result<()> {
+        for k in 0..count {
+            let a = i64s(&input[k * 32..][..32]);
+            let b = i64s(&inout[k * 32..][..32]);
+            let m = |i: usize, j: usize| a[2 * i].wrapping_mul(b[j]).wrapping_add(a[2 * i + 1].wrapping_mul(b[2 + j]));
+            inout[k * 32..][..32].copy_from_slice(&bytes_of(&[m(0, 0), m(0, 1), m(1, 0), m(1, 1)]));
+        }
+        Ok(())
+    }
+    fn span(&self, count: usize) -> Result<usize> {
+        Ok(32 * count)
+    }
+}
+
+fn matprod(count: usize) -> Reduction {
+    Reduction { op: Op::User { func: std::sync::Arc::new(MatProduct), commutative: false }, count }
+}
+
+/// Rank `r`'s `count` matrices: distinct, so that any change of order shows.
+fn matrices(r: usize, count: usize) -> Vec<i64> {
+    (0..count).flat_map(|k| { let x = (r * 7 + k * 3 + 1) as i64; [x, 1, x % 3 - 1, 2] }).collect()
+}
+
+/// The rank-order product of the matrices of ranks `from..to`.
+fn ordered(from: usize, to: usize, count: usize) -> Vec<i64> {
+    let mut acc = bytes_of(&matrices(from, count));
+    for r in from + 1..to {
+        let mut next = bytes_of(&matrices(r, count));
+        crate::op::apply(&matprod(count).op, &mut next, &acc, count).unwrap();
+        acc = next;
+    }
+    i64s(&acc)
+}
+
+/// Reduce (every root), allreduce, scan and exscan with a non-commutative user operation
+/// combine in rank order, through user steps handed out of the schedule.
+#[test]
+fn non_commutative_user_op_in_rank_order() {
+    let count = 3;
+    for size in 1..=7usize {
+        for root in 0..size {
+            let mut procs = intra(size);
+            let mut bufs: Vec<Vec<Vec<u8>>> = (0..size)
+                .map(|r| vec![bytes_of(&matrices(r, count)), vec![0; 32 * count], bytes_of(&matrices(r, count)), vec![0; 32 * count], vec![0; 32 * count]])
+                .collect();
+            for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+                let [send, recv, all, scan_out, exscan_out] = &mut b[..] else { unreachable!() };
+                let mut rd = Schedule::new();
+                let (sr, rr) = (rd.user(UserBuf::from_slice(send)), rd.user(UserBuf::from_slice(recv)));
+                reduce(&mut rd, p.rank, size, root, Some(sr), rr, &matprod(count), 1);
+                let mut ar = Schedule::new();
+                let a = ar.user(UserBuf::from_slice(all));
+                allreduce(&mut ar, p.rank, size, a, &matprod(count), 2);
+                let mut sc = Schedule::new();
+                let (sr, rr) = (sc.user(UserBuf::from_slice(send)), sc.user(UserBuf::from_slice(scan_out)));
+                scan::scan(&mut sc, p.rank, size, Some(sr), rr, false, &matprod(count), 3);
+                let mut ex = Schedule::new();
+                let (sr, rr) = (ex.user(UserBuf::from_slice(send)), ex.user(UserBuf::from_slice(exscan_out)));
+                scan::scan(&mut ex, p.rank, size, Some(sr), rr, true, &matprod(count), 4);
+                p.scheds = vec![rd, ar, sc, ex];
+            }
+            drive(&mut procs, 64, 31 + (size * 8 + root) as u64);
+            let all = ordered(0, size, count);
+            for (rank, b) in bufs.iter().enumerate() {
+                if rank == root {
+                    assert_eq!(i64s(&b[1]), all, "reduce, size {size}, root {root}");
+                }
+                assert_eq!(i64s(&b[2]), all, "allreduce, size {size}, rank {rank}");
+                assert_eq!(i64s(&b[3]), ordered(0, rank + 1, count), "scan, size {size}, rank {rank}");
+                if rank > 0 {
+                    assert_eq!(i64s(&b[4]), ordered(0, rank, count), "exscan, size {size}, rank {rank}");
+                }
+            }
+        }
+    }
+}
+
+/// Reduce-scatter with a user operation, equal blocks (binomial scatter) and unequal ones.
+#[test]
+fn reduce_scatter_with_user_op() {
+    for size in 1..=5usize {
+        for equal in [true, false] {
+            let counts: Vec<usize> = (0..size).map(|i| if equal { 2 } else { i % 3 }).collect();
+            let total: usize = counts.iter().sum();
+            let mut blocks = Vec::new();
+            let mut at = 0;
+            for &c in &counts {
+                blocks.push((at * 32, c * 32));
+                at += c;
+            }
+            let mut procs = intra(size);
+            let mut bufs: Vec<(Vec<u8>, Vec<u8>)> = (0..size).map(|r| (bytes_of(&matrices(r, total)), vec![0; 32 * counts[r]])).collect();
+            for (p, (send, recv)) in procs.iter_mut().zip(bufs.iter_mut()) {
+                let mut s = Schedule::new();
+                let (sr, rr) = (s.user(UserBuf::from_slice(send)), s.user(UserBuf::from_slice(recv)));
+                scan::reduce_scatter(&mut s, p.rank, size, Some(sr), rr, 32 * total, &blocks, &matprod(total), (5, 6));
+                p.scheds.push(s);
+            }
+            drive(&mut procs, 64, 77 + size as u64);
+            let all = ordered(0, size, total);
+            for (rank, (_, recv)) in bufs.iter().enumerate() {
+                let first = blocks[rank].0 / 8;
+                assert_eq!(i64s(recv), all[first..first + 4 * counts[rank]], "size {size}, equal {equal}, rank {rank}");
+            }
+        }
+    }
+}
+
+/// A scattered buffer staged as its span for a user operation: the result is stored through
+/// the type map, leaving the application's bytes in the gaps as they were.
+#[test]
+fn span_staging_leaves_gaps_alone() {
+    use crate::typemap::TypeMap;
+    let int = TypeMap::predefined(Kind::I64, None, 0);
+    // Two blocks of one i64, 3 apart: data at 0 and 24, gaps between.
+    let vector = std::sync::Arc::new(TypeMap::vector(2, 1, 3, false, &int).unwrap());
+    let size = 3;
+    let mut procs = intra(size);
+    let mut mem: Vec<Vec<u8>> = (0..size).map(|r| bytes_of(&[r as i64 + 1, -1, -2, 10 * (r as i64 + 1)])).collect();
+    for (p, m) in procs.iter_mut().zip(mem.iter_mut()) {
+        let mut s = Schedule::new();
+        // SAFETY: `m` outlives the schedule's run and holds the vector's data.
+        let b = Buf::Typed(unsafe { crate::buffer::TypedBuf::new(m.as_mut_ptr(), 1, vector.clone()) }.unwrap());
+        let red = Reduction { op: Op::User { func: std::sync::Arc::new(SumFirstAndLast), commutative: true }, count: 1 };
+        let r = s.stage_span(&b, true).unwrap();
+        assert_eq!(r.len(), 32);
+        allreduce(&mut s, p.rank, size, r, &red, 1);
+        s.unstage(r);
+        p.scheds.push(s);
+    }
+    drive(&mut procs, 64, 5);
+    for m in &mem {
+        assert_eq!(i64s(m), vec![6, -1, -2, 60]);
+    }
+}
+
+/// Sums the two `i64`s at the ends of a 32-byte span (the vector above), scribbling over the
+/// gap in `inout` to show that it never reaches the application.
+struct SumFirstAndLast;
+
+impl crate::op::UserFunction for SumFirstAndLast {
+    fn call(&self, inout: &mut [u8], input: &[u8], _count: usize) -> Result<()> {
+        let (a, mut b) = (i64s(input), i64s(inout));
+        b = vec![a[0] + b[0], 99, 99, a[3] + b[3]];
+        inout.copy_from_slice(&bytes_of(&b));
+        Ok(())
+    }
+    fn span(&self, count: usize) -> Result<usize> {
+        Ok(if count == 0 { 0 } else { 32 })
+    }
 }
