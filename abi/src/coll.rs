@@ -226,6 +226,17 @@ pub unsafe extern "C" fn PMPI_Allreduce(
 /// Which form of a collective: blocking (`None`), or the mode of its request.
 pub(crate) type Form = Option<CollMode>;
 
+/// The number of blocks of a gather-like collective's buffer: one per rank of the remote
+/// group on an intercommunicator, of the group otherwise.
+pub(crate) fn peers(c: mpi_core::engine::CommId) -> Result<usize> {
+    let e = crate::engine()?;
+    if e.comm_is_inter(c)? {
+        e.comm_remote_size(c)
+    } else {
+        e.comm_size(c)
+    }
+}
+
 /// Whether a buffer argument is `MPI_IN_PLACE`.
 pub(crate) fn in_place(p: *const c_void) -> bool {
     std::ptr::eq(p, MPI_IN_PLACE)

@@ -1,14 +1,16 @@
-//! Reduce_scatter_block, Reduce_scatter, Scan, Exscan on intracommunicators: blocking,
-//! nonblocking (`MPI_Iscan`, ...) and persistent (`MPI_Scan_init`, ...) forms, and their
-//! `_c` forms.
+//! Reduce_scatter_block, Reduce_scatter (intra- and intercommunicators), Scan, Exscan
+//! (intracommunicators): blocking, nonblocking (`MPI_Iscan`, ...) and persistent
+//! (`MPI_Scan_init`, ...) forms, and their `_c` forms.
 //!
 //! As in `gather.rs`, every form hands the engine its buffers as they are (`Buf`), and the
 //! operation comes bound to the datatype (`op.rs`'s `reduction`). A reduce-scatter's blocks
 //! are given to the engine in bytes, where they lie in the staged contribution: `counts[i]`
 //! elements of the datatype, in its packed stream for a predefined operation, in its memory
-//! layout (at `extent` bytes per element) for a user one. `MPI_IN_PLACE` is accepted as the send buffer of every
-//! one of these (the standard allows it for all four on intracommunicators); intercommunicators
-//! are refused with `MPI_ERR_COMM` (the engine's `intra_only`).
+//! layout (at `extent` bytes per element) for a user one. `MPI_IN_PLACE` is accepted as the
+//! send buffer of every one of these on an intracommunicator, as the standard allows. On an
+//! intercommunicator a reduce-scatter gives each group the other group's reduction, cut by
+//! the local group's counts; scan and exscan are refused there with `MPI_ERR_COMM` (the
+//! engine's `intra_only`).
 
 use std::ffi::c_void;
 

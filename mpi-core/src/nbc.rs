@@ -47,6 +47,9 @@ use super::{check_root, empty_status, CommId, Engine, Req, Request, State, PROC_
 
 #[path = "nbc/scan.rs"] mod scan;
 
+#[path = "nbc/inter.rs"] mod inter;
+use inter::Blocks;
+
 /// Base of the tags of schedule messages (module doc).
 const SCHED_TAG: i32 = 1 << 25;
 /// Collective calls told apart by tag before the numbering wraps.
@@ -491,9 +494,8 @@ impl Engine {
         Ok((s, frame))
     }
 
-    /// The frame of a gather-like collective (gather, scatter, allgather, alltoall), which
-    /// runs on intracommunicators only: the intercommunicator forms are not implemented yet,
-    /// and refusing them is better than exchanging data with the wrong group.
+    /// The frame of a gather-like collective (gather, scatter, allgather, alltoall) on an
+    /// intracommunicator (their intercommunicator forms are `nbc/inter.rs`'s).
     fn intra_frame(st: &mut State, comm: CommId, what: &str) -> Result<(Frame, usize, usize)> {
         st.comm(comm)?.intra_only(what)?;
         let (frame, rank, size, _) = st.coll_frame(comm)?;
@@ -512,6 +514,9 @@ impl Engine {
 
     /// Gather (`send == None`: `MPI_IN_PLACE` at the root; `recv` is the root's only).
     fn gather_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_gather_sched(st, comm, send, Blocks::Whole(recv), root, "MPI_Gather");
+        }
         let c = st.comm(comm)?;
         c.intra_only("MPI_Gather")?;
         let (rank, size) = (c.rank as usize, c.members.len());
@@ -537,6 +542,9 @@ impl Engine {
 
     /// Scatter (`recv == None`: `MPI_IN_PLACE` at the root; `send` is the root's only).
     fn scatter_sched(st: &mut State, comm: CommId, send: &Buf, recv: Option<&Buf>, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_scatter_sched(st, comm, Blocks::Whole(send), recv, root, "MPI_Scatter");
+        }
         let c = st.comm(comm)?;
         c.intra_only("MPI_Scatter")?;
         let (rank, size) = (c.rank as usize, c.members.len());
@@ -560,6 +568,9 @@ impl Engine {
 
     /// Allgather (`send == None`: `MPI_IN_PLACE`, this rank's block already in `recv`).
     fn allgather_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_allgather_sched(st, comm, send, Blocks::Whole(recv), "MPI_Allgather");
+        }
         let c = st.comm(comm)?;
         c.intra_only("MPI_Allgather")?;
         let size = c.members.len();
@@ -579,6 +590,9 @@ impl Engine {
 
     /// Alltoall (`send == None`: `MPI_IN_PLACE`, the data to send in `recv`).
     fn alltoall_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_alltoall_sched(st, comm, send.map(Blocks::Whole), Blocks::Whole(recv), "MPI_Alltoall");
+        }
         let c = st.comm(comm)?;
         c.intra_only("MPI_Alltoall")?;
         let size = c.members.len();

@@ -961,6 +961,7 @@ pub fn inter_allreduce(s: &mut Schedule, rank: usize, size: usize, send: Range, 
     s.end_round();
 }
 
+pub mod inter;
 pub mod scan;
 
 #[cfg(test)]

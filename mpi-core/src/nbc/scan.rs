@@ -1,5 +1,7 @@
-//! Reduce-scatter, scan and exscan on intracommunicators: the engine's side of
-//! `schedule/scan.rs` (a child module of `nbc.rs`, whose frames and request plumbing it uses).
+//! Reduce-scatter (on intra- and intercommunicators), scan and exscan (intracommunicators
+//! only, as the standard defines them): the engine's side of `schedule/scan.rs` and of
+//! `schedule/inter.rs`'s reduce-scatter (a child module of `nbc.rs`, whose frames and request
+//! plumbing it uses).
 //!
 //! Each call is one schedule, run now (`mode == None`) or kept in a request, as the
 //! gather-like collectives are. A call's messages carry its own tag number (`nbc.rs`), so the
@@ -18,12 +20,17 @@ impl Engine {
     /// predefined operation, their memory span for a user one), blocks in rank order;
     /// `packed[i]` is the block's length in packed bytes. `send` (all blocks) is this rank's
     /// contribution, `None` for `MPI_IN_PLACE`, where `recv` holds the contribution and
-    /// receives the block at its start; else `recv` is this rank's block.
+    /// receives the block at its start; else `recv` is this rank's block. On an
+    /// intercommunicator the blocks are those of the local group, which gets the other group's
+    /// reduction (the two groups' operands have the same length), and `MPI_IN_PLACE` is
+    /// invalid.
     #[allow(clippy::too_many_arguments)]
     fn reduce_scatter_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, blocks: &[(usize, usize)], packed: &[usize], red: &Reduction) -> Result<(Box<Schedule>, Frame)> {
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Reduce_scatter")?;
-        let (rank, size) = (c.rank as usize, c.members.len());
+        let (rank, size, inter) = (c.rank as usize, c.members.len(), c.remote.is_some());
+        if inter && send.is_none() {
+            return fail(ErrorClass::Buffer, "MPI_Reduce_scatter: MPI_IN_PLACE is not valid on an intercommunicator");
+        }
         if blocks.len() != size || packed.len() != size {
             return fail(ErrorClass::Intern, "reduce-scatter with a block count per rank of another group size");
         }
@@ -49,7 +56,10 @@ impl Engine {
         if blocks.iter().any(|&(off, len)| off.checked_add(len).is_none_or(|end| end > whole)) {
             return fail(ErrorClass::Intern, "reduce-scatter block outside the operand");
         }
-        schedule::scan::reduce_scatter(&mut s, rank, size, sr, r, whole, blocks, red, (TAG_REDUCE, TAG_SCATTER));
+        match sr {
+            Some(sr) if inter => schedule::inter::reduce_scatter(&mut s, rank, size, sr, r, whole, blocks, red, (TAG_REDUCE, TAG_SCATTER)),
+            _ => schedule::scan::reduce_scatter(&mut s, rank, size, sr, r, whole, blocks, red, (TAG_REDUCE, TAG_SCATTER)),
+        }
         s.unstage(r);
         Ok((s, frame))
     }

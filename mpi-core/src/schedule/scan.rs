@@ -18,7 +18,6 @@ use super::{Peer, Range, Reduction, Schedule};
 /// bandwidth-optimal: recursive halving would move half the data.
 #[allow(clippy::too_many_arguments)]
 pub fn reduce_scatter(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, recv: Range, total: usize, blocks: &[(usize, usize)], red: &Reduction, tags: (i32, i32)) {
-    let mine = blocks.get(rank).map_or(0, |b| b.1);
     // The contribution, copied to scratch: the tree uses it as working memory, and with
     // MPI_IN_PLACE the result overwrites the start of the contribution.
     let acc = s.scratch(total);
@@ -27,22 +26,30 @@ pub fn reduce_scatter(s: &mut Schedule, rank: usize, size: usize, send: Option<R
         None => s.copy(recv.slice(0, total), acc),
     }
     super::reduce_tree(s, rank, size, 0, acc, red, tags.0);
+    scatter_blocks(s, rank, size, acc, recv, blocks, tags.1);
+}
+
+/// Rank 0 hands rank i `blocks[i]` (offset and length) of its `from`, which lands at the start
+/// of `recv`: a binomial scatter when the blocks are equal and back to back, else one message
+/// per rank with a nonempty block.
+pub(super) fn scatter_blocks(s: &mut Schedule, rank: usize, size: usize, from: Range, recv: Range, blocks: &[(usize, usize)], tag: i32) {
+    let mine = blocks.get(rank).map_or(0, |b| b.1);
     let out = recv.slice(0, mine);
     if blocks.iter().enumerate().all(|(i, &b)| b == (i * mine, mine)) {
-        super::scatter(s, rank, size, 0, acc.slice(0, size * mine), Some(out), tags.1);
+        super::scatter(s, rank, size, 0, from.slice(0, size * mine), Some(out), tag);
         return;
     }
     if rank == 0 {
         for (i, &(off, len)) in blocks.iter().enumerate() {
             if i == 0 {
-                s.copy(acc.slice(off, len), out);
+                s.copy(from.slice(off, len), out);
             } else if len > 0 {
-                s.send(Peer::Local(i), tags.1, acc.slice(off, len));
+                s.send(Peer::Local(i), tag, from.slice(off, len));
             }
         }
         s.end_round();
     } else if mine > 0 {
-        s.recv(Peer::Local(0), tags.1, out);
+        s.recv(Peer::Local(0), tag, out);
         s.end_round();
     }
 }

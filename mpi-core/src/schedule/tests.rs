@@ -255,9 +255,7 @@ fn neighbour_ring_and_copies() {
 #[test]
 fn intercommunicator_allreduce_and_bcast() {
     let (a, b) = (3usize, 2usize);
-    let mut procs: Vec<Proc> = (0..a + b)
-        .map(|w| if w < a { Proc { base: 0, rank: w, remote_base: a, scheds: Vec::new() } } else { Proc { base: a, rank: w - a, remote_base: 0, scheds: Vec::new() } })
-        .collect();
+    let mut procs = two_groups(a, b);
     let mut sends: Vec<Vec<u8>> = (0..a + b).map(|w| bytes_of(&[w as i64 + 1])).collect();
     let mut recvs: Vec<Vec<u8>> = vec![vec![0; 8]; a + b];
     let mut bc: Vec<Vec<u8>> = (0..a + b).map(|w| bytes_of(&[if w == a + 1 { 77 } else { 0 }])).collect();
@@ -471,5 +469,119 @@ impl crate::op::UserFunction for SumFirstAndLast {
     }
     fn span(&self, count: usize) -> Result<usize> {
         Ok(if count == 0 { 0 } else { 32 })
+    }
+}
+
+/// Processes of two groups of `a` and `b` (group A first), for intercommunicator schedules.
+fn two_groups(a: usize, b: usize) -> Vec<Proc> {
+    (0..a + b)
+        .map(|w| if w < a { Proc { base: 0, rank: w, remote_base: a, scheds: Vec::new() } } else { Proc { base: a, rank: w - a, remote_base: 0, scheds: Vec::new() } })
+        .collect()
+}
+
+/// Intercommunicator gather, scatter, allgather and alltoall between groups of 3 and 2: the
+/// root is group B's rank 1; values name the sending process and the block.
+#[test]
+fn intercommunicator_gather_like() {
+    let (a, b) = (3usize, 2usize);
+    let mut procs = two_groups(a, b);
+    let group = |w: usize| if w < a { (w, a, b) } else { (w - a, b, a) }; // (rank, size, remote size)
+    // Per process: gather send, gather recv (root), scatter send (root), scatter recv,
+    // allgather recv, alltoall send, alltoall recv.
+    let mut bufs: Vec<Vec<Vec<u8>>> = (0..a + b)
+        .map(|w| {
+            let (_, _, remote) = group(w);
+            vec![
+                bytes_of(&[w as i64]),
+                vec![0; 8 * a],
+                bytes_of(&(0..a as i64).map(|k| 100 * w as i64 + k).collect::<Vec<_>>()),
+                vec![0; 8],
+                vec![0; 8 * remote],
+                bytes_of(&(0..remote as i64).map(|k| 10 * w as i64 + k).collect::<Vec<_>>()),
+                vec![0; 8 * remote],
+            ]
+        })
+        .collect();
+    let root_w = a + 1;
+    for (w, p) in procs.iter_mut().enumerate() {
+        let (_, _, remote) = group(w);
+        let root = if w < a { InterRoot::Remote(1) } else if w == root_w { InterRoot::Me } else { InterRoot::None };
+        let [gs, gr, ss, sr, agr, ats, atr] = &mut bufs[w][..] else { unreachable!() };
+        let mut s = Schedule::new();
+        let (gs, gr, ss, sr, agr, ats, atr) = (
+            s.user(UserBuf::from_slice(gs)),
+            s.user(UserBuf::from_slice(gr)),
+            s.user(UserBuf::from_slice(ss)),
+            s.user(UserBuf::from_slice(sr)),
+            s.user(UserBuf::from_slice(agr)),
+            s.user(UserBuf::from_slice(ats)),
+            s.user(UserBuf::from_slice(atr)),
+        );
+        let blocks = |r: Range, n: usize| (0..n).map(|i| r.slice(8 * i, 8)).collect::<Vec<_>>();
+        inter::gather(&mut s, root, gs, &blocks(gr, a), 1);
+        inter::scatter(&mut s, root, &blocks(ss, a), sr, 2);
+        inter::allgather(&mut s, gs, &blocks(agr, remote), 3);
+        inter::alltoall(&mut s, &blocks(ats, remote), &blocks(atr, remote), 4);
+        p.scheds.push(s);
+    }
+    drive(&mut procs, 64, 23);
+    for w in 0..a + b {
+        let (rank, _, remote) = group(w);
+        let remote_w = |k: usize| if w < a { a + k } else { k };
+        if w == root_w {
+            assert_eq!(i64s(&bufs[w][1]), (0..a as i64).collect::<Vec<_>>(), "gather at the root");
+        } else {
+            assert_eq!(i64s(&bufs[w][1]), vec![0; a], "gather wrote process {w}");
+        }
+        let want_scatter = if w < a { 100 * root_w as i64 + rank as i64 } else { 0 };
+        assert_eq!(i64s(&bufs[w][3]), vec![want_scatter], "scatter at process {w}");
+        assert_eq!(i64s(&bufs[w][4]), (0..remote).map(|k| remote_w(k) as i64).collect::<Vec<_>>(), "allgather at {w}");
+        assert_eq!(i64s(&bufs[w][6]), (0..remote).map(|k| 10 * remote_w(k) as i64 + rank as i64).collect::<Vec<_>>(), "alltoall at {w}");
+    }
+}
+
+/// Intercommunicator reduce-scatter with a non-commutative user operation: each group gets
+/// the other group's product in its rank order, cut into uneven blocks (one empty).
+#[test]
+fn intercommunicator_reduce_scatter() {
+    let (a, b) = (3usize, 2usize);
+    let total = a * b;
+    let mut procs = two_groups(a, b);
+    let counts = |size: usize| -> Vec<usize> {
+        let mut c = vec![total / size; size];
+        c[0] += total / size;
+        c[size - 1] = 0;
+        c
+    };
+    let mut bufs: Vec<(Vec<u8>, Vec<u8>)> = (0..a + b)
+        .map(|w| {
+            let size = if w < a { a } else { b };
+            let rank = if w < a { w } else { w - a };
+            (bytes_of(&matrices(w, total)), vec![0; 32 * counts(size)[rank]])
+        })
+        .collect();
+    for (w, p) in procs.iter_mut().enumerate() {
+        let size = if w < a { a } else { b };
+        let mut at = 0;
+        let blocks: Vec<(usize, usize)> = counts(size)
+            .iter()
+            .map(|&c| {
+                at += c;
+                (32 * (at - c), 32 * c)
+            })
+            .collect();
+        let (send, recv) = &mut bufs[w];
+        let mut s = Schedule::new();
+        let (sr, rr) = (s.user(UserBuf::from_slice(send)), s.user(UserBuf::from_slice(recv)));
+        inter::reduce_scatter(&mut s, p.rank, size, sr, rr, 32 * total, &blocks, &matprod(total), (5, 6));
+        p.scheds.push(s);
+    }
+    drive(&mut procs, 64, 41);
+    for w in 0..a + b {
+        let (rank, size, theirs) = if w < a { (w, a, a..a + b) } else { (w - a, b, 0..a) };
+        let c = counts(size);
+        let first: usize = c[..rank].iter().sum();
+        let all = ordered(theirs.start, theirs.end, total);
+        assert_eq!(i64s(&bufs[w].1), all[4 * first..4 * (first + c[rank])], "process {w}");
     }
 }
