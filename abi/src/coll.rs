@@ -57,7 +57,7 @@ pub(crate) fn reduction_kind(datatype: MPI_Datatype, op: BuiltinOp) -> Result<Ki
 fn pair_kind(sig: &[(Basic, usize)]) -> Option<Kind> {
     if sig.iter().all(|(b, _)| b.kind == Kind::I32) {
         let ints: usize = sig.iter().map(|&(_, n)| n).sum();
-        return (ints > 0 && ints % 2 == 0).then_some(Kind::TwoInt);
+        return (ints > 0 && ints.is_multiple_of(2)).then_some(Kind::TwoInt);
     }
     let value = sig.first()?.0.kind;
     let pair = match value {

@@ -97,7 +97,7 @@ pub(crate) fn check_root(root: usize, size: usize) -> Result<()> {
 
 pub(crate) fn check_reduction(op: BuiltinOp, kind: Kind, len: usize) -> Result<()> {
     check(op, kind)?;
-    if len % kind.size() != 0 {
+    if !len.is_multiple_of(kind.size()) {
         return fail(
             ErrorClass::Count,
             format!("{len} bytes is not a whole number of {kind:?} elements"),

@@ -470,7 +470,7 @@ impl Engine {
         if !st.user_steps.is_empty() {
             let steps = std::mem::take(&mut st.user_steps);
             drop(st);
-            run_user_steps(steps);
+            self.run_user_steps(steps);
             st = self.lock();
             self.progress(&mut st)?;
         }
@@ -493,7 +493,21 @@ impl Engine {
             if steps.is_empty() {
                 backoff.snooze(self);
             } else {
-                run_user_steps(steps);
+                self.run_user_steps(steps);
+            }
+        }
+    }
+
+    /// Runs user reductions that collective requests handed out, without the engine's lock,
+    /// and wakes the threads blocked waiting: the collectives can go on now, which no
+    /// transport event announces.
+    fn run_user_steps(&self, steps: Vec<crate::schedule::UserStep>) {
+        for step in steps {
+            step.run();
+        }
+        if self.sleepers.load(Ordering::Relaxed) > 0 {
+            if let Some(first) = self.transports.first() {
+                first.transport.wake_self();
             }
         }
     }
@@ -746,13 +760,6 @@ impl Engine {
             eprintln!("{message}");
         }
         std::process::exit(code)
-    }
-}
-
-/// Runs user reductions that collective requests handed out (without the engine's lock).
-fn run_user_steps(steps: Vec<crate::schedule::UserStep>) {
-    for step in steps {
-        step.run();
     }
 }
 

@@ -392,7 +392,7 @@ impl Engine {
         match red.op {
             Op::Builtin { op, kind } => {
                 op::check(op, kind)?;
-                if len % kind.size() != 0 {
+                if !len.is_multiple_of(kind.size()) {
                     return fail(ErrorClass::Count, format!("{len} bytes is not a whole number of {kind:?} elements"));
                 }
                 Ok(())

@@ -311,7 +311,7 @@ pub fn reduce_packed(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) 
     };
     check(op, kind)?;
     let size = kind.size();
-    if inout.len() != input.len() || inout.len() % size != 0 {
+    if inout.len() != input.len() || !inout.len().is_multiple_of(size) {
         return fail(
             ErrorClass::Count,
             format!("reduction operands of {} and {} bytes are not whole {kind:?} pairs", inout.len(), input.len()),
