@@ -518,7 +518,6 @@ impl Engine {
             return Self::inter_gather_sched(st, comm, send, Blocks::Whole(recv), root, "MPI_Gather");
         }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Gather")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         let root = check_root(root, size)?;
         match send {
@@ -546,7 +545,6 @@ impl Engine {
             return Self::inter_scatter_sched(st, comm, Blocks::Whole(send), recv, root, "MPI_Scatter");
         }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Scatter")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         let root = check_root(root, size)?;
         match recv {
@@ -572,7 +570,6 @@ impl Engine {
             return Self::inter_allgather_sched(st, comm, send, Blocks::Whole(recv), "MPI_Allgather");
         }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Allgather")?;
         let size = c.members.len();
         let blk = send.map_or(recv.len() / size, Buf::len);
         Self::check_blocks("MPI_Allgather", recv, size, blk)?;
@@ -594,7 +591,6 @@ impl Engine {
             return Self::inter_alltoall_sched(st, comm, send.map(Blocks::Whole), Blocks::Whole(recv), "MPI_Alltoall");
         }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Alltoall")?;
         let size = c.members.len();
         let blk = send.map_or(recv.len() / size, |b| b.len() / size);
         if let Some(b) = send {

@@ -44,7 +44,6 @@ impl Engine {
             return Self::inter_gather_sched(st, comm, send, Blocks::Each(recv), root, "MPI_Gatherv");
         }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Gatherv")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         let root = check_root(root, size)?;
         if rank == root {
@@ -74,7 +73,6 @@ impl Engine {
             return Self::inter_scatter_sched(st, comm, Blocks::Each(send), recv, root, "MPI_Scatterv");
         }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Scatterv")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         let root = check_root(root, size)?;
         if rank == root {
@@ -103,7 +101,6 @@ impl Engine {
             return Self::inter_allgather_sched(st, comm, send, Blocks::Each(recv), "MPI_Allgatherv");
         }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Allgatherv")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         check_peers("MPI_Allgatherv", recv, size)?;
         if let Some(b) = send {
@@ -132,7 +129,6 @@ impl Engine {
             return Self::inter_alltoall_sched(st, comm, send.map(Blocks::Each), Blocks::Each(recv), what);
         }
         let c = st.comm(comm)?;
-        c.intra_only(what)?;
         let (rank, size) = (c.rank as usize, c.members.len());
         check_peers(what, recv, size)?;
         if let Some(b) = send {
