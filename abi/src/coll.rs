@@ -1,22 +1,22 @@
 //! Collectives: Barrier, Bcast, Reduce, Allreduce, their nonblocking (`MPI_Ibarrier`, ...)
 //! and persistent (`MPI_Barrier_init`, ...) forms (issue 5 brings the rest).
 //!
-//! Blocking calls stage buffers here, as below. Nonblocking and persistent calls hand the
-//! engine the buffers as they are (`Buf`): the engine's schedule packs a scattered buffer into
-//! its own scratch memory when it starts and unpacks it when it ends (`schedule.rs`), since
-//! nothing of this call's frame outlives it. The info argument of the `_init` forms carries
-//! hints only; none is used.
+//! Blocking `MPI_Bcast` stages its buffer here, as below. The reductions, in every form, and
+//! the nonblocking and persistent bcast hand the engine the buffers as they are (`Buf`): the
+//! engine's schedule packs a scattered buffer into its own scratch memory when it starts and
+//! unpacks it when it ends (`schedule.rs`), or, for a user-defined operation, copies the
+//! memory span the function reads and stores the result back through the type map. The info
+//! argument of the `_init` forms carries hints only; none is used.
 //!
-//! The engine's collectives work on one byte range per buffer. A predefined type's buffer is
-//! its memory image (what the reductions work on, padding of pair types included). A derived
-//! type's data is its packed stream, as in point-to-point: used where it lies when the type has
-//! no gaps, else staged: packed into a copy before the call and unpacked after it. (The staging
-//! copy is the size of the message; collectives get a chunked path with issue 5.)
+//! A staged buffer is one byte range: the packed stream of the data, used where it lies when
+//! the type has no gaps, else packed into a copy before the call and unpacked after it.
 
 use std::ffi::c_void;
 
-use mpi_core::buffer::Buf;
+use mpi_core::buffer::{Buf, UserBuf};
 use mpi_core::datatype::Kind;
+use mpi_core::op::BuiltinOp;
+use mpi_core::typemap::Basic;
 use mpi_core::engine::{CollMode, Request};
 use mpi_core::error::{fail, ErrorClass, Result};
 
@@ -24,14 +24,20 @@ use crate::errors::api;
 use crate::generated::consts::*;
 use crate::generated::types::*;
 use crate::{handles, out};
-use crate::p2p::{comm_buf, user_buf};
+use crate::p2p::comm_buf;
 
-/// The element kind of a reduction's datatype: a predefined type's own, or for a derived type
-/// the one predefined type its signature consists of (reductions apply element by element).
-/// Unsupported optional types cannot be reduced.
-pub(crate) fn reduction_kind(datatype: MPI_Datatype) -> Result<Kind> {
+/// The element kind of a predefined operation's datatype: a predefined type's own, or for a
+/// derived type the one predefined type its signature consists of (reductions apply element
+/// by element); for MAXLOC and MINLOC, the pair type a derived type's signature repeats
+/// (`MPI_Type_contiguous(n, MPI_DOUBLE_INT)`). Unsupported optional types cannot be reduced.
+pub(crate) fn reduction_kind(datatype: MPI_Datatype, op: BuiltinOp) -> Result<Kind> {
     if !handles::is_predefined(datatype) {
         let map = handles::type_map(datatype)?;
+        if matches!(op, BuiltinOp::Maxloc | BuiltinOp::Minloc) {
+            if let Some(pair) = pair_kind(map.signature()) {
+                return Ok(pair);
+            }
+        }
         let mut kinds = map.signature().iter().map(|(b, _)| b.kind);
         return match kinds.next() {
             Some(k) if kinds.all(|o| o == k) => Ok(k),
@@ -46,6 +52,26 @@ pub(crate) fn reduction_kind(datatype: MPI_Datatype) -> Result<Kind> {
     }
 }
 
+/// The MAXLOC/MINLOC pair kind whose (value, index) pairs make up a signature, if any. Pairs
+/// of `int`s merge into one run of `int`s (`MPI_2INT`): an even number of them counts.
+fn pair_kind(sig: &[(Basic, usize)]) -> Option<Kind> {
+    if sig.iter().all(|(b, _)| b.kind == Kind::I32) {
+        let ints: usize = sig.iter().map(|&(_, n)| n).sum();
+        return (ints > 0 && ints.is_multiple_of(2)).then_some(Kind::TwoInt);
+    }
+    let value = sig.first()?.0.kind;
+    let pair = match value {
+        Kind::F32 => Kind::FloatInt,
+        Kind::F64 => Kind::DoubleInt,
+        Kind::I64 => Kind::LongInt,
+        Kind::I16 => Kind::ShortInt,
+        Kind::LongDouble => Kind::LongDoubleInt,
+        _ => return None,
+    };
+    let pairs = sig.chunks(2).all(|c| matches!(c, [(v, 1), (i, 1)] if v.kind == value && i.kind == Kind::I32));
+    pairs.then_some(pair)
+}
+
 /// A collective's buffer as one byte range (see the module doc).
 pub(crate) struct Staged {
     buf: Buf,
@@ -56,9 +82,6 @@ pub(crate) struct Staged {
 impl Staged {
     /// `count` elements of `datatype` at `ptr`; `fill`: the call reads this buffer (pack it).
     pub(crate) fn new(ptr: *const c_void, count: MPI_Count, datatype: MPI_Datatype, fill: bool) -> Result<Staged> {
-        if handles::is_predefined(datatype) {
-            return Ok(Staged { buf: user_buf(ptr, count, datatype)?.into(), copy: None });
-        }
         let buf = comm_buf(ptr, count, datatype)?;
         let copy = match buf {
             Buf::Contig(_) => None,
@@ -118,6 +141,36 @@ pub unsafe extern "C" fn PMPI_Bcast(buffer: *mut c_void, count: c_int, datatype:
     PMPI_Bcast_c(buffer, count.into(), datatype, root, comm)
 }
 
+/// Reduce (`root: Some`) or allreduce in the form asked for. On an intercommunicator only
+/// the other group contributes to a reduce (the root passes `MPI_ROOT`, its group partners
+/// `MPI_PROC_NULL`, neither contributing).
+#[allow(clippy::too_many_arguments)]
+unsafe fn reduction(
+    sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype,
+    op: MPI_Op, root: Option<c_int>, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let red = crate::op::reduction(op, datatype, count)?;
+        let in_place = in_place(sendbuf);
+        let (is_root, contributes) = match root {
+            Some(root) => e.root_role(c, root)?,
+            None => (true, true),
+        };
+        if in_place && !is_root {
+            return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
+        }
+        // The receive buffer matters only at the root.
+        let recv = if is_root { comm_buf(recvbuf, count, datatype)? } else { Buf::Contig(UserBuf::EMPTY) };
+        let send = if in_place || !contributes { None } else { Some(comm_buf(sendbuf, count, datatype)?) };
+        match root {
+            Some(root) => e.reduce(c, send, recv, red, root, form),
+            None => e.allreduce(c, send, recv, red, form),
+        }
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Reduce_c(
     sendbuf: *const c_void,
@@ -128,27 +181,7 @@ pub unsafe extern "C" fn PMPI_Reduce_c(
     root: c_int,
     comm: MPI_Comm,
 ) -> c_int {
-    api(comm, "MPI_Reduce", || {
-        let e = crate::engine()?;
-        let c = handles::comm(comm)?;
-        let kind = reduction_kind(datatype)?;
-        let op = handles::op(op)?;
-        // On an intercommunicator only the other group contributes (the root passes MPI_ROOT).
-        let (is_root, contributes) = e.root_role(c, root)?;
-        let in_place = in_place(sendbuf);
-        if in_place && !is_root {
-            return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
-        }
-        // The receive buffer matters only at the root.
-        let mut recv = if is_root { Some(Staged::new(recvbuf, count, datatype, in_place)?) } else { None };
-        let send = if in_place || !contributes { None } else { Some(Staged::new(sendbuf, count, datatype, true)?) };
-        let recv_bytes = recv.as_mut().map_or(&mut [][..], |r| r.bytes_mut());
-        e.reduce(c, send.as_ref().map(|b| b.bytes()), recv_bytes, kind, op, root)?;
-        if let Some(r) = recv {
-            r.done();
-        }
-        Ok(())
-    })
+    reduction(sendbuf, recvbuf, count, datatype, op, Some(root), comm, "MPI_Reduce", None, std::ptr::null_mut())
 }
 
 #[no_mangle]
@@ -173,18 +206,7 @@ pub unsafe extern "C" fn PMPI_Allreduce_c(
     op: MPI_Op,
     comm: MPI_Comm,
 ) -> c_int {
-    api(comm, "MPI_Allreduce", || {
-        let e = crate::engine()?;
-        let c = handles::comm(comm)?;
-        let kind = reduction_kind(datatype)?;
-        let op = handles::op(op)?;
-        let in_place = in_place(sendbuf);
-        let mut recv = Staged::new(recvbuf, count, datatype, in_place)?;
-        let send = if in_place { None } else { Some(Staged::new(sendbuf, count, datatype, true)?) };
-        e.allreduce(c, send.as_ref().map(|b| b.bytes()), recv.bytes_mut(), kind, op)?;
-        recv.done();
-        Ok(())
-    })
+    reduction(sendbuf, recvbuf, count, datatype, op, None, comm, "MPI_Allreduce", None, std::ptr::null_mut())
 }
 
 #[no_mangle]
@@ -203,6 +225,17 @@ pub unsafe extern "C" fn PMPI_Allreduce(
 
 /// Which form of a collective: blocking (`None`), or the mode of its request.
 pub(crate) type Form = Option<CollMode>;
+
+/// The number of blocks of a gather-like collective's buffer: one per rank of the remote
+/// group on an intercommunicator, of the group otherwise.
+pub(crate) fn peers(c: mpi_core::engine::CommId) -> Result<usize> {
+    let e = crate::engine()?;
+    if e.comm_is_inter(c)? {
+        e.comm_remote_size(c)
+    } else {
+        e.comm_size(c)
+    }
+}
 
 /// Whether a buffer argument is `MPI_IN_PLACE`.
 pub(crate) fn in_place(p: *const c_void) -> bool {
@@ -306,42 +339,6 @@ pub unsafe extern "C" fn PMPI_Bcast_init(
     ibcast(buffer, count.into(), datatype, root, comm, "MPI_Bcast_init", CollMode::Persistent, request)
 }
 
-/// The buffers of a nonblocking reduction, as the blocking forms read them: `None` for
-/// `MPI_IN_PLACE` (only at the root of a reduce) and for buffers a process does not use.
-struct Reduction {
-    kind: Kind,
-    op: mpi_core::op::BuiltinOp,
-    send: Option<Buf>,
-    recv: Buf,
-}
-
-/// `root`: `Some` for a reduce (whose receive buffer matters at the root only).
-unsafe fn reduction(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-    root: Option<c_int>,
-) -> Result<Reduction> {
-    let e = crate::engine()?;
-    let c = handles::comm(comm)?;
-    let kind = reduction_kind(datatype)?;
-    let op = handles::op(op)?;
-    let in_place = in_place(sendbuf);
-    let (is_root, contributes) = match root {
-        Some(root) => e.root_role(c, root)?,
-        None => (true, true),
-    };
-    if in_place && !is_root {
-        return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
-    }
-    let recv = if is_root { comm_buf(recvbuf, count, datatype)? } else { Buf::Contig(mpi_core::buffer::UserBuf::EMPTY) };
-    let send = if in_place || !contributes { None } else { Some(comm_buf(sendbuf, count, datatype)?) };
-    Ok(Reduction { kind, op, send, recv })
-}
-
 #[allow(clippy::too_many_arguments)]
 unsafe fn ireduce(
     sendbuf: *const c_void,
@@ -355,10 +352,7 @@ unsafe fn ireduce(
     mode: CollMode,
     request: *mut MPI_Request,
 ) -> c_int {
-    coll_request(comm, name, request, || {
-        let r = unsafe { reduction(sendbuf, recvbuf, count, datatype, op, comm, Some(root)) }?;
-        crate::engine()?.ireduce(handles::comm(comm)?, r.send, r.recv, r.kind, r.op, root, mode)
-    })
+    reduction(sendbuf, recvbuf, count, datatype, op, Some(root), comm, name, Some(mode), request)
 }
 
 #[no_mangle]
@@ -431,10 +425,7 @@ unsafe fn iallreduce(
     mode: CollMode,
     request: *mut MPI_Request,
 ) -> c_int {
-    coll_request(comm, name, request, || {
-        let r = unsafe { reduction(sendbuf, recvbuf, count, datatype, op, comm, None) }?;
-        crate::engine()?.iallreduce(handles::comm(comm)?, r.send, r.recv, r.kind, r.op, mode)
-    })
+    reduction(sendbuf, recvbuf, count, datatype, op, None, comm, name, Some(mode), request)
 }
 
 #[no_mangle]

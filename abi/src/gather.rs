@@ -7,8 +7,9 @@
 //! it covers, as with `coll.rs`'s nonblocking forms. A buffer of `size` blocks is
 //! `count * size` elements of its type, whose packed stream is the blocks in rank order.
 //! Buffers a process does not use (a gather's receive buffer off the root, ...) are not
-//! looked at, as the standard says. Intercommunicators are refused with `MPI_ERR_COMM` (the
-//! engine's `intra_only`) until their forms are written.
+//! looked at, as the standard says. On an intercommunicator a buffer of blocks has one block
+//! per rank of the remote group (`coll::peers`), and a rooted collective's root passes
+//! `MPI_ROOT`, its group partners `MPI_PROC_NULL` (their buffers unused).
 
 use std::ffi::c_void;
 
@@ -16,7 +17,7 @@ use mpi_core::buffer::{Buf, UserBuf};
 use mpi_core::engine::CollMode;
 use mpi_core::error::{fail, ErrorClass, Result};
 
-use crate::coll::{call, in_place, Form};
+use crate::coll::{call, in_place, peers, Form};
 use crate::generated::types::*;
 use crate::handles;
 use crate::p2p::comm_buf;
@@ -47,9 +48,10 @@ unsafe fn gather(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let (is_root, _) = e.root_role(c, root)?;
-        let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
-        let recv = if is_root { blocks(recvbuf, recvcount, recvtype, e.comm_size(c)?)? } else { unused() };
+        // On an intercommunicator the root's send buffer and its partners' buffers are unused.
+        let (is_root, contributes) = e.root_role(c, root)?;
+        let send = if in_place(sendbuf) || !contributes { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
+        let recv = if is_root { blocks(recvbuf, recvcount, recvtype, peers(c)?)? } else { unused() };
         e.gather(c, send, recv, root, form)
     })
 }
@@ -63,9 +65,9 @@ unsafe fn scatter(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let (is_root, _) = e.root_role(c, root)?;
-        let send = if is_root { blocks(sendbuf, sendcount, sendtype, e.comm_size(c)?)? } else { unused() };
-        let recv = if in_place(recvbuf) { None } else { Some(comm_buf(recvbuf, recvcount, recvtype)?) };
+        let (is_root, contributes) = e.root_role(c, root)?;
+        let send = if is_root { blocks(sendbuf, sendcount, sendtype, peers(c)?)? } else { unused() };
+        let recv = if in_place(recvbuf) || !contributes { None } else { Some(comm_buf(recvbuf, recvcount, recvtype)?) };
         e.scatter(c, send, recv, root, form)
     })
 }
@@ -80,7 +82,7 @@ unsafe fn allgather(
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
         let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
-        let recv = blocks(recvbuf, recvcount, recvtype, e.comm_size(c)?)?;
+        let recv = blocks(recvbuf, recvcount, recvtype, peers(c)?)?;
         e.allgather(c, send, recv, form)
     })
 }
@@ -94,7 +96,7 @@ unsafe fn alltoall(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let size = e.comm_size(c)?;
+        let size = peers(c)?;
         let send = if in_place(sendbuf) { None } else { Some(blocks(sendbuf, sendcount, sendtype, size)?) };
         let recv = blocks(recvbuf, recvcount, recvtype, size)?;
         e.alltoall(c, send, recv, form)

@@ -1,4 +1,5 @@
-//! Gatherv, Scatterv, Allgatherv, Alltoallv, Alltoallw on intracommunicators: blocking,
+//! Gatherv, Scatterv, Allgatherv, Alltoallv, Alltoallw on intra- and intercommunicators
+//! (one block per rank of the remote group there, `coll::peers`): blocking,
 //! nonblocking (`MPI_Igatherv`, ...) and persistent (`MPI_Gatherv_init`, ...) forms, and
 //! their `_c` forms (`MPI_Count` counts, `MPI_Aint` displacements).
 //!
@@ -16,7 +17,7 @@ use mpi_core::buffer::Buf;
 use mpi_core::engine::CollMode;
 use mpi_core::error::{fail, ErrorClass, Result};
 
-use crate::coll::{call, in_place, Form};
+use crate::coll::{call, in_place, peers, Form};
 use crate::generated::types::*;
 use crate::handles;
 use crate::p2p::comm_buf;
@@ -110,9 +111,9 @@ unsafe fn gatherv<C: Elem, D: Elem>(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let (is_root, _) = e.root_role(c, root)?;
-        let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
-        let recv = if is_root { blocks_v(recvbuf, recvcounts, displs, recvtype, e.comm_size(c)?)? } else { Vec::new() };
+        let (is_root, contributes) = e.root_role(c, root)?;
+        let send = if in_place(sendbuf) || !contributes { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
+        let recv = if is_root { blocks_v(recvbuf, recvcounts, displs, recvtype, peers(c)?)? } else { Vec::new() };
         e.gatherv(c, send, recv, root, form)
     })
 }
@@ -126,9 +127,9 @@ unsafe fn scatterv<C: Elem, D: Elem>(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let (is_root, _) = e.root_role(c, root)?;
-        let send = if is_root { blocks_v(sendbuf, sendcounts, displs, sendtype, e.comm_size(c)?)? } else { Vec::new() };
-        let recv = if in_place(recvbuf) { None } else { Some(comm_buf(recvbuf, recvcount, recvtype)?) };
+        let (is_root, contributes) = e.root_role(c, root)?;
+        let send = if is_root { blocks_v(sendbuf, sendcounts, displs, sendtype, peers(c)?)? } else { Vec::new() };
+        let recv = if in_place(recvbuf) || !contributes { None } else { Some(comm_buf(recvbuf, recvcount, recvtype)?) };
         e.scatterv(c, send, recv, root, form)
     })
 }
@@ -143,7 +144,7 @@ unsafe fn allgatherv<C: Elem, D: Elem>(
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
         let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, sendcount, sendtype)?) };
-        let recv = blocks_v(recvbuf, recvcounts, displs, recvtype, e.comm_size(c)?)?;
+        let recv = blocks_v(recvbuf, recvcounts, displs, recvtype, peers(c)?)?;
         e.allgatherv(c, send, recv, form)
     })
 }
@@ -157,7 +158,7 @@ unsafe fn alltoallv<C: Elem, D: Elem>(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let size = e.comm_size(c)?;
+        let size = peers(c)?;
         let send = if in_place(sendbuf) { None } else { Some(blocks_v(sendbuf, sendcounts, sdispls, sendtype, size)?) };
         let recv = blocks_v(recvbuf, recvcounts, rdispls, recvtype, size)?;
         e.alltoallv(c, send, recv, name, form)
@@ -173,7 +174,7 @@ unsafe fn alltoallw<C: Elem, D: Elem>(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let size = e.comm_size(c)?;
+        let size = peers(c)?;
         let send = if in_place(sendbuf) { None } else { Some(blocks_w(sendbuf, sendcounts, sdispls, sendtypes, size)?) };
         let recv = blocks_w(recvbuf, recvcounts, rdispls, recvtypes, size)?;
         e.alltoallv(c, send, recv, name, form)

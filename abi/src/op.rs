@@ -13,19 +13,20 @@
 //! passed, derived or predefined, as the standard requires.
 //!
 //! Predefined operations on derived datatypes apply element by element when the signature is
-//! one predefined type, as `MPI_Reduce` does (`coll::reduction_kind`): the operands are the
-//! types' packed streams, staged in copies when the type has gaps.
+//! one predefined type (or, for MAXLOC/MINLOC, a repetition of one pair type), as the
+//! collectives do (`coll::reduction_kind`): the operands are the types' packed streams,
+//! staged in copies when the type has gaps.
 //!
 //! None of these functions needs the engine, so they work before `MPI_Init` and after
-//! `MPI_Finalize` as well; their errors are raised on `MPI_COMM_SELF`. `MPI_Reduce` and
-//! `MPI_Allreduce` take predefined operations only (`handles::op`): user operations there
-//! need the collective algorithms to combine operands in rank order (issue 5).
+//! `MPI_Finalize` as well; their errors are raised on `MPI_COMM_SELF`. The reducing
+//! collectives take an operation bound here ([`reduction`]).
 
 use std::ffi::c_void;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use mpi_core::error::{fail, ErrorClass, Result};
 use mpi_core::op::{apply, Op, UserFunction};
+use mpi_core::schedule::Reduction;
 use mpi_core::slab::{Id, Slab};
 use mpi_core::typemap::TypeMap;
 
@@ -72,22 +73,6 @@ fn invalid(h: MPI_Op) -> mpi_core::error::MpiError {
     mpi_core::error::MpiError::new(ErrorClass::Op, what)
 }
 
-/// Where the data of `count` elements of `map` lies: (offset of its first byte from the buffer
-/// address, bytes from there to its last byte). Empty for no data.
-fn span(map: &TypeMap, count: usize) -> Result<(isize, usize)> {
-    if count == 0 || map.size() == 0 {
-        return Ok((0, 0));
-    }
-    let reach = (count as i128 - 1) * i128::from(map.extent());
-    let lo = i128::from(map.true_lb()) + reach.min(0);
-    let hi = i128::from(map.true_lb()) + i128::from(map.true_extent()) + reach.max(0);
-    let limit = isize::MAX as i128;
-    if lo.abs() > limit || hi - lo > limit {
-        return fail(ErrorClass::Count, format!("count {count} of a datatype of extent {} overflows", map.extent()));
-    }
-    Ok((lo as isize, (hi - lo) as usize))
-}
-
 /// A created operation bound to one call's datatype: what the engine calls.
 struct Bound {
     func: CFunc,
@@ -97,7 +82,7 @@ struct Bound {
 
 impl UserFunction for Bound {
     fn call(&self, inout: &mut [u8], input: &[u8], count: usize) -> Result<()> {
-        let (lo, len) = span(&self.map, count)?;
+        let (lo, len) = self.map.data_span(count)?;
         if inout.len() != len || input.len() != len {
             return fail(ErrorClass::Intern, format!("user operation given {} and {} bytes for a span of {len}", inout.len(), input.len()));
         }
@@ -133,7 +118,7 @@ impl UserFunction for Bound {
     }
 
     fn span(&self, count: usize) -> Result<usize> {
-        Ok(span(&self.map, count)?.1)
+        Ok(self.map.data_span(count)?.1)
     }
 }
 
@@ -161,7 +146,15 @@ pub(crate) fn bind(op: MPI_Op, datatype: MPI_Datatype) -> Result<Op> {
         return Err(invalid(op));
     }
     let builtin = handles::op(op)?;
-    Op::builtin(builtin, reduction_kind(datatype)?)
+    Op::builtin(builtin, reduction_kind(datatype, builtin)?)
+}
+
+/// `op` bound to `datatype` for a reducing collective on `count` elements.
+pub(crate) fn reduction(op: MPI_Op, datatype: MPI_Datatype, count: MPI_Count) -> Result<Reduction> {
+    if count < 0 {
+        return fail(ErrorClass::Count, format!("negative count {count}"));
+    }
+    Ok(Reduction { op: bind(op, datatype)?, count: count as usize })
 }
 
 fn create(func: CFunc, commute: c_int, op: *mut MPI_Op) -> Result<()> {
@@ -227,7 +220,7 @@ pub unsafe extern "C" fn PMPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mu
             return fail(ErrorClass::Count, format!("negative count {count}"));
         }
         let op = bind(op, datatype)?;
-        let (lo, len) = span(&*committed_map(datatype)?, count as usize)?;
+        let (lo, len) = committed_map(datatype)?.data_span(count as usize)?;
         if len > 0 {
             if inbuf.is_null() || inoutbuf.is_null() {
                 return fail(ErrorClass::Buffer, format!("null buffer for {count} elements"));
@@ -242,7 +235,7 @@ pub unsafe extern "C" fn PMPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mu
             Op::Builtin { kind, .. } => {
                 let input = Staged::new(inbuf, count, datatype, true)?;
                 let mut inout = Staged::new(inoutbuf, count, datatype, true)?;
-                let elements = inout.bytes().len() / kind.extent();
+                let elements = inout.bytes().len() / kind.size();
                 apply(&op, inout.bytes_mut(), input.bytes(), elements)?;
                 inout.done();
                 Ok(())

@@ -16,18 +16,6 @@ use crate::handles;
 use crate::status::write_status;
 use crate::{engine, out};
 
-/// The user memory of `count` elements of a predefined `datatype` at `buf`, as one range
-/// (collectives, which move predefined types only).
-pub(crate) fn user_buf(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> Result<UserBuf> {
-    let len = handles::extent_bytes(count, datatype)?;
-    if len > 0 && buf.is_null() {
-        return fail(ErrorClass::Buffer, format!("null buffer for {count} elements"));
-    }
-    // SAFETY: the application keeps `len` bytes at `buf` valid until the operation completes,
-    // as the standard requires of every communication buffer.
-    Ok(unsafe { UserBuf::new(buf as *mut u8, len) })
-}
-
 /// The user memory of `count` elements of any committed `datatype` at `buf`, as point-to-point
 /// moves it: one range when the type is contiguous (a predefined type, or a derived one with
 /// no gaps), else the type map's scattered ranges, streamed as packed bytes. Predefined pair

@@ -1,22 +1,25 @@
-//! Reduce_scatter_block, Reduce_scatter, Scan, Exscan on intracommunicators: blocking,
-//! nonblocking (`MPI_Iscan`, ...) and persistent (`MPI_Scan_init`, ...) forms, and their
-//! `_c` forms.
+//! Reduce_scatter_block, Reduce_scatter (intra- and intercommunicators), Scan, Exscan
+//! (intracommunicators): blocking, nonblocking (`MPI_Iscan`, ...) and persistent
+//! (`MPI_Scan_init`, ...) forms, and their `_c` forms.
 //!
-//! As in `gather.rs`, every form hands the engine its buffers as they are (`Buf`, a derived
-//! type's data as its packed stream, packed and unpacked by the schedule), and the reduction's
-//! element kind comes from `coll.rs`'s `reduction_kind`. A reduce-scatter's blocks are given
-//! to the engine in bytes: `counts[i]` elements of the datatype, each as many packed bytes as
-//! the contribution holds per element. `MPI_IN_PLACE` is accepted as the send buffer of every
-//! one of these (the standard allows it for all four on intracommunicators); intercommunicators
-//! are refused with `MPI_ERR_COMM` (the engine's `intra_only`).
+//! As in `gather.rs`, every form hands the engine its buffers as they are (`Buf`), and the
+//! operation comes bound to the datatype (`op.rs`'s `reduction`). A reduce-scatter's blocks
+//! are given to the engine in bytes, where they lie in the staged contribution: `counts[i]`
+//! elements of the datatype, in its packed stream for a predefined operation, in its memory
+//! layout (at `extent` bytes per element) for a user one. `MPI_IN_PLACE` is accepted as the
+//! send buffer of every one of these on an intracommunicator, as the standard allows. On an
+//! intercommunicator a reduce-scatter gives each group the other group's reduction, cut by
+//! the local group's counts; scan and exscan are refused there with `MPI_ERR_COMM` (the
+//! engine's `intra_only`).
 
 use std::ffi::c_void;
 
 use mpi_core::buffer::Buf;
 use mpi_core::engine::{CollMode, Request};
 use mpi_core::error::{fail, ErrorClass, Result};
+use mpi_core::op::Op;
 
-use crate::coll::{call, in_place, reduction_kind, Form};
+use crate::coll::{call, in_place, Form};
 use crate::generated::types::*;
 use crate::handles;
 use crate::p2p::comm_buf;
@@ -30,8 +33,6 @@ fn reduce_scatter(
 ) -> Result<Option<Request>> {
     let e = crate::engine()?;
     let c = handles::comm(comm)?;
-    let kind = reduction_kind(datatype)?;
-    let op = handles::op(op)?;
     let rank = e.comm_rank(c)?;
     if let Some(&n) = counts.iter().find(|&&n| n < 0) {
         return fail(ErrorClass::Count, format!("negative count {n}"));
@@ -39,6 +40,7 @@ fn reduce_scatter(
     let Some(total) = counts.iter().try_fold(0 as MPI_Count, |a, &n| a.checked_add(n)) else {
         return fail(ErrorClass::Count, "the counts of a reduce-scatter overflow");
     };
+    let red = crate::op::reduction(op, datatype, total)?;
     let mine = counts.get(rank).copied().unwrap_or(0);
     let (send, recv) = if in_place(sendbuf) {
         (None, comm_buf(recvbuf, total, datatype)?)
@@ -47,8 +49,31 @@ fn reduce_scatter(
     };
     let input = send.as_ref().unwrap_or(&recv).len();
     let elem = if total > 0 { input / total as usize } else { 0 };
-    let blocks: Vec<usize> = counts.iter().map(|&n| n as usize * elem).collect();
-    e.reduce_scatter(c, send, recv, &blocks, kind, op, form)
+    let packed: Vec<usize> = counts.iter().map(|&n| n as usize * elem).collect();
+    let mut blocks = Vec::with_capacity(counts.len());
+    let mut before = 0usize;
+    match &red.op {
+        Op::Builtin { .. } => {
+            for &n in &packed {
+                blocks.push((before, n));
+                before += n;
+            }
+        }
+        Op::User { func, .. } => {
+            // Block i starts `before` elements in, at `extent` bytes each, and spans its own.
+            let extent = handles::type_map(datatype)?.extent();
+            if extent <= 0 && counts.len() > 1 {
+                return fail(ErrorClass::Type, "a reduce-scatter with a user operation needs a datatype of positive extent");
+            }
+            for &n in counts {
+                let at = before.checked_mul(extent as usize);
+                let Some(at) = at else { return fail(ErrorClass::Count, "the counts of a reduce-scatter overflow") };
+                blocks.push((at, func.span(n as usize)?));
+                before += n as usize;
+            }
+        }
+    }
+    e.reduce_scatter(c, send, recv, &blocks, &packed, red, form)
 }
 
 /// `size` counts from the application's array, read with `get`.
@@ -92,11 +117,10 @@ unsafe fn scan(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let kind = reduction_kind(datatype)?;
-        let op = handles::op(op)?;
+        let red = crate::op::reduction(op, datatype, count)?;
         let send = if in_place(sendbuf) { None } else { Some(comm_buf(sendbuf, count, datatype)?) };
         let recv: Buf = comm_buf(recvbuf, count, datatype)?;
-        e.scan(c, send, recv, exclusive, kind, op, form)
+        e.scan(c, send, recv, exclusive, red, form)
     })
 }
 

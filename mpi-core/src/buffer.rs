@@ -130,6 +130,27 @@ impl TypedBuf {
         let len = map.packed_size(count)?;
         Ok(TypedBuf { base, count, map, len })
     }
+
+    /// The memory span of the data, gaps included (`TypeMap::data_span`): what a user-defined
+    /// reduction reads and writes. The caller must not write the gaps of the application's
+    /// memory (they are not the application's promise to the engine).
+    pub fn span(&self) -> Result<UserBuf> {
+        let (lo, len) = self.map.data_span(self.count)?;
+        // SAFETY: `new`'s contract covers every byte of data; the span adds the gaps between
+        // them, which lie inside the same application object.
+        Ok(unsafe { UserBuf::new(self.base.wrapping_offset(lo), len) })
+    }
+
+    /// The same elements laid out over `span` instead (memory holding `span()`'s bytes, such
+    /// as a schedule's copy of them): its packed stream is the data in `span`.
+    pub fn over(&self, span: UserBuf) -> Result<TypedBuf> {
+        let (lo, len) = self.map.data_span(self.count)?;
+        if span.len() != len {
+            return crate::error::fail(crate::error::ErrorClass::Intern, format!("a span of {} bytes for data spanning {len}", span.len()));
+        }
+        let base = (span.addr() as *mut u8).wrapping_offset(-lo);
+        Ok(TypedBuf { base, count: self.count, map: self.map.clone(), len: self.len })
+    }
 }
 
 impl fmt::Debug for TypedBuf {

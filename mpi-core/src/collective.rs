@@ -24,15 +24,19 @@
 //! (`schedule/node_aware.rs`) by the table in `tuning.rs` (`nbc/choose.rs`).
 //!
 //! Combination order: an operand covering lower ranks is always the `in` operand of
-//! [`reduce_into`](crate::op::reduce_into) (MPI's `invec`), the one covering higher ranks the `inout`. In allreduce both
+//! [`apply`](crate::op::apply) (MPI's `invec`), the one covering higher ranks the `inout`. In allreduce both
 //! partners of an exchange therefore compute the same function of the same two values, and
 //! every rank ends with bit-identical results, floats included. (Reduce uses ranks relative to
-//! the root; every built-in op is commutative, so that only changes float rounding, which is
-//! still deterministic for a given root and size.)
+//! the root for a commutative op, which only changes float rounding, still deterministic for
+//! a given root and size; a non-commutative one reduces towards rank 0, which forwards.)
+//!
+//! Operands of the functions here are packed elements of their kind (`op.rs`'s `Op`).
 //!
 //! Every argument is checked before any message moves; bad input is an `Err`, never a panic.
 
 use crate::buffer::UserBuf;
+use crate::op::Op;
+use crate::schedule::Reduction;
 use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, Result};
 use crate::op::{check, BuiltinOp};
@@ -98,13 +102,18 @@ pub(crate) fn check_root(root: usize, size: usize) -> Result<()> {
 
 pub(crate) fn check_reduction(op: BuiltinOp, kind: Kind, len: usize) -> Result<()> {
     check(op, kind)?;
-    if len / kind.extent() * kind.extent() != len {
+    if !len.is_multiple_of(kind.size()) {
         return fail(
             ErrorClass::Count,
             format!("{len} bytes is not a whole number of {kind:?} elements"),
         );
     }
     Ok(())
+}
+
+/// A checked predefined reduction as the schedules take it.
+fn builtin(op: BuiltinOp, kind: Kind) -> Reduction {
+    Reduction { op: Op::Builtin { op, kind }, count: 0 }
 }
 
 /// The result buffer of a reduction must be as long as the contribution.
@@ -156,7 +165,7 @@ pub fn reduce(
     // SAFETY: the schedule only reads the send buffer, and runs within its borrow.
     let send = s.user(unsafe { UserBuf::new(sendbuf.as_ptr() as *mut u8, sendbuf.len()) });
     let recv = s.user(UserBuf::from_slice(recvbuf));
-    schedule::reduce(&mut s, rank, size, root, Some(send), recv, kind, op, TAG_REDUCE);
+    schedule::reduce(&mut s, rank, size, root, Some(send), recv, &builtin(op, kind), TAG_REDUCE);
     s.run_blocking(p)
 }
 
@@ -176,7 +185,7 @@ pub fn reduce_in_place(
     let mut s = Schedule::new();
     let b = s.user(UserBuf::from_slice(buf));
     let send = if rank == root { None } else { Some(b) };
-    schedule::reduce(&mut s, rank, size, root, send, b, kind, op, TAG_REDUCE);
+    schedule::reduce(&mut s, rank, size, root, send, b, &builtin(op, kind), TAG_REDUCE);
     s.run_blocking(p)
 }
 
@@ -206,7 +215,7 @@ pub fn allreduce_in_place(
     check_reduction(op, kind, buf.len())?;
     let mut s = Schedule::new();
     let b = s.user(UserBuf::from_slice(buf));
-    schedule::allreduce(&mut s, rank, size, b, kind, op, TAG_ALLREDUCE);
+    schedule::allreduce(&mut s, rank, size, b, &builtin(op, kind), TAG_ALLREDUCE);
     s.run_blocking(p)
 }
 

@@ -149,6 +149,9 @@ pub struct State {
     host_of: Vec<u32>,
     /// `MPI_Comm_idup`s whose context agreement is running (`idup.rs`).
     idups: Vec<idup::Idup>,
+    /// User-defined reductions of collective requests, to run outside the lock: the user
+    /// function may call MPI (`schedule.rs`). `wait_until` and `with_state` run them.
+    user_steps: Vec<crate::schedule::UserStep>,
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.
@@ -300,6 +303,7 @@ impl Engine {
                 loopback: VecDeque::new(),
                 rdma_reads: Slab::default(),
                 colls: Vec::new(),
+                user_steps: Vec::new(),
                 spare: Default::default(),
                 tuning,
                 host_of,
@@ -482,25 +486,53 @@ impl Engine {
         }
     }
 
-    /// Runs `f` after one round of progress.
+    /// Runs `f` after one round of progress (and, when that round stopped collectives at user
+    /// reductions, after running those outside the lock and another round).
     pub fn with_state<T>(&self, f: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
         let mut st = self.lock();
         self.progress(&mut st)?;
+        if !st.user_steps.is_empty() {
+            let steps = std::mem::take(&mut st.user_steps);
+            drop(st);
+            self.run_user_steps(steps);
+            st = self.lock();
+            self.progress(&mut st)?;
+        }
         f(&mut st)
     }
 
-    /// Makes progress until `f` returns `Some`.
+    /// Makes progress until `f` returns `Some`. Collective user reductions that progress
+    /// stopped at run between rounds, outside the lock.
     pub fn wait_until<T>(&self, mut f: impl FnMut(&mut State) -> Result<Option<T>>) -> Result<T> {
         let mut backoff = Backoff::new(self.oversubscribed);
         loop {
-            {
+            let steps = {
                 let mut st = self.lock();
                 self.progress(&mut st)?;
                 if let Some(v) = f(&mut st)? {
                     return Ok(v);
                 }
+                std::mem::take(&mut st.user_steps)
+            };
+            if steps.is_empty() {
+                backoff.snooze(self);
+            } else {
+                self.run_user_steps(steps);
             }
-            backoff.snooze(self);
+        }
+    }
+
+    /// Runs user reductions that collective requests handed out, without the engine's lock,
+    /// and wakes the threads blocked waiting: the collectives can go on now, which no
+    /// transport event announces.
+    fn run_user_steps(&self, steps: Vec<crate::schedule::UserStep>) {
+        for step in steps {
+            step.run();
+        }
+        if self.sleepers.load(Ordering::Relaxed) > 0 {
+            if let Some(first) = self.transports.first() {
+                first.transport.wake_self();
+            }
         }
     }
 

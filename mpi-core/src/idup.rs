@@ -23,9 +23,9 @@ use crate::buffer::UserBuf;
 use crate::collective::{TAG_ALLREDUCE, TAG_BCAST};
 use crate::datatype::Kind;
 use crate::error::Result;
-use crate::op::BuiltinOp;
+use crate::op::{BuiltinOp, Op};
 use crate::protocol::{ReqId, Status};
-use crate::schedule::{self, Peer, Schedule};
+use crate::schedule::{self, Peer, Reduction, Schedule};
 use crate::slab::Id;
 
 use super::comm::{from_bytes, to_bytes, Comm, PENDING_CTX};
@@ -63,14 +63,15 @@ impl Idup {
     fn round_schedule(&mut self) -> Box<Schedule> {
         let mut s = Box::new(Schedule::new());
         let ours = s.user(UserBuf::from_slice(&mut self.ours));
-        schedule::allreduce(&mut s, self.rank, self.size, ours, Kind::U64, BuiltinOp::Bor, TAG_ALLREDUCE);
+        let bor = Reduction { op: Op::Builtin { op: BuiltinOp::Bor, kind: Kind::U64 }, count: self.ours.len() / 8 };
+        schedule::allreduce(&mut s, self.rank, self.size, ours, &bor, TAG_ALLREDUCE);
         if self.inter {
             if self.rank == 0 {
                 let theirs = s.user(UserBuf::from_slice(&mut self.theirs));
                 s.end_round();
                 s.send(Peer::Remote(0), TAG_AGREE, ours);
                 s.recv(Peer::Remote(0), TAG_AGREE, theirs);
-                s.reduce(BuiltinOp::Bor, Kind::U64, theirs, ours);
+                s.reduce(&bor, theirs, ours);
                 s.end_round();
             }
             schedule::bcast(&mut s, self.rank, self.size, 0, ours, TAG_BCAST);

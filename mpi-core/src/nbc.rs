@@ -30,14 +30,13 @@ use std::sync::MutexGuard;
 
 use crate::buffer::{Buf, UserBuf};
 use crate::collective::{
-    check_reduction, check_result_len, TAG_ALLGATHER, TAG_ALLREDUCE, TAG_ALLTOALL, TAG_BARRIER, TAG_BCAST, TAG_GATHER, TAG_REDUCE, TAG_SCATTER,
+    check_result_len, TAG_ALLGATHER, TAG_ALLREDUCE, TAG_ALLTOALL, TAG_BARRIER, TAG_BCAST, TAG_GATHER, TAG_REDUCE, TAG_SCATTER,
 };
-use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, MpiError, Result};
 use crate::matching::{Envelope, Selector};
-use crate::op::{self, BuiltinOp};
+use crate::op::{self, Op};
 use crate::protocol::{Protocol, ReqId, SendData, SendMode, Status};
-use crate::schedule::{self, InterRoot, Peer, Schedule, Wire};
+use crate::schedule::{self, InterRoot, Peer, Reduction, Schedule, UserStep, Wire};
 use crate::slab::Id;
 
 use super::intercomm::{check_inter_root, INTER_TAG};
@@ -50,6 +49,9 @@ use super::{check_root, empty_status, CommId, Engine, Req, Request, State, PROC_
 
 #[path = "nbc/choose.rs"] mod choose;
 use choose::Site;
+
+#[path = "nbc/inter.rs"] mod inter;
+use inter::Blocks;
 
 /// Base of the tags of schedule messages (module doc).
 const SCHED_TAG: i32 = 1 << 25;
@@ -179,9 +181,11 @@ impl State {
         self.spare = (Some(sched), frame.members);
     }
 
-    /// Advances every active collective request (`Engine::progress`).
+    /// Advances every active collective request (`Engine::progress`). A schedule that stops
+    /// at a user operation's step hands it to `user_steps`, which the next thread to leave the
+    /// lock in `wait_until` or `with_state` runs outside it.
     fn advance_colls(&mut self, engine: &Engine) {
-        let State { proto, loopback, requests, colls, .. } = self;
+        let State { proto, loopback, requests, colls, user_steps, .. } = self;
         let mut i = 0;
         while i < colls.len() {
             let Some(Req::Coll(c)) = requests.get_mut(colls[i]) else {
@@ -190,7 +194,10 @@ impl State {
             };
             let mut w = EngineWire { engine, proto, loopback, frame: &c.frame };
             match c.sched.advance(&mut w) {
-                Ok(false) => i += 1,
+                Ok(false) => {
+                    user_steps.extend(c.sched.take_user_step());
+                    i += 1;
+                }
                 Ok(true) => {
                     c.result = Some(empty_status());
                     colls.remove(i);
@@ -289,25 +296,36 @@ impl Engine {
 
     /// Runs a blocking collective's schedule to its end. Its first messages leave under the
     /// lock the schedule was built under, before any progress round: on the critical path of
-    /// a small collective, a transport poll first would add its cost to every call.
+    /// a small collective, a transport poll first would add its cost to every call. The
+    /// calling thread runs the schedule's user steps itself, with the lock released.
     fn run_sched(&self, mut st: MutexGuard<'_, State>, mut sched: Box<Schedule>, frame: Frame) -> Result<()> {
         if self.advance_sched(&mut st, &mut sched, &frame)? {
             st.recycle(sched, frame);
             return Ok(());
         }
+        let mut step: Option<UserStep> = sched.take_user_step();
         drop(st);
         let mut frame = Some(frame);
         let mut sched = Some(sched);
-        self.wait_until(|st| {
-            let (Some(s), Some(f)) = (sched.as_mut(), frame.as_ref()) else { return Ok(Some(())) };
-            if !self.advance_sched(st, s, f)? {
-                return Ok(None);
+        loop {
+            if let Some(u) = step.take() {
+                u.run();
             }
-            if let (Some(s), Some(f)) = (sched.take(), frame.take()) {
-                st.recycle(s, f);
+            // `Some(step)` to run, `None` once the schedule is done.
+            step = self.wait_until(|st| {
+                let (Some(s), Some(f)) = (sched.as_mut(), frame.as_ref()) else { return Ok(Some(None)) };
+                if !self.advance_sched(st, s, f)? {
+                    return Ok(s.take_user_step().map(Some));
+                }
+                if let (Some(s), Some(f)) = (sched.take(), frame.take()) {
+                    st.recycle(s, f);
+                }
+                Ok(Some(None))
+            })?;
+            if step.is_none() {
+                return Ok(());
             }
-            Ok(Some(()))
-        })
+        }
     }
 
     /// A nonblocking collective's request (started at once) or a persistent one's (inactive).
@@ -363,33 +381,58 @@ impl Engine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn reduce_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, kind: Kind, op: BuiltinOp, root: i32) -> Result<(Box<Schedule>, Frame)> {
-        op::check(op, kind)?;
+    /// Stages a reduction's operand: its packed stream for a predefined operation, its memory
+    /// span for a user one (`op.rs`'s `Op`).
+    fn stage_operand(s: &mut Schedule, b: &Buf, read: bool, red: &Reduction) -> Result<schedule::Range> {
+        match red.op {
+            Op::Builtin { .. } => Ok(s.stage(b, read)),
+            Op::User { .. } => s.stage_span(b, read),
+        }
+    }
+
+    /// Checks a reduction's operand of `len` packed bytes: the operation defined on its kind
+    /// and whole elements of it (a user operation's operands are whole by construction).
+    fn check_operand(red: &Reduction, len: usize) -> Result<()> {
+        match red.op {
+            Op::Builtin { op, kind } => {
+                op::check(op, kind)?;
+                if !len.is_multiple_of(kind.size()) {
+                    return fail(ErrorClass::Count, format!("{len} bytes is not a whole number of {kind:?} elements"));
+                }
+                Ok(())
+            }
+            Op::User { .. } => Ok(()),
+        }
+    }
+
+    fn reduce_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, red: &Reduction, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        if let Op::Builtin { op, kind } = red.op {
+            op::check(op, kind)?;
+        }
         let c = st.comm(comm)?;
         let (size, remote) = (c.members.len(), c.remote.as_ref().map(Vec::len));
-        let mut s = st.new_sched();
         match remote {
             Some(remote) => {
                 let root = check_inter_root(root, remote)?;
                 let send = match (root, send) {
                     (InterRoot::Remote(_), None) => return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not valid on an intercommunicator"),
                     (InterRoot::Remote(_), Some(b)) => {
-                        check_reduction(op, kind, b.len())?;
+                        Self::check_operand(red, b.len())?;
                         Some(b)
                     }
                     _ => None,
                 };
                 let (frame, rank, size, _) = st.coll_frame(comm)?;
+                let mut s = st.new_sched();
                 match (root, send) {
                     (InterRoot::Me, _) => {
-                        let r = s.stage(recv, false);
-                        schedule::inter_reduce(&mut s, rank, size, root, schedule::Range::EMPTY, r, kind, op, TAG_REDUCE);
+                        let r = Self::stage_operand(&mut s, recv, false, red)?;
+                        schedule::inter_reduce(&mut s, rank, size, root, schedule::Range::EMPTY, r, red, TAG_REDUCE);
                         s.unstage(r);
                     }
                     (InterRoot::Remote(_), Some(b)) => {
-                        let sr = s.stage(b, true);
-                        schedule::inter_reduce(&mut s, rank, size, root, sr, schedule::Range::EMPTY, kind, op, TAG_REDUCE);
+                        let sr = Self::stage_operand(&mut s, b, true, red)?;
+                        schedule::inter_reduce(&mut s, rank, size, root, sr, schedule::Range::EMPTY, red, TAG_REDUCE);
                     }
                     _ => {}
                 }
@@ -400,60 +443,65 @@ impl Engine {
                 let rank = st.comm(comm)?.rank as usize;
                 // Without a send buffer the contribution is in `recv` (MPI_IN_PLACE at the root).
                 let contribution = send.unwrap_or(recv);
-                check_reduction(op, kind, contribution.len())?;
+                Self::check_operand(red, contribution.len())?;
                 if rank == root {
                     check_result_len("reduce", contribution.len(), recv.len())?;
                 }
                 let (frame, rank, size, _) = st.coll_frame(comm)?;
                 let site = Site::new(st, comm, rank, size)?;
                 let bytes = contribution.len();
-                let sr = send.map(|b| s.stage(b, true));
+                let mut s = st.new_sched();
+                let sr = match send {
+                    Some(b) => Some(Self::stage_operand(&mut s, b, true, red)?),
+                    None => None,
+                };
                 if rank == root {
-                    let r = s.stage(recv, send.is_none());
-                    choose::reduce(st, &site, &mut s, root, sr, r, bytes, kind, op, TAG_REDUCE);
+                    let r = Self::stage_operand(&mut s, recv, send.is_none(), red)?;
+                    choose::reduce(st, &site, &mut s, root, sr, r, bytes, red, TAG_REDUCE);
                     s.unstage(r);
                 } else {
                     let sr = match sr {
                         Some(r) => r,
-                        None => s.stage(recv, true),
+                        None => Self::stage_operand(&mut s, recv, true, red)?,
                     };
-                    choose::reduce(st, &site, &mut s, root, Some(sr), schedule::Range::EMPTY, bytes, kind, op, TAG_REDUCE);
+                    choose::reduce(st, &site, &mut s, root, Some(sr), schedule::Range::EMPTY, bytes, red, TAG_REDUCE);
                 }
                 Ok((s, frame))
             }
         }
     }
 
-    fn allreduce_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, kind: Kind, op: BuiltinOp) -> Result<(Box<Schedule>, Frame)> {
-        op::check(op, kind)?;
+    fn allreduce_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, red: &Reduction) -> Result<(Box<Schedule>, Frame)> {
         let inter = st.comm(comm)?.remote.is_some();
         if inter && send.is_none() {
             return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not valid on an intercommunicator");
         }
-        check_reduction(op, kind, recv.len())?;
+        Self::check_operand(red, recv.len())?;
         if let Some(b) = send {
             check_result_len("allreduce", b.len(), recv.len())?;
         }
         let (frame, rank, size, _) = st.coll_frame(comm)?;
         let mut s = st.new_sched();
-        let r = s.stage(recv, send.is_none());
-        let sr = send.map(|b| s.stage(b, true));
+        let r = Self::stage_operand(&mut s, recv, send.is_none(), red)?;
+        let sr = match send {
+            Some(b) => Some(Self::stage_operand(&mut s, b, true, red)?),
+            None => None,
+        };
         match sr {
-            Some(sr) if inter => schedule::inter_allreduce(&mut s, rank, size, sr, r, kind, op, TAG_ALLREDUCE),
+            Some(sr) if inter => schedule::inter_allreduce(&mut s, rank, size, sr, r, red, TAG_ALLREDUCE),
             _ => {
                 if let Some(sr) = sr {
                     s.copy(sr, r);
                 }
-                choose::allreduce(st, &Site::new(st, comm, rank, size)?, &mut s, r, kind, op, TAG_ALLREDUCE);
+                choose::allreduce(st, &Site::new(st, comm, rank, size)?, &mut s, r, red, TAG_ALLREDUCE);
             }
         }
         s.unstage(r);
         Ok((s, frame))
     }
 
-    /// The frame of a gather-like collective (gather, scatter, allgather, alltoall), which
-    /// runs on intracommunicators only: the intercommunicator forms are not implemented yet,
-    /// and refusing them is better than exchanging data with the wrong group.
+    /// The frame of a gather-like collective (gather, scatter, allgather, alltoall) on an
+    /// intracommunicator (their intercommunicator forms are `nbc/inter.rs`'s).
     fn intra_frame(st: &mut State, comm: CommId, what: &str) -> Result<(Frame, usize, usize)> {
         st.comm(comm)?.intra_only(what)?;
         let (frame, rank, size, _) = st.coll_frame(comm)?;
@@ -472,8 +520,10 @@ impl Engine {
 
     /// Gather (`send == None`: `MPI_IN_PLACE` at the root; `recv` is the root's only).
     fn gather_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_gather_sched(st, comm, send, Blocks::Whole(recv), root, "MPI_Gather");
+        }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Gather")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         let root = check_root(root, size)?;
         match send {
@@ -497,8 +547,10 @@ impl Engine {
 
     /// Scatter (`recv == None`: `MPI_IN_PLACE` at the root; `send` is the root's only).
     fn scatter_sched(st: &mut State, comm: CommId, send: &Buf, recv: Option<&Buf>, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_scatter_sched(st, comm, Blocks::Whole(send), recv, root, "MPI_Scatter");
+        }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Scatter")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         let root = check_root(root, size)?;
         match recv {
@@ -520,8 +572,10 @@ impl Engine {
 
     /// Allgather (`send == None`: `MPI_IN_PLACE`, this rank's block already in `recv`).
     fn allgather_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_allgather_sched(st, comm, send, Blocks::Whole(recv), "MPI_Allgather");
+        }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Allgather")?;
         let size = c.members.len();
         let blk = send.map_or(recv.len() / size, Buf::len);
         Self::check_blocks("MPI_Allgather", recv, size, blk)?;
@@ -539,8 +593,10 @@ impl Engine {
 
     /// Alltoall (`send == None`: `MPI_IN_PLACE`, the data to send in `recv`).
     fn alltoall_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_alltoall_sched(st, comm, send.map(Blocks::Whole), Blocks::Whole(recv), "MPI_Alltoall");
+        }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Alltoall")?;
         let size = c.members.len();
         let blk = send.map_or(recv.len() / size, |b| b.len() / size);
         if let Some(b) = send {
@@ -606,25 +662,19 @@ impl Engine {
         self.run_sched(st, s, f)
     }
 
-    /// `MPI_Reduce`. `send == None` is `MPI_IN_PLACE` at the root (its data is in `recv`). On
-    /// an intercommunicator `root` is `ROOT` (`send` unused), `PROC_NULL` (neither buffer
-    /// used) or a remote rank (`recv` unused).
-    pub fn reduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp, root: i32) -> Result<()> {
-        // SAFETY: the schedule only reads the send buffer, and runs within its borrow.
-        let send: Option<Buf> = send.map(|b| unsafe { UserBuf::new(b.as_ptr() as *mut u8, b.len()) }.into());
-        let mut st = self.lock();
-        let (s, f) = Self::reduce_sched(&mut st, comm, send.as_ref(), &UserBuf::from_slice(recv).into(), kind, op, root)?;
-        self.run_sched(st, s, f)
+    /// `MPI_Reduce` (`mode == None`), `MPI_Ireduce` or `MPI_Reduce_init`. `send == None` is
+    /// `MPI_IN_PLACE` at the root (its data is in `recv`). On an intercommunicator `root` is
+    /// `ROOT` (`send` unused), `PROC_NULL` (neither buffer used) or a remote rank (`recv`
+    /// unused). Buffers as for `gather`.
+    pub fn reduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, red: Reduction, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
+        self.gather_like(comm, mode, |st| Self::reduce_sched(st, comm, send.as_ref(), &recv, &red, root))
     }
 
-    /// `MPI_Allreduce`. `send == None` is `MPI_IN_PLACE` (not on an intercommunicator, where
-    /// each group gets the reduction of the other group's data).
-    pub fn allreduce(&self, comm: CommId, send: Option<&[u8]>, recv: &mut [u8], kind: Kind, op: BuiltinOp) -> Result<()> {
-        // SAFETY: as in `reduce`.
-        let send: Option<Buf> = send.map(|b| unsafe { UserBuf::new(b.as_ptr() as *mut u8, b.len()) }.into());
-        let mut st = self.lock();
-        let (s, f) = Self::allreduce_sched(&mut st, comm, send.as_ref(), &UserBuf::from_slice(recv).into(), kind, op)?;
-        self.run_sched(st, s, f)
+    /// `MPI_Allreduce` / `MPI_Iallreduce` / `MPI_Allreduce_init` (as `reduce`). `send ==
+    /// None` is `MPI_IN_PLACE` (not on an intercommunicator, where each group gets the
+    /// reduction of the other group's data).
+    pub fn allreduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, red: Reduction, mode: Option<CollMode>) -> Result<Option<Request>> {
+        self.gather_like(comm, mode, |st| Self::allreduce_sched(st, comm, send.as_ref(), &recv, &red))
     }
 
     /// A blocking neighbour exchange (`neighbor_sched`).
@@ -646,21 +696,6 @@ impl Engine {
     pub fn ibcast(&self, comm: CommId, buf: Buf, root: i32, mode: CollMode) -> Result<Request> {
         let mut st = self.lock();
         let (s, f) = Self::bcast_sched(&mut st, comm, &buf, root)?;
-        self.coll_request(st, s, f, comm, mode)
-    }
-
-    /// `MPI_Ireduce` / `MPI_Reduce_init` (arguments as `reduce`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn ireduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, kind: Kind, op: BuiltinOp, root: i32, mode: CollMode) -> Result<Request> {
-        let mut st = self.lock();
-        let (s, f) = Self::reduce_sched(&mut st, comm, send.as_ref(), &recv, kind, op, root)?;
-        self.coll_request(st, s, f, comm, mode)
-    }
-
-    /// `MPI_Iallreduce` / `MPI_Allreduce_init` (arguments as `allreduce`).
-    pub fn iallreduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, kind: Kind, op: BuiltinOp, mode: CollMode) -> Result<Request> {
-        let mut st = self.lock();
-        let (s, f) = Self::allreduce_sched(&mut st, comm, send.as_ref(), &recv, kind, op)?;
         self.coll_request(st, s, f, comm, mode)
     }
 

@@ -106,26 +106,25 @@ pub trait UserFunction: Send + Sync {
     fn span(&self, count: usize) -> Result<usize>;
 }
 
-/// A reduction as one call applies it: a predefined operation on elements of one kind (a
-/// derived datatype's data is its packed stream of that kind), or a user function bound to
-/// the call's datatype.
+/// A reduction as one call applies it: a predefined operation on elements of one kind, or a
+/// user function bound to the call's datatype.
 ///
-/// `MPI_Reduce_local` applies it; the collectives still take `(Kind, BuiltinOp)`. What user
-/// operations need there:
-/// - the entry points (`Engine::reduce/allreduce` and the algorithms) take an `&Op` and a count
-///   of datatype elements instead of `(kind, op)`, and `apply` it;
-/// - a user operand is the datatype's memory span ([`Op::operand_len`]), gaps included, not
-///   its packed stream: the `abi` must not stage user-op buffers packed, and temporaries and
-///   messages hold `operand_len(count)` bytes (or are unpacked into that layout before each
-///   combination);
-/// - a non-commutative op combines in rank order, the lower ranks' operand always `input`.
-///   Allreduce's recursive doubling already does; reduce's tree on ranks relative to the root
-///   does not when the root is not 0 (it combines `[root, size)` before `[0, root)`): for
-///   such ops reduce towards rank 0 and send the result to the root (as MPICH does), or
-///   order the tree by real rank;
-/// - the user function may call MPI, so it must run without the engine's lock held: a
-///   schedule step that combines must release the lock (or hand the combination to the
-///   thread that waits), and the schedule keeps its `Op` (an `Arc`) alive past `MPI_Op_free`.
+/// Operands ([`apply`]):
+/// - of a predefined operation: the packed stream of the call's data (what `Buf` carries),
+///   `count` elements of the kind back to back ([`Op::operand_len`]); for the MAXLOC/MINLOC
+///   pair kinds that is the value followed by its `int` index, without the padding of the
+///   kind's memory layout, so a derived type made of pairs (`MPI_Type_contiguous(n,
+///   MPI_DOUBLE_INT)`) and the pair type itself reduce alike;
+/// - of a user operation: the datatype's memory span, gaps included, which the function
+///   reads as the application's memory (the standard passes it the datatype handle). The
+///   collectives stage such buffers as spans, never packed, and write a result back through
+///   the type map, so the application's bytes in the gaps are left alone.
+///
+/// In the collectives (`schedule.rs`) a non-commutative op combines in rank order, the lower
+/// ranks' operand always `input`, and a user function runs without the engine's lock held,
+/// since it may call MPI: the schedule hands the step out ([`crate::schedule::UserStep`]) and
+/// the thread that drives it runs it outside the lock. The schedule keeps its `Op` (an `Arc`)
+/// alive past `MPI_Op_free`.
 #[derive(Clone)]
 pub enum Op {
     Builtin { op: BuiltinOp, kind: Kind },
@@ -158,11 +157,11 @@ impl Op {
         }
     }
 
-    /// Bytes one operand of `count` elements occupies: `count` elements of the kind back to
-    /// back for a predefined op, the datatype's memory span for a user op.
+    /// Bytes one operand of `count` elements occupies: `count` packed elements of the kind
+    /// for a predefined op, the datatype's memory span for a user op.
     pub fn operand_len(&self, count: usize) -> Result<usize> {
         match self {
-            Op::Builtin { kind, .. } => match count.checked_mul(kind.extent()) {
+            Op::Builtin { kind, .. } => match count.checked_mul(kind.size()) {
                 Some(n) if n <= isize::MAX as usize => Ok(n),
                 _ => fail(ErrorClass::Count, format!("count {count} of {kind:?} elements overflows")),
             },
@@ -188,7 +187,7 @@ pub fn apply(op: &Op, inout: &mut [u8], input: &[u8], count: usize) -> Result<()
         );
     }
     match op {
-        Op::Builtin { op, kind } => reduce_into(*op, *kind, inout, input),
+        Op::Builtin { op, kind } => reduce_packed(*op, *kind, inout, input),
         // A user function is not called for no elements (nor is it by MPICH or Open MPI).
         Op::User { .. } if count == 0 => Ok(()),
         Op::User { func, .. } => func.call(inout, input, count),
@@ -292,13 +291,54 @@ pub fn reduce_into(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) ->
         F64 => float_op::<f64>(op, inout, input),
         ComplexF32 => complex_op::<f32>(op, inout, input),
         ComplexF64 => complex_op::<f64>(op, inout, input),
-        FloatInt => loc_op::<f32, 4>(op, inout, input),
-        DoubleInt => loc_op::<f64, 8>(op, inout, input),
-        LongInt => loc_op::<i64, 8>(op, inout, input),
-        TwoInt => loc_op::<i32, 4>(op, inout, input),
-        ShortInt => loc_op::<i16, 4>(op, inout, input),
+        // Memory layout: the index at the value's size rounded up to the `int` alignment.
+        FloatInt => loc_op::<f32>(op, inout, input, kind.extent(), 4),
+        DoubleInt => loc_op::<f64>(op, inout, input, kind.extent(), 8),
+        LongInt => loc_op::<i64>(op, inout, input, kind.extent(), 8),
+        TwoInt => loc_op::<i32>(op, inout, input, kind.extent(), 4),
+        ShortInt => loc_op::<i16>(op, inout, input, kind.extent(), 4),
         LongDouble | ComplexLongDouble | LongDoubleInt => long_double_op(op, kind, inout, input),
         Char | WChar | Packed => unreachable_checked(op, kind),
+    }
+}
+
+/// `inout[i] = input[i] op inout[i]` over packed streams of `kind` elements (see [`Op`]): the
+/// memory layout for every kind but the pairs, whose packed element is the value followed by
+/// the `int` index. Errors as [`reduce_into`].
+pub fn reduce_packed(op: BuiltinOp, kind: Kind, inout: &mut [u8], input: &[u8]) -> Result<()> {
+    let Some(value) = kind.pair_value_size() else {
+        return reduce_into(op, kind, inout, input);
+    };
+    check(op, kind)?;
+    let size = kind.size();
+    if inout.len() != input.len() || !inout.len().is_multiple_of(size) {
+        return fail(
+            ErrorClass::Count,
+            format!("reduction operands of {} and {} bytes are not whole {kind:?} pairs", inout.len(), input.len()),
+        );
+    }
+    match kind {
+        Kind::FloatInt => loc_op::<f32>(op, inout, input, size, value),
+        Kind::DoubleInt => loc_op::<f64>(op, inout, input, size, value),
+        Kind::LongInt => loc_op::<i64>(op, inout, input, size, value),
+        Kind::TwoInt => loc_op::<i32>(op, inout, input, size, value),
+        Kind::ShortInt => loc_op::<i16>(op, inout, input, size, value),
+        _ => {
+            // `long double` pairs are computed in C on the memory layout: one pair at a time
+            // through padded copies.
+            let (mut a, mut b) = (vec![0u8; kind.extent()], vec![0u8; kind.extent()]);
+            let at = value.next_multiple_of(4);
+            for (o, i) in inout.chunks_exact_mut(size).zip(input.chunks_exact(size)) {
+                a[..value].copy_from_slice(&i[..value]);
+                a[at..at + 4].copy_from_slice(&i[value..]);
+                b[..value].copy_from_slice(&o[..value]);
+                b[at..at + 4].copy_from_slice(&o[value..]);
+                long_double_op(op, kind, &mut b, &a)?;
+                o[..value].copy_from_slice(&b[..value]);
+                o[value..].copy_from_slice(&b[at..at + 4]);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -447,28 +487,25 @@ fn complex_op<T: Float>(op: BuiltinOp, inout: &mut [u8], input: &[u8]) -> Result
     Ok(())
 }
 
-/// MAXLOC/MINLOC on `struct { V value; int index; }` with the index at byte `IDX`.
-fn loc_op<V: Pod + PartialOrd, const IDX: usize>(
-    op: BuiltinOp,
-    inout: &mut [u8],
-    input: &[u8],
-) -> Result<()> {
-    // Element size: the struct's alignment is that of the larger member.
-    let align = std::mem::align_of::<V>().max(4);
-    let size = (IDX + 4).div_ceil(align) * align;
+/// MAXLOC/MINLOC on pairs of `size` bytes, each a `V` value at byte 0 and an `int` index at
+/// byte `idx` (the memory layout of `struct { V value; int index; }`, or the packed one).
+fn loc_op<V: Pod + PartialOrd>(op: BuiltinOp, inout: &mut [u8], input: &[u8], size: usize, idx: usize) -> Result<()> {
     let max = match op {
         BuiltinOp::Maxloc => true,
         BuiltinOp::Minloc => false,
         _ => return unreachable_checked(op, Kind::TwoInt),
     };
+    if size < idx + 4 || idx < std::mem::size_of::<V>() {
+        return fail(ErrorClass::Intern, format!("pair of {size} bytes with its index at {idx}"));
+    }
     for (b, a) in inout.chunks_exact_mut(size).zip(input.chunks_exact(size)) {
-        // SAFETY: each chunk holds `size` >= IDX + 4 bytes, and V fits before IDX.
+        // SAFETY: each chunk holds `size` >= idx + 4 bytes, and V fits before idx (checked).
         let (av, ai, bv, bi) = unsafe {
             (
                 (a.as_ptr() as *const V).read_unaligned(),
-                (a.as_ptr().add(IDX) as *const i32).read_unaligned(),
+                (a.as_ptr().add(idx) as *const i32).read_unaligned(),
                 (b.as_ptr() as *const V).read_unaligned(),
-                (b.as_ptr().add(IDX) as *const i32).read_unaligned(),
+                (b.as_ptr().add(idx) as *const i32).read_unaligned(),
             )
         };
         let in_wins = if max { av > bv } else { av < bv };
@@ -482,7 +519,7 @@ fn loc_op<V: Pod + PartialOrd, const IDX: usize>(
         // SAFETY: as above.
         unsafe {
             (b.as_mut_ptr() as *mut V).write_unaligned(v);
-            (b.as_mut_ptr().add(IDX) as *mut i32).write_unaligned(i);
+            (b.as_mut_ptr().add(idx) as *mut i32).write_unaligned(i);
         }
     }
     Ok(())

@@ -18,15 +18,35 @@
 //!
 //! The builders (`barrier`, `bcast`, ...) are the algorithms `collective.rs` documents, with
 //! its combination order: an operand covering lower ranks is always the `in` operand of
-//! [`reduce_into`], so every rank of an allreduce computes bit-identical results. They assume
-//! checked arguments (`collective.rs` checks them).
+//! [`op::apply`], so every rank of an allreduce computes bit-identical results and a
+//! non-commutative operation is applied in rank order. They assume checked arguments
+//! (`collective.rs` and `nbc.rs` check them).
+//!
+//! A combination with a user-defined operation ([`Op::User`]) is not run by [`advance`]
+//! itself, which runs under the engine's lock: the user function may call MPI. The schedule
+//! stops there and hands the step out ([`Schedule::take_user_step`]); whoever drives it runs
+//! the [`UserStep`] with the lock released, and the next `advance` goes on from there.
+//! Operands of user operations are staged as the memory span of their datatype
+//! ([`Schedule::stage_span`]), the layout the function reads.
+//!
+//! [`advance`]: Schedule::advance
+
+use std::sync::{Arc, Mutex};
 
 use crate::buffer::{Buf, UserBuf};
 use crate::collective::CollPeer;
-use crate::datatype::Kind;
 use crate::error::{fail, ErrorClass, Result};
-use crate::op::{reduce_into, BuiltinOp};
+use crate::op::{self, Op};
 use crate::protocol::ReqId;
+
+/// What a reducing collective combines with: the operation, and the number of elements one
+/// whole operand holds (what a user function is called with; a predefined operation works on
+/// whole packed elements and needs no count).
+#[derive(Clone, Debug)]
+pub struct Reduction {
+    pub op: Op,
+    pub count: usize,
+}
 
 /// Who a message goes to or comes from: a rank of the local group, or of the remote group of
 /// an intercommunicator.
@@ -67,13 +87,56 @@ impl Range {
 enum Step {
     Send { to: Peer, tag: i32, data: Range },
     Recv { from: Peer, tag: i32, into: Range },
-    /// `inout = input op inout`.
-    Reduce { op: BuiltinOp, kind: Kind, input: Range, inout: Range },
+    /// `inout = input op inout` over `count` elements (see [`Reduction`]).
+    Reduce { op: Op, count: usize, input: Range, inout: Range },
     Copy { from: Range, to: Range },
     /// Packs scattered buffer `typed[from]` into `to`.
     Pack { from: usize, to: Range },
     /// Unpacks `from` into scattered buffer `typed[to]`.
     Unpack { from: Range, to: usize },
+    /// Writes the data of scattered buffer `typed[to]` from `from`, which holds it in the
+    /// buffer's memory layout (its span, [`Schedule::stage_span`]): the gaps of the
+    /// application's memory are left as they are.
+    Store { from: Range, to: usize },
+}
+
+/// A scattered application buffer and the schedule's scratch range standing for it: its
+/// packed stream, or its memory span (`span`, for a user operation's operand).
+struct Scattered {
+    buf: Buf,
+    at: Range,
+    span: bool,
+}
+
+/// Where a handed-out user step reports its result.
+type UserResult = Arc<Mutex<Option<Result<()>>>>;
+
+/// A combination with a user-defined operation, taken out of its schedule to run without the
+/// engine's lock (module doc). Its buffers are the schedule's (scratch it owns, application
+/// memory its request holds); the schedule waits at this step, touching neither, until
+/// [`run`](UserStep::run) has reported, and its owner keeps it alive meanwhile (a running
+/// collective request can be neither freed nor restarted).
+pub struct UserStep {
+    op: Op,
+    count: usize,
+    input: UserBuf,
+    inout: UserBuf,
+    result: UserResult,
+}
+
+impl std::fmt::Debug for UserStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UserStep({:?} on {} elements)", self.op, self.count)
+    }
+}
+
+impl UserStep {
+    /// Calls the user function (the caller holds no lock the function could need).
+    pub fn run(self) {
+        // The two ranges are distinct: the builders never reduce a range into itself.
+        let r = op::apply(&self.op, self.inout.bytes_mut(), self.input.bytes(), self.count);
+        *self.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    }
 }
 
 impl Step {
@@ -103,8 +166,8 @@ pub struct Schedule {
     /// Buffer table: `bufs[0]` is empty; then user ranges and scratch.
     bufs: Vec<UserBuf>,
     /// Scattered application buffers and their scratch ranges, packed and unpacked by
-    /// `Pack` / `Unpack`.
-    typed: Vec<(Buf, Range)>,
+    /// `Pack` / `Unpack` (or copied and stored by `Copy` / `Store`).
+    typed: Vec<Scattered>,
     /// The scratch memory `bufs` points into; never resized while the schedule lives, so
     /// the pointers stay valid (the boxes move with the schedule, their contents do not).
     scratch: Vec<Box<[u8]>>,
@@ -114,6 +177,12 @@ pub struct Schedule {
     round: usize,
     started: bool,
     pending: Vec<ReqId>,
+    /// The next local step of the round in progress, once its messages are done (local
+    /// steps resume there after a user step).
+    next_local: Option<usize>,
+    /// A user step made and not yet taken by the driver, and the result of the one out.
+    handout: Option<UserStep>,
+    user_result: Option<UserResult>,
 }
 
 impl std::fmt::Debug for Schedule {
@@ -143,6 +212,9 @@ impl Schedule {
             round: 0,
             started: false,
             pending: Vec::with_capacity(4),
+            next_local: None,
+            handout: None,
+            user_result: None,
         }
     }
 
@@ -162,9 +234,7 @@ impl Schedule {
         self.bufs.truncate(1);
         self.typed.clear();
         self.pool.append(&mut self.scratch);
-        self.round = 0;
-        self.started = false;
-        self.pending.clear();
+        self.restart();
     }
 
     /// `len` bytes of scratch memory owned by the schedule (contents undefined: every
@@ -187,7 +257,7 @@ impl Schedule {
             Buf::Contig(u) => self.user(*u),
             Buf::Typed(_) => {
                 let r = self.scratch(b.len());
-                self.typed.push((b.clone(), r));
+                self.typed.push(Scattered { buf: b.clone(), at: r, span: false });
                 if read {
                     self.local(Step::Pack { from: self.typed.len() - 1, to: r });
                 }
@@ -196,11 +266,32 @@ impl Schedule {
         }
     }
 
-    /// Unpacks a range `stage` made for a scattered buffer into it, after the current
-    /// round's messages (nothing for a contiguous one).
+    /// A buffer as the memory span of its data, gaps included (what a user operation reads):
+    /// a contiguous one where it lies; a scattered one in scratch, copied from the
+    /// application's span when the schedule starts if `read`, its data written back through
+    /// its type map by [`unstage`](Self::unstage) (never the gaps).
+    pub fn stage_span(&mut self, b: &Buf, read: bool) -> Result<Range> {
+        match b {
+            Buf::Contig(u) => Ok(self.user(*u)),
+            Buf::Typed(t) => {
+                let span = t.span()?;
+                let r = self.scratch(span.len());
+                if read {
+                    let from = self.user(span);
+                    self.copy(from, r);
+                }
+                self.typed.push(Scattered { buf: b.clone(), at: r, span: true });
+                Ok(r)
+            }
+        }
+    }
+
+    /// Writes a range `stage` or `stage_span` made for a scattered buffer back into it, after
+    /// the current round's messages (nothing for a contiguous one).
     pub fn unstage(&mut self, r: Range) {
-        if let Some(i) = self.typed.iter().position(|(_, t)| *t == r) {
-            self.local(Step::Unpack { from: r, to: i });
+        if let Some(i) = self.typed.iter().position(|t| t.at == r) {
+            let step = if self.typed[i].span { Step::Store { from: r, to: i } } else { Step::Unpack { from: r, to: i } };
+            self.local(step);
         }
     }
 
@@ -231,8 +322,8 @@ impl Schedule {
     }
 
     /// `inout = input op inout`, after the current round's messages.
-    pub fn reduce(&mut self, op: BuiltinOp, kind: Kind, input: Range, inout: Range) {
-        self.local(Step::Reduce { op, kind, input, inout });
+    pub fn reduce(&mut self, red: &Reduction, input: Range, inout: Range) {
+        self.local(Step::Reduce { op: red.op.clone(), count: red.count, input, inout });
     }
 
     pub fn copy(&mut self, from: Range, to: Range) {
@@ -282,15 +373,20 @@ impl Schedule {
         start..end.max(start)
     }
 
+    /// Runs a local step; a user operation's too (only `run_blocking` asks for that: the
+    /// engine's schedules hand those out).
     fn run_local(&self, s: &Step) -> Result<()> {
         match *s {
-            Step::Reduce { op, kind, input, inout } => {
+            Step::Reduce { ref op, count, input, inout } => {
                 let (a, b) = (self.buf(input), self.buf(inout));
                 if a.len() != b.len() {
                     return fail(ErrorClass::Intern, "schedule reduces ranges of different lengths");
                 }
                 // Distinct ranges of distinct buffers (the builders never overlap them).
-                reduce_into(op, kind, b.bytes_mut(), a.bytes())
+                match *op {
+                    Op::Builtin { op, kind } => op::reduce_packed(op, kind, b.bytes_mut(), a.bytes()),
+                    Op::User { .. } => op::apply(op, b.bytes_mut(), a.bytes(), count),
+                }
             }
             Step::Copy { from, to } => {
                 let (a, b) = (self.buf(from), self.buf(to));
@@ -300,11 +396,27 @@ impl Schedule {
                 Ok(())
             }
             Step::Pack { from, to } => {
-                self.typed[from].0.read_at(0, self.buf(to).bytes_mut());
+                self.typed[from].buf.read_at(0, self.buf(to).bytes_mut());
                 Ok(())
             }
             Step::Unpack { from, to } => {
-                self.typed[to].0.write_at(0, self.buf(from).bytes());
+                self.typed[to].buf.write_at(0, self.buf(from).bytes());
+                Ok(())
+            }
+            Step::Store { from, to } => {
+                let Buf::Typed(t) = &self.typed[to].buf else {
+                    return fail(ErrorClass::Intern, "schedule stores into a contiguous buffer");
+                };
+                // The data moves as the packed stream of the span's copy, a piece at a time.
+                let copy = Buf::Typed(t.over(self.buf(from))?);
+                let dest = &self.typed[to].buf;
+                let mut piece = [0u8; 4096];
+                let mut off = 0;
+                while off < dest.len() {
+                    let n = copy.read_at(off, &mut piece);
+                    dest.write_at(off, &piece[..n]);
+                    off += n.max(1);
+                }
                 Ok(())
             }
             Step::Send { .. } | Step::Recv { .. } => Ok(()),
@@ -355,13 +467,48 @@ impl Schedule {
             if !self.pending.is_empty() {
                 return Ok(false);
             }
-            for i in range {
-                self.run_local(&self.steps[i])?;
+            let first = self.next_local.unwrap_or(range.start).max(range.start);
+            for i in first..range.end {
+                if let Step::Reduce { op: op @ Op::User { .. }, count, input, inout } = &self.steps[i] {
+                    match self.user_result.take() {
+                        None => {
+                            let result: UserResult = Arc::default();
+                            let (input, inout) = (self.buf(*input), self.buf(*inout));
+                            if input.len() != inout.len() {
+                                return fail(ErrorClass::Intern, "schedule reduces ranges of different lengths");
+                            }
+                            self.handout = Some(UserStep { op: op.clone(), count: *count, input, inout, result: result.clone() });
+                            self.user_result = Some(result);
+                            self.next_local = Some(i);
+                            return Ok(false);
+                        }
+                        Some(result) => {
+                            let outcome = result.lock().unwrap_or_else(|p| p.into_inner()).take();
+                            match outcome {
+                                None => {
+                                    self.user_result = Some(result);
+                                    self.next_local = Some(i);
+                                    return Ok(false);
+                                }
+                                Some(r) => r?,
+                            }
+                        }
+                    }
+                } else {
+                    self.run_local(&self.steps[i])?;
+                }
             }
+            self.next_local = None;
             self.round += 1;
             self.started = false;
         }
         Ok(true)
+    }
+
+    /// The user step the last `advance` stopped at, for its driver to run outside the engine's
+    /// lock (module doc); `None` when it stopped for messages, or the step is already out.
+    pub fn take_user_step(&mut self) -> Option<UserStep> {
+        self.handout.take()
     }
 
     /// Whether every round is done.
@@ -374,6 +521,9 @@ impl Schedule {
         self.round = 0;
         self.started = false;
         self.pending.clear();
+        self.next_local = None;
+        self.handout = None;
+        self.user_result = None;
     }
 
     /// Runs the whole schedule over a blocking peer: a round's single receive is a
@@ -461,7 +611,7 @@ pub fn bcast(s: &mut Schedule, rank: usize, size: usize, root: usize, buf: Range
 
 /// Binomial reduction towards `root`; `acc` holds this rank's contribution and is used as
 /// scratch (on the root it ends with the result).
-pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc: Range, red: &Reduction, tag: i32) {
     if size == 1 || acc.is_empty() {
         return;
     }
@@ -476,7 +626,7 @@ pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc:
                 // `acc` covers vranks [vrank, child), the child's data [child, child + mask):
                 // ours is the earlier operand.
                 s.recv(real(child), tag, tmp);
-                s.reduce(op, kind, acc, tmp);
+                s.reduce(red, acc, tmp);
                 s.copy(tmp, acc);
             }
         } else {
@@ -490,28 +640,45 @@ pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc:
 
 /// Reduce: `send` is this rank's contribution (`None`: `MPI_IN_PLACE` at the root, whose
 /// contribution is in `recv`); `recv` receives the result on `root` (unused elsewhere).
+///
+/// The tree's vranks are ranks relative to the root, which is rank order only when the root
+/// is 0: a non-commutative operation reduces towards rank 0 instead, which sends the result
+/// to the root (as MPICH does).
 #[allow(clippy::too_many_arguments)]
-pub fn reduce(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
-    if rank == root {
+pub fn reduce(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, red: &Reduction, tag: i32) {
+    if root != 0 && size > 1 && !red.op.commutative() {
+        let contribution = send.unwrap_or(recv);
+        let acc = s.scratch(contribution.len());
+        s.copy(contribution, acc);
+        reduce_tree(s, rank, size, 0, acc, red, tag);
+        s.end_round();
+        // Rank 0 sends nothing else to the root: in the tree it only receives.
+        if rank == 0 {
+            s.send(Peer::Local(root), tag, acc);
+        } else if rank == root {
+            s.recv(Peer::Local(0), tag, recv);
+        }
+        s.end_round();
+    } else if rank == root {
         if let Some(send) = send {
             s.copy(send, recv);
         }
-        reduce_tree(s, rank, size, root, recv, kind, op, tag);
+        reduce_tree(s, rank, size, root, recv, red, tag);
     } else if let Some(send) = send {
         let acc = s.scratch(send.len());
         s.copy(send, acc);
-        reduce_tree(s, rank, size, root, acc, kind, op, tag);
+        reduce_tree(s, rank, size, root, acc, red, tag);
     }
 }
 
 /// Allreduce with `buf` as both contribution and result: recursive doubling, with MPICH's
 /// treatment of a size that is not a power of two ([`fold`], [`unfold`]).
-pub fn allreduce(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn allreduce(s: &mut Schedule, rank: usize, size: usize, buf: Range, red: &Reduction, tag: i32) {
     if size == 1 || buf.is_empty() {
         return;
     }
     let tmp = s.scratch(buf.len());
-    let core = fold(s, rank, size, buf, tmp, kind, op, tag);
+    let core = fold(s, rank, size, buf, tmp, red, tag);
     // Recursive doubling among the core ranks; core rank order follows rank order.
     if let Some(core) = core {
         let mut mask = 1;
@@ -521,9 +688,9 @@ pub fn allreduce(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: K
             s.send(dst, tag, buf);
             s.recv(dst, tag, tmp);
             if partner < core.rank {
-                s.reduce(op, kind, tmp, buf);
+                s.reduce(red, tmp, buf);
             } else {
-                s.reduce(op, kind, buf, tmp);
+                s.reduce(red, buf, tmp);
                 s.copy(tmp, buf);
             }
             s.end_round();
@@ -561,8 +728,7 @@ impl Core {
 /// core rank `rank / 2`; rank `r >= 2 * rem` is core rank `r - rem`. Core rank order follows
 /// rank order, so combining in core rank order is combining in rank order. `tmp` is scratch
 /// of `buf`'s length.
-#[allow(clippy::too_many_arguments)]
-fn fold(s: &mut Schedule, rank: usize, size: usize, buf: Range, tmp: Range, kind: Kind, op: BuiltinOp, tag: i32) -> Option<Core> {
+fn fold(s: &mut Schedule, rank: usize, size: usize, buf: Range, tmp: Range, red: &Reduction, tag: i32) -> Option<Core> {
     let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros());
     let rem = size - pof2;
     let core = |rank| Core { rank, size: pof2, rem };
@@ -575,7 +741,7 @@ fn fold(s: &mut Schedule, rank: usize, size: usize, buf: Range, tmp: Range, kind
         None
     } else {
         s.recv(Peer::Local(rank - 1), tag, tmp);
-        s.reduce(op, kind, tmp, buf);
+        s.reduce(red, tmp, buf);
         Some(core(rank / 2))
     }
 }
@@ -886,14 +1052,14 @@ pub fn inter_bcast(s: &mut Schedule, rank: usize, size: usize, root: InterRoot, 
 /// Intercommunicator reduce: the non-root group reduces to its rank 0, which sends the
 /// result to the root.
 #[allow(clippy::too_many_arguments)]
-pub fn inter_reduce(s: &mut Schedule, rank: usize, size: usize, root: InterRoot, send: Range, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn inter_reduce(s: &mut Schedule, rank: usize, size: usize, root: InterRoot, send: Range, recv: Range, red: &Reduction, tag: i32) {
     match root {
         InterRoot::None => {}
         InterRoot::Me => s.recv(Peer::Remote(0), tag, recv),
         InterRoot::Remote(r) => {
             let acc = s.scratch(send.len());
             s.copy(send, acc);
-            reduce_tree(s, rank, size, 0, acc, kind, op, tag);
+            reduce_tree(s, rank, size, 0, acc, red, tag);
             s.end_round();
             if rank == 0 {
                 s.send(Peer::Remote(r), tag, acc);
@@ -906,10 +1072,10 @@ pub fn inter_reduce(s: &mut Schedule, rank: usize, size: usize, root: InterRoot,
 /// Intercommunicator allreduce: each group reduces to its rank 0, the leaders swap, each
 /// broadcasts what it received, so each group gets the reduction of the other group's data.
 #[allow(clippy::too_many_arguments)]
-pub fn inter_allreduce(s: &mut Schedule, rank: usize, size: usize, send: Range, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn inter_allreduce(s: &mut Schedule, rank: usize, size: usize, send: Range, recv: Range, red: &Reduction, tag: i32) {
     let acc = s.scratch(send.len());
     s.copy(send, acc);
-    reduce_tree(s, rank, size, 0, acc, kind, op, tag);
+    reduce_tree(s, rank, size, 0, acc, red, tag);
     s.end_round();
     if rank == 0 {
         s.send(Peer::Remote(0), tag, acc);
@@ -920,6 +1086,7 @@ pub fn inter_allreduce(s: &mut Schedule, rank: usize, size: usize, send: Range, 
     s.end_round();
 }
 
+pub mod inter;
 pub mod large;
 pub mod node_aware;
 pub mod scan;

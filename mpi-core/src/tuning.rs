@@ -50,6 +50,9 @@ pub struct Call {
     pub bytes: usize,
     /// Whether the op is commutative (true where there is no op).
     pub commutative: bool,
+    /// Whether the operand may be cut into pieces between elements: a predefined op's packed
+    /// elements may, a user function's datatype span may not (true where there is no op).
+    pub splittable: bool,
     /// Hosts the communicator's ranks are on.
     pub hosts: usize,
 }
@@ -123,7 +126,8 @@ impl Algorithm {
             (Collective::Allgather, Algorithm::RecursiveDoubling) => call.ranks.is_power_of_two(),
             // The ring combines each piece starting at a different rank, and the node-aware
             // reductions combine by host, not in rank order.
-            (_, Algorithm::Ring) => call.commutative,
+            (Collective::Allreduce, Algorithm::Ring) => call.commutative && call.splittable,
+            (_, Algorithm::Rabenseifner | Algorithm::ReduceScatterGather) => call.splittable,
             // Two levels exist only with several hosts and several ranks on one of them.
             (_, Algorithm::NodeAware) => call.commutative && call.hosts > 1 && call.hosts < call.ranks,
             _ => true,
@@ -233,7 +237,7 @@ mod tests {
     use super::*;
 
     fn call(ranks: usize, bytes: usize) -> Call {
-        Call { ranks, bytes, commutative: true, hosts: 1 }
+        Call { ranks, bytes, commutative: true, splittable: true, hosts: 1 }
     }
 
     #[test]
@@ -242,6 +246,9 @@ mod tests {
         assert_eq!(t.rules.len(), parse(DEFAULT_TABLE).unwrap().len());
         assert_eq!(t.choose(Collective::Allreduce, call(4, 8)), Algorithm::RecursiveDoubling);
         assert_eq!(t.choose(Collective::Allreduce, call(4, 1 << 20)), Algorithm::Rabenseifner);
+        // A user op's operand is not cut into pieces.
+        assert_eq!(t.choose(Collective::Allreduce, Call { splittable: false, ..call(4, 1 << 20) }), Algorithm::RecursiveDoubling);
+        assert_eq!(t.choose(Collective::Reduce, Call { splittable: false, ..call(4, 1 << 20) }), Algorithm::Binomial);
         assert_eq!(t.choose(Collective::Bcast, call(4, 1024)), Algorithm::Binomial);
         assert_eq!(t.choose(Collective::Bcast, call(4, 1 << 20)), Algorithm::ScatterAllgather);
         assert_eq!(t.choose(Collective::Bcast, call(2, 1 << 20)), Algorithm::Binomial);

@@ -620,6 +620,22 @@ impl TypeMap {
     pub fn segs(&self) -> &[Seg] {
         &self.segs
     }
+    /// Where the data of `count` elements lies: (offset of its first byte from the buffer
+    /// address, bytes from there to its last byte), gaps included; `(0, 0)` without data.
+    /// `Count` error when it does not fit `isize`.
+    pub fn data_span(&self, count: usize) -> Result<(isize, usize)> {
+        if count == 0 || self.size == 0 {
+            return Ok((0, 0));
+        }
+        let reach = (count as i128 - 1) * i128::from(self.extent());
+        let lo = i128::from(self.true_lb) + reach.min(0);
+        let hi = i128::from(self.true_lb) + i128::from(self.true_extent()) + reach.max(0);
+        let limit = isize::MAX as i128;
+        if lo.abs() > limit || hi - lo > limit {
+            return fail(ErrorClass::Count, format!("count {count} of a datatype of extent {} overflows", self.extent()));
+        }
+        Ok((lo as isize, (hi - lo) as usize))
+    }
     /// The type signature of one element: runs of (basic element, repetitions).
     pub fn signature(&self) -> &[(Basic, usize)] {
         &self.sig

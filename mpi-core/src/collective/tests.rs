@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::error::MpiError;
-use crate::op::reduce_into;
+use crate::op::reduce_packed;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -150,7 +150,7 @@ enum Fill {
 
 fn contribution(kind: Kind, n: usize, fill: Fill, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
-    let mut out = Vec::with_capacity(n * kind.extent());
+    let mut out = Vec::with_capacity(n * kind.size());
     for _ in 0..n {
         let start = out.len();
         match (kind, fill) {
@@ -178,8 +178,7 @@ fn contribution(kind: Kind, n: usize, fill: Fill, seed: u64) -> Vec<u8> {
             }
             (Kind::DoubleInt, _) => {
                 out.extend_from_slice(&((rng.next() % 4) as f64).to_ne_bytes());
-                out.extend_from_slice(&(seed as i32).to_ne_bytes());
-                out.extend_from_slice(&[0; 4]);
+                out.extend_from_slice(&(seed as i32).to_ne_bytes()); // packed: no padding
             }
             _ => {
                 for _ in 0..kind.extent() {
@@ -187,7 +186,7 @@ fn contribution(kind: Kind, n: usize, fill: Fill, seed: u64) -> Vec<u8> {
                 }
             }
         }
-        assert_eq!(out.len() - start, kind.extent());
+        assert_eq!(out.len() - start, kind.size());
     }
     out
 }
@@ -197,7 +196,7 @@ fn sequential(kind: Kind, op: BuiltinOp, contribs: &[Vec<u8>]) -> Vec<u8> {
     let mut acc = contribs[0].clone();
     for c in &contribs[1..] {
         let mut next = c.clone();
-        reduce_into(op, kind, &mut next, &acc).unwrap();
+        reduce_packed(op, kind, &mut next, &acc).unwrap();
         acc = next;
     }
     acc
@@ -212,7 +211,7 @@ fn norm(kind: Kind, buf: &[u8]) -> Vec<u8> {
         Kind::ComplexF64 => &[0, 8],
         _ => &[],
     };
-    for e in out.chunks_exact_mut(kind.extent()) {
+    for e in out.chunks_exact_mut(kind.size()) {
         for &off in f64_fields {
             if f64::from_ne_bytes(e[off..off + 8].try_into().unwrap()) == 0.0 {
                 e[off..off + 8].copy_from_slice(&0f64.to_ne_bytes());

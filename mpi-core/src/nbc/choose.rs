@@ -1,11 +1,10 @@
 //! The algorithm of each intracommunicator collective call: the tuning table's choice
 //! (`tuning.rs`) turned into the builder that makes its schedule.
 
-use crate::datatype::Kind;
 use crate::error::Result;
-use crate::op::BuiltinOp;
+use crate::op::Op;
 use crate::schedule::node_aware::{self, Layout};
-use crate::schedule::{self, large, Range, Schedule};
+use crate::schedule::{self, large, Range, Reduction, Schedule};
 use crate::tuning::{Algorithm, Call, Collective};
 
 use super::super::{CommId, State};
@@ -27,8 +26,9 @@ impl Site {
         Ok(Site { layout, rank, size })
     }
 
-    fn call(&self, bytes: usize, commutative: bool) -> Call {
-        Call { ranks: self.size, bytes, commutative, hosts: self.layout.as_ref().map_or(1, Layout::hosts) }
+    fn call(&self, bytes: usize, red: Option<&Reduction>) -> Call {
+        let (commutative, splittable) = red.map_or((true, true), shape);
+        Call { ranks: self.size, bytes, commutative, splittable, hosts: self.layout.as_ref().map_or(1, Layout::hosts) }
     }
 
     /// The layout, where the choice was node-aware (which needs one).
@@ -37,14 +37,19 @@ impl Site {
     }
 }
 
+/// (commutative, splittable) of a reduction (`tuning::Call`).
+fn shape(red: &Reduction) -> (bool, bool) {
+    (red.op.commutative(), matches!(red.op, Op::Builtin { .. }))
+}
+
 /// The flat call the leaders of a node-aware collective make among themselves.
-fn leaders_call(site: &Site, bytes: usize, commutative: bool) -> Call {
+fn leaders_call(site: &Site, bytes: usize, red: Option<&Reduction>) -> Call {
     let hosts = site.layout.as_ref().map_or(1, Layout::hosts);
-    Call { ranks: hosts, bytes, commutative, hosts }
+    Call { ranks: hosts, hosts, ..site.call(bytes, red) }
 }
 
 pub(super) fn barrier(st: &State, site: &Site, s: &mut Schedule, tag: i32) {
-    let alg = st.tuning.choose(Collective::Barrier, site.call(0, true));
+    let alg = st.tuning.choose(Collective::Barrier, site.call(0, None));
     match site.node_aware(alg) {
         Some(layout) => node_aware::barrier(s, layout, site.rank, tag),
         None => schedule::barrier(s, site.rank, site.size, tag),
@@ -60,28 +65,28 @@ fn flat_bcast(st: &State, call: Call) -> fn(&mut Schedule, usize, usize, usize, 
 }
 
 pub(super) fn bcast(st: &State, site: &Site, s: &mut Schedule, root: usize, buf: Range, tag: i32) {
-    let alg = st.tuning.choose(Collective::Bcast, site.call(buf.len(), true));
+    let alg = st.tuning.choose(Collective::Bcast, site.call(buf.len(), None));
     match site.node_aware(alg) {
         Some(layout) => {
-            let across = flat_bcast(st, leaders_call(site, buf.len(), true));
+            let across = flat_bcast(st, leaders_call(site, buf.len(), None));
             node_aware::bcast(s, layout, site.rank, root, buf, tag, &|s, r, n, b, t| across(s, r, n, 0, b, t));
         }
-        None => flat_bcast(st, site.call(buf.len(), true))(s, site.rank, site.size, root, buf, tag),
+        None => flat_bcast(st, site.call(buf.len(), None))(s, site.rank, site.size, root, buf, tag),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn reduce(st: &State, site: &Site, s: &mut Schedule, root: usize, send: Option<Range>, recv: Range, bytes: usize, kind: Kind, op: BuiltinOp, tag: i32) {
-    let alg = st.tuning.choose(Collective::Reduce, site.call(bytes, op.is_commutative()));
+pub(super) fn reduce(st: &State, site: &Site, s: &mut Schedule, root: usize, send: Option<Range>, recv: Range, bytes: usize, red: &Reduction, tag: i32) {
+    let alg = st.tuning.choose(Collective::Reduce, site.call(bytes, Some(red)));
     match (site.node_aware(alg), alg) {
-        (Some(layout), _) => node_aware::reduce(s, layout, site.rank, root, send, recv, kind, op, tag),
-        (None, Algorithm::ReduceScatterGather) => large::reduce_scatter_gather(s, site.rank, site.size, root, send, recv, kind, op, tag),
-        (None, _) => schedule::reduce(s, site.rank, site.size, root, send, recv, kind, op, tag),
+        (Some(layout), _) => node_aware::reduce(s, layout, site.rank, root, send, recv, red, tag),
+        (None, Algorithm::ReduceScatterGather) => large::reduce_scatter_gather(s, site.rank, site.size, root, send, recv, red, tag),
+        (None, _) => schedule::reduce(s, site.rank, site.size, root, send, recv, red, tag),
     }
 }
 
 /// A flat allreduce by the algorithm the table gives `call`.
-fn flat_allreduce(st: &State, call: Call) -> fn(&mut Schedule, usize, usize, Range, Kind, BuiltinOp, i32) {
+fn flat_allreduce(st: &State, call: Call) -> fn(&mut Schedule, usize, usize, Range, &Reduction, i32) {
     match st.tuning.choose(Collective::Allreduce, Call { hosts: 1, ..call }) {
         Algorithm::Rabenseifner => large::allreduce_rabenseifner,
         Algorithm::Ring => large::allreduce_ring,
@@ -89,20 +94,19 @@ fn flat_allreduce(st: &State, call: Call) -> fn(&mut Schedule, usize, usize, Ran
     }
 }
 
-pub(super) fn allreduce(st: &State, site: &Site, s: &mut Schedule, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
-    let commutative = op.is_commutative();
-    let alg = st.tuning.choose(Collective::Allreduce, site.call(buf.len(), commutative));
+pub(super) fn allreduce(st: &State, site: &Site, s: &mut Schedule, buf: Range, red: &Reduction, tag: i32) {
+    let alg = st.tuning.choose(Collective::Allreduce, site.call(buf.len(), Some(red)));
     match site.node_aware(alg) {
         Some(layout) => {
-            let across = flat_allreduce(st, leaders_call(site, buf.len(), commutative));
-            node_aware::allreduce(s, layout, site.rank, buf, kind, op, tag, &|s, r, n, b, t| across(s, r, n, b, kind, op, t));
+            let across = flat_allreduce(st, leaders_call(site, buf.len(), Some(red)));
+            node_aware::allreduce(s, layout, site.rank, buf, red, tag, &|s, r, n, b, t| across(s, r, n, b, red, t));
         }
-        None => flat_allreduce(st, site.call(buf.len(), commutative))(s, site.rank, site.size, buf, kind, op, tag),
+        None => flat_allreduce(st, site.call(buf.len(), Some(red)))(s, site.rank, site.size, buf, red, tag),
     }
 }
 
 pub(super) fn allgather(st: &State, site: &Site, s: &mut Schedule, recv: Range, tag: i32) {
-    let build = match st.tuning.choose(Collective::Allgather, site.call(recv.len(), true)) {
+    let build = match st.tuning.choose(Collective::Allgather, site.call(recv.len(), None)) {
         Algorithm::RecursiveDoubling => schedule::allgather_recursive_doubling,
         Algorithm::Bruck => schedule::allgather_bruck,
         _ => schedule::allgather_ring,
@@ -112,7 +116,7 @@ pub(super) fn allgather(st: &State, site: &Site, s: &mut Schedule, recv: Range, 
 
 pub(super) fn alltoall(st: &State, site: &Site, s: &mut Schedule, send: Option<Range>, recv: Range, tag: i32) {
     let block = recv.len() / site.size.max(1);
-    match st.tuning.choose(Collective::Alltoall, site.call(block, true)) {
+    match st.tuning.choose(Collective::Alltoall, site.call(block, None)) {
         Algorithm::Bruck => schedule::alltoall_bruck(s, site.rank, site.size, send, recv, tag),
         _ => schedule::alltoall(s, site.rank, site.size, send, recv, tag),
     }

@@ -5,8 +5,8 @@
 //! A v collective takes one buffer per peer (`Vec<Buf>`, indexed by communicator rank),
 //! which the C layer cuts out of the application's buffer with the counts, displacements
 //! and datatype extents; the engine never sees the gaps between them, so they stay as they
-//! were. Intercommunicators are refused with `MPI_ERR_COMM`, as for the gather-like
-//! collectives, until their forms are written.
+//! were. On an intercommunicator there is one buffer per rank of the remote group, and the
+//! calls go to `inter.rs`.
 
 use super::*;
 
@@ -40,8 +40,10 @@ impl Engine {
     /// Gatherv (`send == None`: `MPI_IN_PLACE` at the root; `recv`, one block per rank, is
     /// the root's only).
     fn gatherv_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &[Buf], root: i32) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_gather_sched(st, comm, send, Blocks::Each(recv), root, "MPI_Gatherv");
+        }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Gatherv")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         let root = check_root(root, size)?;
         if rank == root {
@@ -67,8 +69,10 @@ impl Engine {
     /// Scatterv (`recv == None`: `MPI_IN_PLACE` at the root; `send`, one block per rank, is
     /// the root's only).
     fn scatterv_sched(st: &mut State, comm: CommId, send: &[Buf], recv: Option<&Buf>, root: i32) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_scatter_sched(st, comm, Blocks::Each(send), recv, root, "MPI_Scatterv");
+        }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Scatterv")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         let root = check_root(root, size)?;
         if rank == root {
@@ -93,8 +97,10 @@ impl Engine {
     /// Allgatherv (`send == None`: `MPI_IN_PLACE`, this rank's block already in its place
     /// in `recv`, which has one block per rank).
     fn allgatherv_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &[Buf]) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_allgather_sched(st, comm, send, Blocks::Each(recv), "MPI_Allgatherv");
+        }
         let c = st.comm(comm)?;
-        c.intra_only("MPI_Allgatherv")?;
         let (rank, size) = (c.rank as usize, c.members.len());
         check_peers("MPI_Allgatherv", recv, size)?;
         if let Some(b) = send {
@@ -119,8 +125,10 @@ impl Engine {
     /// Alltoallv and alltoallw (`send == None`: `MPI_IN_PLACE`, the data to send in `recv`;
     /// both have one block per rank, each with its own type for alltoallw).
     fn alltoallv_sched(st: &mut State, comm: CommId, send: Option<&[Buf]>, recv: &[Buf], what: &str) -> Result<(Box<Schedule>, Frame)> {
+        if st.comm(comm)?.remote.is_some() {
+            return Self::inter_alltoall_sched(st, comm, send.map(Blocks::Each), Blocks::Each(recv), what);
+        }
         let c = st.comm(comm)?;
-        c.intra_only(what)?;
         let (rank, size) = (c.rank as usize, c.members.len());
         check_peers(what, recv, size)?;
         if let Some(b) = send {

@@ -660,3 +660,48 @@ fn apply_builtin_and_user() {
     assert_eq!(apply(&cat, &mut io, b"ab", 2).unwrap_err().class, ErrorClass::Buffer);
     apply(&cat, &mut [], &[], 0).unwrap();
 }
+
+/// Pair kinds on packed streams (value then index, no padding), as the collectives and
+/// `MPI_Reduce_local` hand them: each kind, `long double` through its padded C path.
+#[test]
+fn packed_pairs() {
+    fn packed(value: &[u8], index: i32) -> Vec<u8> {
+        [value, &index.to_ne_bytes()[..]].concat()
+    }
+    // (kind, smaller value, larger value) as value bytes.
+    let ld = |x: f64| {
+        // An x87 80-bit long double of a small integer x > 0: mantissa with the explicit bit, biased exponent.
+        let e = 63 - (x as u64).leading_zeros() as u16;
+        let mut b = vec![0u8; 16];
+        b[..8].copy_from_slice(&((x as u64) << (63 - e)).to_ne_bytes());
+        b[8..10].copy_from_slice(&(16383 + e).to_ne_bytes());
+        b
+    };
+    let mut cases: Vec<(Kind, Vec<u8>, Vec<u8>)> = vec![
+        (Kind::TwoInt, 3i32.to_ne_bytes().to_vec(), 8i32.to_ne_bytes().to_vec()),
+        (Kind::FloatInt, 3f32.to_ne_bytes().to_vec(), 8f32.to_ne_bytes().to_vec()),
+        (Kind::DoubleInt, 3f64.to_ne_bytes().to_vec(), 8f64.to_ne_bytes().to_vec()),
+        (Kind::LongInt, 3i64.to_ne_bytes().to_vec(), 8i64.to_ne_bytes().to_vec()),
+        (Kind::ShortInt, 3i16.to_ne_bytes().to_vec(), 8i16.to_ne_bytes().to_vec()),
+    ];
+    if cfg!(target_arch = "x86_64") {
+        cases.push((Kind::LongDoubleInt, ld(3.0), ld(8.0)));
+    }
+    for (kind, small, large) in cases {
+        assert_eq!(packed(&small, 0).len(), kind.size());
+        // Two pairs: (small, 5) vs (large, 1) and (large, 2) vs (large, 7).
+        let input = [packed(&small, 5), packed(&large, 2)].concat();
+        let mut io = [packed(&large, 1), packed(&large, 7)].concat();
+        reduce_packed(BuiltinOp::Maxloc, kind, &mut io, &input).unwrap();
+        assert_eq!(io, [packed(&large, 1), packed(&large, 2)].concat(), "{kind:?} maxloc");
+        let mut io = [packed(&large, 1), packed(&large, 7)].concat();
+        reduce_packed(BuiltinOp::Minloc, kind, &mut io, &input).unwrap();
+        assert_eq!(io, [packed(&small, 5), packed(&large, 2)].concat(), "{kind:?} minloc");
+        let mut short = vec![0u8; kind.size() + 1];
+        assert_eq!(reduce_packed(BuiltinOp::Maxloc, kind, &mut short, &vec![0; kind.size() + 1]).unwrap_err().class, ErrorClass::Count);
+    }
+    // Other kinds: the memory layout, as reduce_into.
+    let mut io = 5i32.to_ne_bytes().to_vec();
+    reduce_packed(BuiltinOp::Sum, Kind::I32, &mut io, &2i32.to_ne_bytes()).unwrap();
+    assert_eq!(io, 7i32.to_ne_bytes());
+}

@@ -13,14 +13,25 @@
 //! bit-identical results. The ring combines each piece starting at a different rank: it needs
 //! a commutative op (`tuning::Algorithm::serves`).
 
-use super::{fold, subtree, unfold, Peer, Range, Schedule};
-use crate::datatype::Kind;
-use crate::op::BuiltinOp;
+use super::{fold, subtree, unfold, Peer, Range, Reduction, Schedule};
+use crate::op::Op;
 
-/// Byte offsets of the pieces of `buf` (`pieces + 1` of them, the last being `buf.len()`).
-fn cut(buf: Range, elem: usize, pieces: usize) -> Vec<usize> {
-    let n = buf.len() / elem.max(1);
-    (0..=pieces).map(|i| i * n / pieces * elem).collect()
+/// Byte offsets of the pieces of `buf` (`pieces + 1` of them, the last being `buf.len()`),
+/// cut between elements of `unit` bytes.
+fn cut(buf: Range, unit: usize, pieces: usize) -> Vec<usize> {
+    let n = buf.len() / unit.max(1);
+    (0..=pieces).map(|i| i * n / pieces * unit).collect()
+}
+
+/// The bytes of one element of a reduction's packed operand. Only predefined operations are
+/// cut into pieces (`tuning::Algorithm::serves`): a user function's operand is its datatype's
+/// memory span, which cannot be cut; given one anyway, the pieces are whole operands or empty,
+/// and the empty ones fail the schedule (`op::apply` checks lengths) rather than corrupt data.
+fn unit(red: &Reduction, buf: Range) -> usize {
+    match red.op {
+        Op::Builtin { kind, .. } => kind.size(),
+        Op::User { .. } => buf.len(),
+    }
 }
 
 /// Pieces `from..to` of `buf`, cut at `at`.
@@ -73,8 +84,7 @@ fn reduce_scatter_halving(
     buf: Range,
     tmp: Range,
     at: &[usize],
-    kind: Kind,
-    op: BuiltinOp,
+    red: &Reduction,
     tag: i32,
 ) -> Vec<(usize, (usize, usize), (usize, usize))> {
     let mut steps = Vec::new();
@@ -90,9 +100,9 @@ fn reduce_scatter_halving(
         s.recv(dst, tag, theirs);
         // The partner's data covers the aligned group of `mask` core ranks beside ours.
         if partner < core.rank {
-            s.reduce(op, kind, theirs, mine);
+            s.reduce(red, theirs, mine);
         } else {
-            s.reduce(op, kind, mine, theirs);
+            s.reduce(red, mine, theirs);
             s.copy(theirs, mine);
         }
         s.end_round();
@@ -106,14 +116,14 @@ fn reduce_scatter_halving(
 /// Allreduce by Rabenseifner's algorithm: reduce-scatter by recursive halving, then
 /// allgather by recursive doubling retracing its steps (MPICH's choice for long messages),
 /// with [`fold`] for sizes that are not a power of two.
-pub fn allreduce_rabenseifner(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn allreduce_rabenseifner(s: &mut Schedule, rank: usize, size: usize, buf: Range, red: &Reduction, tag: i32) {
     if size == 1 || buf.is_empty() {
         return;
     }
     let tmp = s.scratch(buf.len());
-    if let Some(core) = fold(s, rank, size, buf, tmp, kind, op, tag) {
-        let at = cut(buf, kind.extent(), core.size);
-        let steps = reduce_scatter_halving(s, core, buf, tmp, &at, kind, op, tag);
+    if let Some(core) = fold(s, rank, size, buf, tmp, red, tag) {
+        let at = cut(buf, unit(red, buf), core.size);
+        let steps = reduce_scatter_halving(s, core, buf, tmp, &at, red, tag);
         for &(partner, keep, give) in steps.iter().rev() {
             let dst = Peer::Local(core.real(partner));
             s.send(dst, tag, span(buf, &at, keep.0, keep.1));
@@ -130,7 +140,7 @@ pub fn allreduce_rabenseifner(s: &mut Schedule, rank: usize, size: usize, buf: R
 /// `recv`); `recv` gets the result on `root` (unused elsewhere). Combines in rank order
 /// whatever the root.
 #[allow(clippy::too_many_arguments)]
-pub fn reduce_scatter_gather(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn reduce_scatter_gather(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, red: &Reduction, tag: i32) {
     let acc = match (rank == root, send) {
         (true, Some(send)) => {
             s.copy(send, recv);
@@ -148,11 +158,11 @@ pub fn reduce_scatter_gather(s: &mut Schedule, rank: usize, size: usize, root: u
         return;
     }
     let tmp = s.scratch(acc.len());
-    let core = fold(s, rank, size, acc, tmp, kind, op, tag);
+    let core = fold(s, rank, size, acc, tmp, red, tag);
     let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros());
-    let at = cut(acc, kind.extent(), pof2);
+    let at = cut(acc, unit(red, acc), pof2);
     if let Some(core) = core {
-        let steps = reduce_scatter_halving(s, core, acc, tmp, &at, kind, op, tag);
+        let steps = reduce_scatter_halving(s, core, acc, tmp, &at, red, tag);
         let piece = steps.last().map_or((0, 1), |&(_, keep, _)| keep);
         if rank != root {
             s.send(Peer::Local(root), tag, span(acc, &at, piece.0, piece.1));
@@ -188,11 +198,11 @@ fn final_piece(c: usize, pof2: usize) -> (usize, usize) {
 /// passing one piece to the right and reducing the one from the left into ours, leave each
 /// rank with piece `rank + 1` reduced over all; `p - 1` rounds of allgather pass the reduced
 /// pieces on. Bandwidth-optimal on any size, without [`fold`]'s extra whole-message steps.
-pub fn allreduce_ring(s: &mut Schedule, rank: usize, size: usize, buf: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn allreduce_ring(s: &mut Schedule, rank: usize, size: usize, buf: Range, red: &Reduction, tag: i32) {
     if size == 1 || buf.is_empty() {
         return;
     }
-    let at = cut(buf, kind.extent(), size);
+    let at = cut(buf, unit(red, buf), size);
     let largest = (0..size).map(|i| at[i + 1] - at[i]).max().unwrap_or(0);
     let tmp = s.scratch(largest);
     let (right, left) = (Peer::Local((rank + 1) % size), Peer::Local((rank + size - 1) % size));
@@ -201,7 +211,7 @@ pub fn allreduce_ring(s: &mut Schedule, rank: usize, size: usize, buf: Range, ki
         let theirs = tmp.slice(0, at[inc + 1] - at[inc]);
         s.send(right, tag, span(buf, &at, out, out + 1));
         s.recv(left, tag, theirs);
-        s.reduce(op, kind, theirs, span(buf, &at, inc, inc + 1));
+        s.reduce(red, theirs, span(buf, &at, inc, inc + 1));
         s.end_round();
     }
     for k in 0..size - 1 {

@@ -7,9 +7,7 @@
 //! the root on the root's host. Ranks combine by host, not in rank order: reductions need a
 //! commutative op (`tuning::Algorithm::serves`).
 
-use super::{reduce_tree, Peer, Range, Schedule};
-use crate::datatype::Kind;
-use crate::op::BuiltinOp;
+use super::{reduce_tree, Peer, Range, Reduction, Schedule};
 
 /// A builder over the leaders' subgroup: `(schedule, rank, size, data, tag)` for bcast and
 /// allreduce (the engine picks it from the tuning table for the leaders' count).
@@ -127,7 +125,7 @@ pub fn bcast(s: &mut Schedule, layout: &Layout, rank: usize, root: usize, buf: R
 /// Reduce to `root`: within each host to its leader, then among the leaders to the root, both
 /// by binomial trees. `send` and `recv` as in the flat [`reduce`](super::reduce).
 #[allow(clippy::too_many_arguments)]
-pub fn reduce(s: &mut Schedule, layout: &Layout, rank: usize, root: usize, send: Option<Range>, recv: Range, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn reduce(s: &mut Schedule, layout: &Layout, rank: usize, root: usize, send: Option<Range>, recv: Range, red: &Reduction, tag: i32) {
     // The running result: the root's receive buffer, scratch elsewhere.
     let acc = match (rank == root, send) {
         (true, send) => {
@@ -148,20 +146,20 @@ pub fn reduce(s: &mut Schedule, layout: &Layout, rank: usize, root: usize, send:
     let leaders = layout.leaders(root);
     let leader = leaders[host];
     let to = local.iter().position(|&r| r == leader).unwrap_or(0);
-    over(s, local, |s| reduce_tree(s, me, local.len(), to, acc, kind, op, tag));
+    over(s, local, |s| reduce_tree(s, me, local.len(), to, acc, red, tag));
     if rank == leader {
         let root_host = layout.place[root].0;
-        over(s, &leaders, |s| reduce_tree(s, host, leaders.len(), root_host, acc, kind, op, tag));
+        over(s, &leaders, |s| reduce_tree(s, host, leaders.len(), root_host, acc, red, tag));
     }
 }
 
 /// Allreduce of `buf` (contribution and result): reduce within each host to its leader,
 /// allreduce among the leaders by `across`, bcast within each host.
 #[allow(clippy::too_many_arguments)]
-pub fn allreduce(s: &mut Schedule, layout: &Layout, rank: usize, buf: Range, kind: Kind, op: BuiltinOp, tag: i32, across: LeaderBuild<'_>) {
+pub fn allreduce(s: &mut Schedule, layout: &Layout, rank: usize, buf: Range, red: &Reduction, tag: i32, across: LeaderBuild<'_>) {
     let (host, me) = layout.place[rank];
     let local = &layout.hosts[host];
-    over(s, local, |s| reduce_tree(s, me, local.len(), 0, buf, kind, op, tag));
+    over(s, local, |s| reduce_tree(s, me, local.len(), 0, buf, red, tag));
     if me == 0 {
         let leaders = layout.leaders(local[0]);
         over(s, &leaders, |s| across(s, host, leaders.len(), buf, tag));

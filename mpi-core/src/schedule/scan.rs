@@ -6,20 +6,18 @@
 //! algorithm combines them: exact wherever the operation is (integers, floats whose partial
 //! results are representable), and the same on every run for a given size.
 
-use super::{Peer, Range, Schedule};
-use crate::datatype::Kind;
-use crate::op::BuiltinOp;
+use super::{Peer, Range, Reduction, Schedule};
 
 /// Reduce-scatter: the elementwise reduction of every rank's `send` (`None`: `MPI_IN_PLACE`,
-/// the contribution is in `recv`) is split into consecutive blocks of `blocks[i]` bytes, and
-/// rank i receives block i at the start of `recv`. A binomial reduction to rank 0 (whose
-/// vranks are ranks, so the order is kept) followed by a scatter of the blocks: a binomial one
-/// when the blocks are equal (`MPI_Reduce_scatter_block`), else one message per rank from rank
-/// 0. Simple rather than bandwidth-optimal: recursive halving would move half the data.
+/// the contribution is in `recv`), an operand of `total` bytes, is cut into `blocks` (offset
+/// and length of each rank's block in it: consecutive packed elements for a predefined
+/// operation, element spans for a user one), and rank i receives block i at the start of
+/// `recv`. A binomial reduction to rank 0 (whose vranks are ranks, so the order is kept)
+/// followed by a scatter of the blocks: a binomial one when they are equal and back to back
+/// (`MPI_Reduce_scatter_block`), else one message per rank from rank 0. Simple rather than
+/// bandwidth-optimal: recursive halving would move half the data.
 #[allow(clippy::too_many_arguments)]
-pub fn reduce_scatter(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, recv: Range, blocks: &[usize], kind: Kind, op: BuiltinOp, tags: (i32, i32)) {
-    let total: usize = blocks.iter().sum();
-    let mine = blocks.get(rank).copied().unwrap_or(0);
+pub fn reduce_scatter(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, recv: Range, total: usize, blocks: &[(usize, usize)], red: &Reduction, tags: (i32, i32)) {
     // The contribution, copied to scratch: the tree uses it as working memory, and with
     // MPI_IN_PLACE the result overwrites the start of the contribution.
     let acc = s.scratch(total);
@@ -27,25 +25,31 @@ pub fn reduce_scatter(s: &mut Schedule, rank: usize, size: usize, send: Option<R
         Some(b) => s.copy(b, acc),
         None => s.copy(recv.slice(0, total), acc),
     }
-    super::reduce_tree(s, rank, size, 0, acc, kind, op, tags.0);
+    super::reduce_tree(s, rank, size, 0, acc, red, tags.0);
+    scatter_blocks(s, rank, size, acc, recv, blocks, tags.1);
+}
+
+/// Rank 0 hands rank i `blocks[i]` (offset and length) of its `from`, which lands at the start
+/// of `recv`: a binomial scatter when the blocks are equal and back to back, else one message
+/// per rank with a nonempty block.
+pub(super) fn scatter_blocks(s: &mut Schedule, rank: usize, size: usize, from: Range, recv: Range, blocks: &[(usize, usize)], tag: i32) {
+    let mine = blocks.get(rank).map_or(0, |b| b.1);
     let out = recv.slice(0, mine);
-    if blocks.iter().all(|&b| b == mine) {
-        super::scatter(s, rank, size, 0, acc, Some(out), tags.1);
+    if blocks.iter().enumerate().all(|(i, &b)| b == (i * mine, mine)) {
+        super::scatter(s, rank, size, 0, from.slice(0, size * mine), Some(out), tag);
         return;
     }
     if rank == 0 {
-        let mut off = 0;
-        for (i, &b) in blocks.iter().enumerate() {
+        for (i, &(off, len)) in blocks.iter().enumerate() {
             if i == 0 {
-                s.copy(acc.slice(0, b), out);
-            } else if b > 0 {
-                s.send(Peer::Local(i), tags.1, acc.slice(off, b));
+                s.copy(from.slice(off, len), out);
+            } else if len > 0 {
+                s.send(Peer::Local(i), tag, from.slice(off, len));
             }
-            off += b;
         }
         s.end_round();
     } else if mine > 0 {
-        s.recv(Peer::Local(0), tags.1, out);
+        s.recv(Peer::Local(0), tag, out);
         s.end_round();
     }
 }
@@ -59,7 +63,7 @@ pub fn reduce_scatter(s: &mut Schedule, rank: usize, size: usize, send: Option<R
 /// `MPI_IN_PLACE`, it is in `recv`). An exscan leaves rank 0's `recv` untouched; every other
 /// rank has a lower partner (at its lowest set bit), whose first partial sets its `recv`.
 #[allow(clippy::too_many_arguments)]
-pub fn scan(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, recv: Range, exclusive: bool, kind: Kind, op: BuiltinOp, tag: i32) {
+pub fn scan(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, recv: Range, exclusive: bool, red: &Reduction, tag: i32) {
     let len = recv.len();
     if size == 1 || len == 0 {
         if let (false, Some(b)) = (exclusive, send) {
@@ -85,14 +89,14 @@ pub fn scan(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, rec
             s.recv(Peer::Local(partner), tag, tmp);
             if partner < rank {
                 if have {
-                    s.reduce(op, kind, tmp, recv);
+                    s.reduce(red, tmp, recv);
                 } else {
                     s.copy(tmp, recv);
                     have = true;
                 }
-                s.reduce(op, kind, tmp, partial);
+                s.reduce(red, tmp, partial);
             } else {
-                s.reduce(op, kind, partial, tmp);
+                s.reduce(red, partial, tmp);
                 s.copy(tmp, partial);
             }
             s.end_round();

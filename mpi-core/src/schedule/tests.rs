@@ -2,6 +2,8 @@
 //! reorders packets: several collectives outstanding at once, advanced in varying orders.
 
 use super::*;
+use crate::datatype::Kind;
+use crate::op::BuiltinOp;
 use crate::matching::{Envelope, Selector};
 use crate::protocol::{Bulk, Config, Link, Protocol, SendData, SendMode};
 
@@ -84,6 +86,10 @@ fn drive(procs: &mut [Proc], eager: usize, seed: u64) {
             for j in 0..k {
                 let s = &mut p.scheds[(first + j) % k];
                 all_done &= s.advance(&mut w).unwrap();
+                // The engine runs these outside its lock; here, at once.
+                if let Some(u) = s.take_user_step() {
+                    u.run();
+                }
             }
         }
         if all_done {
@@ -106,6 +112,10 @@ fn drive(procs: &mut [Proc], eager: usize, seed: u64) {
         }
     }
     panic!("schedules made no progress");
+}
+
+fn builtin(op: BuiltinOp, kind: Kind) -> Reduction {
+    Reduction { op: Op::Builtin { op, kind }, count: 0 }
 }
 
 fn intra(size: usize) -> Vec<Proc> {
@@ -141,7 +151,7 @@ fn outstanding_collectives_complete_with_correct_results() {
                 ];
                 let mut ar = Schedule::new();
                 let b = ar.user(UserBuf::from_slice(&mut mine[0]));
-                allreduce(&mut ar, rank, size, b, Kind::I64, BuiltinOp::Sum, 10);
+                allreduce(&mut ar, rank, size, b, &builtin(BuiltinOp::Sum, Kind::I64), 10);
                 let mut bc = Schedule::new();
                 let b = bc.user(UserBuf::from_slice(&mut mine[1]));
                 bcast(&mut bc, rank, size, root_b, b, 11);
@@ -150,7 +160,7 @@ fn outstanding_collectives_complete_with_correct_results() {
                 let mut rd = Schedule::new();
                 let s = rd.user(UserBuf::from_slice(&mut mine[2]));
                 let r = rd.user(UserBuf::from_slice(&mut mine[3]));
-                reduce(&mut rd, rank, size, root_r, Some(s), r, Kind::I64, BuiltinOp::Sum, 13);
+                reduce(&mut rd, rank, size, root_r, Some(s), r, &builtin(BuiltinOp::Sum, Kind::I64), 13);
                 p.scheds = vec![ar, bc, bar, rd];
                 bufs.push(mine);
             }
@@ -181,7 +191,7 @@ fn allreduce_floats_are_bit_identical() {
         for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
             let mut s = Schedule::new();
             let r = s.user(UserBuf::from_slice(b));
-            allreduce(&mut s, p.rank, size, r, Kind::F64, BuiltinOp::Sum, 4);
+            allreduce(&mut s, p.rank, size, r, &builtin(BuiltinOp::Sum, Kind::F64), 4);
             p.scheds.push(s);
         }
         drive(&mut procs, 4096, 5 + size as u64);
@@ -200,7 +210,7 @@ fn restart_reuses_the_schedule() {
     for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
         let mut s = Schedule::new();
         let r = s.user(UserBuf::from_slice(b));
-        allreduce(&mut s, p.rank, size, r, Kind::I64, BuiltinOp::Max, 4);
+        allreduce(&mut s, p.rank, size, r, &builtin(BuiltinOp::Max, Kind::I64), 4);
         p.scheds.push(s);
     }
     for iter in 0..4i64 {
@@ -245,9 +255,7 @@ fn neighbour_ring_and_copies() {
 #[test]
 fn intercommunicator_allreduce_and_bcast() {
     let (a, b) = (3usize, 2usize);
-    let mut procs: Vec<Proc> = (0..a + b)
-        .map(|w| if w < a { Proc { base: 0, rank: w, remote_base: a, scheds: Vec::new() } } else { Proc { base: a, rank: w - a, remote_base: 0, scheds: Vec::new() } })
-        .collect();
+    let mut procs = two_groups(a, b);
     let mut sends: Vec<Vec<u8>> = (0..a + b).map(|w| bytes_of(&[w as i64 + 1])).collect();
     let mut recvs: Vec<Vec<u8>> = vec![vec![0; 8]; a + b];
     let mut bc: Vec<Vec<u8>> = (0..a + b).map(|w| bytes_of(&[if w == a + 1 { 77 } else { 0 }])).collect();
@@ -256,7 +264,7 @@ fn intercommunicator_allreduce_and_bcast() {
         let mut s = Schedule::new();
         let sr = s.user(UserBuf::from_slice(&mut sends[w]));
         let rr = s.user(UserBuf::from_slice(&mut recvs[w]));
-        inter_allreduce(&mut s, p.rank, size, sr, rr, Kind::I64, BuiltinOp::Sum, 4);
+        inter_allreduce(&mut s, p.rank, size, sr, rr, &builtin(BuiltinOp::Sum, Kind::I64), 4);
         let mut t = Schedule::new();
         let br = t.user(UserBuf::from_slice(&mut bc[w]));
         // Group B's rank 1 (process a + 1) is the root; its group partner passes PROC_NULL.
@@ -307,12 +315,283 @@ fn truncation_fails_the_schedule() {
     assert_eq!(s1.advance(&mut w1).err().map(|e| e.class), Some(ErrorClass::Truncate));
 }
 
+/// A non-commutative user operation: the product of 2x2 integer matrices (wrapping), one
+/// matrix of four `i64` per element, `inout = input * inout`.
+struct MatProduct;
+
+impl crate::op::UserFunction for MatProduct {
+    fn call(&self, inout: &mut [u8], input: &[u8], count: usize) -> Result<()> {
+        for k in 0..count {
+            let a = i64s(&input[k * 32..][..32]);
+            let b = i64s(&inout[k * 32..][..32]);
+            let m = |i: usize, j: usize| a[2 * i].wrapping_mul(b[j]).wrapping_add(a[2 * i + 1].wrapping_mul(b[2 + j]));
+            inout[k * 32..][..32].copy_from_slice(&bytes_of(&[m(0, 0), m(0, 1), m(1, 0), m(1, 1)]));
+        }
+        Ok(())
+    }
+    fn span(&self, count: usize) -> Result<usize> {
+        Ok(32 * count)
+    }
+}
+
+fn matprod(count: usize) -> Reduction {
+    Reduction { op: Op::User { func: std::sync::Arc::new(MatProduct), commutative: false }, count }
+}
+
+/// Rank `r`'s `count` matrices: distinct, so that any change of order shows.
+fn matrices(r: usize, count: usize) -> Vec<i64> {
+    (0..count).flat_map(|k| { let x = (r * 7 + k * 3 + 1) as i64; [x, 1, x % 3 - 1, 2] }).collect()
+}
+
+/// The rank-order product of the matrices of ranks `from..to`.
+fn ordered(from: usize, to: usize, count: usize) -> Vec<i64> {
+    let mut acc = bytes_of(&matrices(from, count));
+    for r in from + 1..to {
+        let mut next = bytes_of(&matrices(r, count));
+        crate::op::apply(&matprod(count).op, &mut next, &acc, count).unwrap();
+        acc = next;
+    }
+    i64s(&acc)
+}
+
+/// Reduce (every root), allreduce, scan and exscan with a non-commutative user operation
+/// combine in rank order, through user steps handed out of the schedule.
+#[test]
+fn non_commutative_user_op_in_rank_order() {
+    let count = 3;
+    for size in 1..=7usize {
+        for root in 0..size {
+            let mut procs = intra(size);
+            let mut bufs: Vec<Vec<Vec<u8>>> = (0..size)
+                .map(|r| vec![bytes_of(&matrices(r, count)), vec![0; 32 * count], bytes_of(&matrices(r, count)), vec![0; 32 * count], vec![0; 32 * count]])
+                .collect();
+            for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
+                let [send, recv, all, scan_out, exscan_out] = &mut b[..] else { unreachable!() };
+                let mut rd = Schedule::new();
+                let (sr, rr) = (rd.user(UserBuf::from_slice(send)), rd.user(UserBuf::from_slice(recv)));
+                reduce(&mut rd, p.rank, size, root, Some(sr), rr, &matprod(count), 1);
+                let mut ar = Schedule::new();
+                let a = ar.user(UserBuf::from_slice(all));
+                allreduce(&mut ar, p.rank, size, a, &matprod(count), 2);
+                let mut sc = Schedule::new();
+                let (sr, rr) = (sc.user(UserBuf::from_slice(send)), sc.user(UserBuf::from_slice(scan_out)));
+                scan::scan(&mut sc, p.rank, size, Some(sr), rr, false, &matprod(count), 3);
+                let mut ex = Schedule::new();
+                let (sr, rr) = (ex.user(UserBuf::from_slice(send)), ex.user(UserBuf::from_slice(exscan_out)));
+                scan::scan(&mut ex, p.rank, size, Some(sr), rr, true, &matprod(count), 4);
+                p.scheds = vec![rd, ar, sc, ex];
+            }
+            drive(&mut procs, 64, 31 + (size * 8 + root) as u64);
+            let all = ordered(0, size, count);
+            for (rank, b) in bufs.iter().enumerate() {
+                if rank == root {
+                    assert_eq!(i64s(&b[1]), all, "reduce, size {size}, root {root}");
+                }
+                assert_eq!(i64s(&b[2]), all, "allreduce, size {size}, rank {rank}");
+                assert_eq!(i64s(&b[3]), ordered(0, rank + 1, count), "scan, size {size}, rank {rank}");
+                if rank > 0 {
+                    assert_eq!(i64s(&b[4]), ordered(0, rank, count), "exscan, size {size}, rank {rank}");
+                }
+            }
+        }
+    }
+}
+
+/// Reduce-scatter with a user operation, equal blocks (binomial scatter) and unequal ones.
+#[test]
+fn reduce_scatter_with_user_op() {
+    for size in 1..=5usize {
+        for equal in [true, false] {
+            let counts: Vec<usize> = (0..size).map(|i| if equal { 2 } else { i % 3 }).collect();
+            let total: usize = counts.iter().sum();
+            let mut blocks = Vec::new();
+            let mut at = 0;
+            for &c in &counts {
+                blocks.push((at * 32, c * 32));
+                at += c;
+            }
+            let mut procs = intra(size);
+            let mut bufs: Vec<(Vec<u8>, Vec<u8>)> = (0..size).map(|r| (bytes_of(&matrices(r, total)), vec![0; 32 * counts[r]])).collect();
+            for (p, (send, recv)) in procs.iter_mut().zip(bufs.iter_mut()) {
+                let mut s = Schedule::new();
+                let (sr, rr) = (s.user(UserBuf::from_slice(send)), s.user(UserBuf::from_slice(recv)));
+                scan::reduce_scatter(&mut s, p.rank, size, Some(sr), rr, 32 * total, &blocks, &matprod(total), (5, 6));
+                p.scheds.push(s);
+            }
+            drive(&mut procs, 64, 77 + size as u64);
+            let all = ordered(0, size, total);
+            for (rank, (_, recv)) in bufs.iter().enumerate() {
+                let first = blocks[rank].0 / 8;
+                assert_eq!(i64s(recv), all[first..first + 4 * counts[rank]], "size {size}, equal {equal}, rank {rank}");
+            }
+        }
+    }
+}
+
+/// A scattered buffer staged as its span for a user operation: the result is stored through
+/// the type map, leaving the application's bytes in the gaps as they were.
+#[test]
+fn span_staging_leaves_gaps_alone() {
+    use crate::typemap::TypeMap;
+    let int = TypeMap::predefined(Kind::I64, None, 0);
+    // Two blocks of one i64, 3 apart: data at 0 and 24, gaps between.
+    let vector = std::sync::Arc::new(TypeMap::vector(2, 1, 3, false, &int).unwrap());
+    let size = 3;
+    let mut procs = intra(size);
+    let mut mem: Vec<Vec<u8>> = (0..size).map(|r| bytes_of(&[r as i64 + 1, -1, -2, 10 * (r as i64 + 1)])).collect();
+    for (p, m) in procs.iter_mut().zip(mem.iter_mut()) {
+        let mut s = Schedule::new();
+        // SAFETY: `m` outlives the schedule's run and holds the vector's data.
+        let b = Buf::Typed(unsafe { crate::buffer::TypedBuf::new(m.as_mut_ptr(), 1, vector.clone()) }.unwrap());
+        let red = Reduction { op: Op::User { func: std::sync::Arc::new(SumFirstAndLast), commutative: true }, count: 1 };
+        let r = s.stage_span(&b, true).unwrap();
+        assert_eq!(r.len(), 32);
+        allreduce(&mut s, p.rank, size, r, &red, 1);
+        s.unstage(r);
+        p.scheds.push(s);
+    }
+    drive(&mut procs, 64, 5);
+    for m in &mem {
+        assert_eq!(i64s(m), vec![6, -1, -2, 60]);
+    }
+}
+
+/// Sums the two `i64`s at the ends of a 32-byte span (the vector above), scribbling over the
+/// gap in `inout` to show that it never reaches the application.
+struct SumFirstAndLast;
+
+impl crate::op::UserFunction for SumFirstAndLast {
+    fn call(&self, inout: &mut [u8], input: &[u8], _count: usize) -> Result<()> {
+        let (a, mut b) = (i64s(input), i64s(inout));
+        b = vec![a[0] + b[0], 99, 99, a[3] + b[3]];
+        inout.copy_from_slice(&bytes_of(&b));
+        Ok(())
+    }
+    fn span(&self, count: usize) -> Result<usize> {
+        Ok(if count == 0 { 0 } else { 32 })
+    }
+}
+
+/// Processes of two groups of `a` and `b` (group A first), for intercommunicator schedules.
+fn two_groups(a: usize, b: usize) -> Vec<Proc> {
+    (0..a + b)
+        .map(|w| if w < a { Proc { base: 0, rank: w, remote_base: a, scheds: Vec::new() } } else { Proc { base: a, rank: w - a, remote_base: 0, scheds: Vec::new() } })
+        .collect()
+}
+
+/// Intercommunicator gather, scatter, allgather and alltoall between groups of 3 and 2: the
+/// root is group B's rank 1; values name the sending process and the block.
+#[test]
+fn intercommunicator_gather_like() {
+    let (a, b) = (3usize, 2usize);
+    let mut procs = two_groups(a, b);
+    let group = |w: usize| if w < a { (w, a, b) } else { (w - a, b, a) }; // (rank, size, remote size)
+    // Per process: gather send, gather recv (root), scatter send (root), scatter recv,
+    // allgather recv, alltoall send, alltoall recv.
+    let mut bufs: Vec<Vec<Vec<u8>>> = (0..a + b)
+        .map(|w| {
+            let (_, _, remote) = group(w);
+            vec![
+                bytes_of(&[w as i64]),
+                vec![0; 8 * a],
+                bytes_of(&(0..a as i64).map(|k| 100 * w as i64 + k).collect::<Vec<_>>()),
+                vec![0; 8],
+                vec![0; 8 * remote],
+                bytes_of(&(0..remote as i64).map(|k| 10 * w as i64 + k).collect::<Vec<_>>()),
+                vec![0; 8 * remote],
+            ]
+        })
+        .collect();
+    let root_w = a + 1;
+    for (w, p) in procs.iter_mut().enumerate() {
+        let (_, _, remote) = group(w);
+        let root = if w < a { InterRoot::Remote(1) } else if w == root_w { InterRoot::Me } else { InterRoot::None };
+        let [gs, gr, ss, sr, agr, ats, atr] = &mut bufs[w][..] else { unreachable!() };
+        let mut s = Schedule::new();
+        let (gs, gr, ss, sr, agr, ats, atr) = (
+            s.user(UserBuf::from_slice(gs)),
+            s.user(UserBuf::from_slice(gr)),
+            s.user(UserBuf::from_slice(ss)),
+            s.user(UserBuf::from_slice(sr)),
+            s.user(UserBuf::from_slice(agr)),
+            s.user(UserBuf::from_slice(ats)),
+            s.user(UserBuf::from_slice(atr)),
+        );
+        let blocks = |r: Range, n: usize| (0..n).map(|i| r.slice(8 * i, 8)).collect::<Vec<_>>();
+        inter::gather(&mut s, root, gs, &blocks(gr, a), 1);
+        inter::scatter(&mut s, root, &blocks(ss, a), sr, 2);
+        inter::allgather(&mut s, gs, &blocks(agr, remote), 3);
+        inter::alltoall(&mut s, &blocks(ats, remote), &blocks(atr, remote), 4);
+        p.scheds.push(s);
+    }
+    drive(&mut procs, 64, 23);
+    for (w, mine) in bufs.iter().enumerate() {
+        let (rank, _, remote) = group(w);
+        let remote_w = |k: usize| if w < a { a + k } else { k };
+        if w == root_w {
+            assert_eq!(i64s(&mine[1]), (0..a as i64).collect::<Vec<_>>(), "gather at the root");
+        } else {
+            assert_eq!(i64s(&mine[1]), vec![0; a], "gather wrote process {w}");
+        }
+        let want_scatter = if w < a { 100 * root_w as i64 + rank as i64 } else { 0 };
+        assert_eq!(i64s(&mine[3]), vec![want_scatter], "scatter at process {w}");
+        assert_eq!(i64s(&mine[4]), (0..remote).map(|k| remote_w(k) as i64).collect::<Vec<_>>(), "allgather at {w}");
+        assert_eq!(i64s(&mine[6]), (0..remote).map(|k| 10 * remote_w(k) as i64 + rank as i64).collect::<Vec<_>>(), "alltoall at {w}");
+    }
+}
+
+/// Intercommunicator reduce-scatter with a non-commutative user operation: each group gets
+/// the other group's product in its rank order, cut into uneven blocks (one empty).
+#[test]
+fn intercommunicator_reduce_scatter() {
+    let (a, b) = (3usize, 2usize);
+    let total = a * b;
+    let mut procs = two_groups(a, b);
+    let counts = |size: usize| -> Vec<usize> {
+        let mut c = vec![total / size; size];
+        c[0] += total / size;
+        c[size - 1] = 0;
+        c
+    };
+    let mut bufs: Vec<(Vec<u8>, Vec<u8>)> = (0..a + b)
+        .map(|w| {
+            let size = if w < a { a } else { b };
+            let rank = if w < a { w } else { w - a };
+            (bytes_of(&matrices(w, total)), vec![0; 32 * counts(size)[rank]])
+        })
+        .collect();
+    for (w, p) in procs.iter_mut().enumerate() {
+        let size = if w < a { a } else { b };
+        let mut at = 0;
+        let blocks: Vec<(usize, usize)> = counts(size)
+            .iter()
+            .map(|&c| {
+                at += c;
+                (32 * (at - c), 32 * c)
+            })
+            .collect();
+        let (send, recv) = &mut bufs[w];
+        let mut s = Schedule::new();
+        let (sr, rr) = (s.user(UserBuf::from_slice(send)), s.user(UserBuf::from_slice(recv)));
+        inter::reduce_scatter(&mut s, p.rank, size, sr, rr, 32 * total, &blocks, &matprod(total), (5, 6));
+        p.scheds.push(s);
+    }
+    drive(&mut procs, 64, 41);
+    for (w, (_, recv)) in bufs.iter().enumerate() {
+        let (rank, size, theirs) = if w < a { (w, a, a..a + b) } else { (w - a, b, 0..a) };
+        let c = counts(size);
+        let first: usize = c[..rank].iter().sum();
+        let all = ordered(theirs.start, theirs.end, total);
+        assert_eq!(i64s(recv), all[4 * first..4 * (first + c[rank])], "process {w}");
+    }
+}
+
 /// Every algorithm of bcast, reduce, allreduce and allgather on sizes 1 to 9, with more and
 /// with fewer elements than ranks, eager and rendezvous messages, every root: exact results.
 #[test]
 fn every_algorithm_gives_exact_results() {
-    type Red = fn(&mut Schedule, usize, usize, Range, Kind, BuiltinOp, i32);
-    type RootRed = fn(&mut Schedule, usize, usize, usize, Option<Range>, Range, Kind, BuiltinOp, i32);
+    type Red = fn(&mut Schedule, usize, usize, Range, &Reduction, i32);
+    type RootRed = fn(&mut Schedule, usize, usize, usize, Option<Range>, Range, &Reduction, i32);
     type Gat = fn(&mut Schedule, usize, usize, Range, i32);
     let allreduces: [(&str, Red); 3] = [("recursive doubling", allreduce), ("rabenseifner", large::allreduce_rabenseifner), ("ring", large::allreduce_ring)];
     let reduces: [(&str, RootRed); 2] = [("binomial", reduce), ("reduce-scatter-gather", large::reduce_scatter_gather)];
@@ -327,7 +606,7 @@ fn every_algorithm_gives_exact_results() {
                 for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
                     let mut s = Schedule::new();
                     let r = s.user(UserBuf::from_slice(b));
-                    build(&mut s, p.rank, size, r, Kind::I64, BuiltinOp::Sum, 3);
+                    build(&mut s, p.rank, size, r, &builtin(BuiltinOp::Sum, Kind::I64), 3);
                     p.scheds.push(s);
                 }
                 drive(&mut procs, eager, (size * 31 + elems) as u64);
@@ -349,7 +628,7 @@ fn every_algorithm_gives_exact_results() {
                         if in_place {
                             rb.copy_from_slice(sb);
                         }
-                        build(&mut s, p.rank, size, root, (!in_place).then_some(sr), if p.rank == root { rr } else { Range::EMPTY }, Kind::I64, BuiltinOp::Sum, 5);
+                        build(&mut s, p.rank, size, root, (!in_place).then_some(sr), if p.rank == root { rr } else { Range::EMPTY }, &builtin(BuiltinOp::Sum, Kind::I64), 5);
                         p.scheds.push(s);
                     }
                     drive(&mut procs, eager, (size * 17 + root) as u64);
@@ -406,7 +685,7 @@ fn every_algorithm_gives_exact_results() {
 #[test]
 fn large_allreduces_are_bit_identical() {
     for size in [3usize, 4, 6] {
-        for build in [large::allreduce_rabenseifner as fn(&mut Schedule, usize, usize, Range, Kind, BuiltinOp, i32), large::allreduce_ring] {
+        for build in [large::allreduce_rabenseifner as fn(&mut Schedule, usize, usize, Range, &Reduction, i32), large::allreduce_ring] {
             let mut procs = intra(size);
             let mut bufs: Vec<Vec<u8>> = (0..size)
                 .map(|r| (0..50).flat_map(|i| (1.0f64 / (r * 50 + i + 3) as f64 * 1e10f64.powi((r % 3) as i32)).to_ne_bytes()).collect())
@@ -414,7 +693,7 @@ fn large_allreduces_are_bit_identical() {
             for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
                 let mut s = Schedule::new();
                 let r = s.user(UserBuf::from_slice(b));
-                build(&mut s, p.rank, size, r, Kind::F64, BuiltinOp::Sum, 4);
+                build(&mut s, p.rank, size, r, &builtin(BuiltinOp::Sum, Kind::F64), 4);
                 p.scheds.push(s);
             }
             drive(&mut procs, 128, 9 + size as u64);
@@ -430,7 +709,7 @@ fn large_allreduces_are_bit_identical() {
 #[test]
 fn node_aware_collectives_give_exact_results() {
     let layouts: [&[u32]; 5] = [&[0, 0, 1, 1], &[0, 1, 0, 1], &[5, 5, 5, 2], &[0, 1, 1, 2, 2, 2, 0], &[3, 0, 3, 0, 3, 0, 1, 1, 3]];
-    type Red = fn(&mut Schedule, usize, usize, Range, Kind, BuiltinOp, i32);
+    type Red = fn(&mut Schedule, usize, usize, Range, &Reduction, i32);
     let across: [Red; 3] = [allreduce, large::allreduce_rabenseifner, large::allreduce_ring];
     for hosts in layouts {
         let size = hosts.len();
@@ -444,7 +723,7 @@ fn node_aware_collectives_give_exact_results() {
             for (p, b) in procs.iter_mut().zip(bufs.iter_mut()) {
                 let mut s = Schedule::new();
                 let r = s.user(UserBuf::from_slice(b));
-                node_aware::allreduce(&mut s, &layout, p.rank, r, Kind::I64, BuiltinOp::Sum, 3, &|s, r, n, b, t| flat(s, r, n, b, Kind::I64, BuiltinOp::Sum, t));
+                node_aware::allreduce(&mut s, &layout, p.rank, r, &builtin(BuiltinOp::Sum, Kind::I64), 3, &|s, r, n, b, t| flat(s, r, n, b, &builtin(BuiltinOp::Sum, Kind::I64), t));
                 let mut bar = Schedule::new();
                 node_aware::barrier(&mut bar, &layout, p.rank, 4);
                 p.scheds = vec![s, bar];
@@ -466,7 +745,7 @@ fn node_aware_collectives_give_exact_results() {
                 let mut t = Schedule::new();
                 let sr = t.user(UserBuf::from_slice(sb));
                 let rr = t.user(UserBuf::from_slice(rb));
-                node_aware::reduce(&mut t, &layout, p.rank, root, Some(sr), rr, Kind::I64, BuiltinOp::Sum, 5);
+                node_aware::reduce(&mut t, &layout, p.rank, root, Some(sr), rr, &builtin(BuiltinOp::Sum, Kind::I64), 5);
                 p.scheds = vec![s, t];
             }
             drive(&mut procs, 64, (size * 5 + root) as u64);
