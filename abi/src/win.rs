@@ -296,15 +296,35 @@ fn target_map(count: MPI_Count, d: MPI_Datatype) -> Result<(usize, Arc<TypeMap>)
     Ok((count as usize, map))
 }
 
-/// The one predefined type an accumulate datatype is made of.
+/// The one predefined type an accumulate datatype is made of. Type maps list a pair type
+/// (`MPI_2INT`, ...) as its value and its index, so a signature that alternates a value kind
+/// with `int` is taken as that pair type, which MAXLOC and MINLOC need (a derived type of
+/// `MPI_2INT` is all `int`s, so it accumulates as `MPI_INT`: MAXLOC on it is `MPI_ERR_OP`).
 fn element(d: MPI_Datatype) -> Result<Kind> {
+    if handles::is_predefined(d) {
+        if let Some(kind) = handles::datatype(d)? {
+            return Ok(kind);
+        }
+    }
     let map = handles::type_map(d)?;
-    let mut kinds = map.signature().iter().map(|(b, _)| b.kind);
-    let first = kinds.next().unwrap_or(Kind::Byte);
-    if kinds.any(|k| k != first) {
+    let sig = map.signature();
+    let Some(first) = sig.first().map(|(b, _)| b.kind) else { return Ok(Kind::Byte) };
+    if sig.iter().all(|(b, _)| b.kind == first) {
+        return Ok(first);
+    }
+    let pair = match first {
+        Kind::F32 => Kind::FloatInt,
+        Kind::F64 => Kind::DoubleInt,
+        Kind::I64 => Kind::LongInt,
+        Kind::I16 => Kind::ShortInt,
+        Kind::LongDouble => Kind::LongDoubleInt,
+        _ => return fail(ErrorClass::Type, "accumulate datatypes must be built of one predefined datatype"),
+    };
+    let alternates = sig.iter().enumerate().all(|(i, &(b, n))| n == 1 && b.kind == if i % 2 == 0 { first } else { Kind::I32 });
+    if !alternates || sig.len() % 2 != 0 {
         return fail(ErrorClass::Type, "accumulate datatypes must be built of one predefined datatype");
     }
-    Ok(first)
+    Ok(pair)
 }
 
 /// The op of an accumulate on `elem`, checked at the origin.

@@ -222,12 +222,15 @@ fn packed_pairs(kind: Kind, memory: &[u8]) -> Vec<u8> {
 
 /// `old op origin` over packed elements of `kind`.
 pub fn combine(op: BuiltinOp, kind: Kind, old: &[u8], origin: &[u8]) -> Result<Vec<u8>> {
+    if op == BuiltinOp::NoOp {
+        // The origin buffer is ignored (and not sent).
+        return Ok(old.to_vec());
+    }
     if old.len() != origin.len() {
         return fail(ErrorClass::Count, format!("accumulate of {} bytes into {} bytes of target", origin.len(), old.len()));
     }
     match op {
         BuiltinOp::Replace => Ok(origin.to_vec()),
-        BuiltinOp::NoOp => Ok(old.to_vec()),
         _ => {
             let mut inout = unpacked_pairs(kind, old);
             reduce_into(op, kind, &mut inout, &unpacked_pairs(kind, origin))?;
