@@ -484,12 +484,18 @@ impl Engine {
     }
 
     /// `MPI_Win_shared_query`: rank `rank`'s part of a shared window, in our address space;
-    /// `PROC_NULL` asks for the first part that is not empty.
+    /// `PROC_NULL` asks for the first part that is not empty. Windows of other flavors share
+    /// no memory (MPI-4.0): size 0 and address 0 for every rank, our own memory for us.
     pub fn win_shared_query(&self, win: WinId, rank: i32) -> Result<(usize, usize, usize)> {
         let mut st = self.lock();
         let w = st.window(win)?;
         if w.flavor != Flavor::Shared {
-            return fail(ErrorClass::RmaFlavor, "MPI_Win_shared_query needs a window from MPI_Win_allocate_shared");
+            let me = w.me as usize;
+            return Ok(match rank {
+                PROC_NULL => (0, 1, 0),
+                r if w.rank_of(r)? == me && w.flavor != Flavor::Dynamic && w.peers[me].size > 0 => (w.peers[me].size, w.peers[me].disp_unit, w.peers[me].base),
+                _ => (0, 1, 0),
+            });
         }
         let r = if rank == PROC_NULL {
             match w.peers.iter().position(|p| p.size > 0) {
