@@ -9,8 +9,6 @@
 //!
 //! Derived datatypes are taken as origin, result and target types. Accumulate types must be
 //! built of one predefined type (the standard's rule), else `MPI_ERR_TYPE`.
-//! Post-start-complete-wait synchronisation (`MPI_Win_post`, ...) is not implemented: those
-//! functions are still generated stubs.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr};
@@ -617,4 +615,45 @@ pub unsafe extern "C" fn PMPI_Win_flush_local_all(win: MPI_Win) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Win_sync(win: MPI_Win) -> c_int {
     api_win(win, "MPI_Win_sync", || engine()?.win_sync(live(win)?))
+}
+
+/// The world ranks of a group argument.
+fn group_members(group: MPI_Group) -> Result<Vec<usize>> {
+    Ok(crate::group::group(group)?.members().to_vec())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_post(group: MPI_Group, _assert: c_int, win: MPI_Win) -> c_int {
+    api_win(win, "MPI_Win_post", || {
+        let id = live(win)?;
+        engine()?.win_post(id, &group_members(group)?)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_start(group: MPI_Group, _assert: c_int, win: MPI_Win) -> c_int {
+    api_win(win, "MPI_Win_start", || {
+        let id = live(win)?;
+        engine()?.win_start(id, &group_members(group)?)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_complete(win: MPI_Win) -> c_int {
+    api_win(win, "MPI_Win_complete", || engine()?.win_complete(live(win)?))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_wait(win: MPI_Win) -> c_int {
+    api_win(win, "MPI_Win_wait", || engine()?.win_wait(live(win)?, true).map(|_| ()))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_test(win: MPI_Win, flag: *mut c_int) -> c_int {
+    api_win(win, "MPI_Win_test", || {
+        let id = live(win)?;
+        check_out(flag, "flag")?;
+        let done = engine()?.win_wait(id, false)?;
+        unsafe { out(flag, c_int::from(done)) }
+    })
 }

@@ -33,9 +33,13 @@ pub enum OpKind {
     CompareSwap,
     Lock,
     Unlock,
+    /// `MPI_Win_post` tells an origin it may access us (not answered).
+    Post,
+    /// `MPI_Win_complete` tells a target our accesses are done (not answered).
+    Complete,
 }
 
-const KINDS: [OpKind; 7] = [OpKind::Put, OpKind::Get, OpKind::Acc, OpKind::GetAcc, OpKind::CompareSwap, OpKind::Lock, OpKind::Unlock];
+const KINDS: [OpKind; 9] = [OpKind::Put, OpKind::Get, OpKind::Acc, OpKind::GetAcc, OpKind::CompareSwap, OpKind::Lock, OpKind::Unlock, OpKind::Post, OpKind::Complete];
 
 /// Every element kind, in wire order.
 const ELEMS: [Kind; 25] = [
@@ -271,7 +275,7 @@ pub fn apply(req: &RmaRequest, payload: &[u8], mem: &mut dyn TargetMemory) -> Re
             }
             Ok(old)
         }
-        OpKind::Lock | OpKind::Unlock => fail(ErrorClass::Intern, "a lock request is not a data request"),
+        OpKind::Lock | OpKind::Unlock | OpKind::Post | OpKind::Complete => fail(ErrorClass::Intern, "a synchronisation request is not a data request"),
     }
 }
 

@@ -145,6 +145,13 @@ pub(super) struct Window {
     fence_epoch: bool,
     held: HashMap<usize, Held>,
     lock_all: Option<bool>,
+    /// Post-start-complete-wait: the targets of our access epoch (`MPI_Win_start`) and the
+    /// origins of our exposure epoch (`MPI_Win_post`), as window ranks.
+    access: Option<Vec<usize>>,
+    exposure: Option<Vec<usize>>,
+    /// `Post` and `Complete` notices received and not yet consumed, by rank.
+    posts: Vec<u32>,
+    completes: Vec<u32>,
 }
 
 /// The window's memory as its target-side operations reach it.
@@ -264,6 +271,13 @@ impl Window {
     fn serve(&mut self, proto: &mut crate::protocol::Protocol, origin: u32, msg: &[u8]) -> Result<()> {
         let (req, payload) = rma::RmaRequest::decode(msg)?;
         let granted = match req.kind {
+            OpKind::Post | OpKind::Complete => {
+                let counts = if req.kind == OpKind::Post { &mut self.posts } else { &mut self.completes };
+                if let Some(c) = counts.get_mut(origin as usize) {
+                    *c += 1;
+                }
+                Vec::new()
+            }
             OpKind::Lock => self.locks.request(origin, req.lock, req.reply_tag),
             OpKind::Unlock => {
                 let outcome = self.locks.release(origin, req.lock);
@@ -303,9 +317,29 @@ impl Window {
         }
     }
 
+    /// Sends a notice that is not answered (`Post`, `Complete`).
+    fn notify(&self, proto: &mut crate::protocol::Protocol, target: usize, kind: OpKind) {
+        let env = Envelope { ctx: self.ctx, src: self.me, tag: RMA_TAG };
+        let msg = RmaRequest::control(kind, LockType::Shared, 0).encode(&[]);
+        let sent = proto.isend(self.members[target], env, SendData::Owned(msg), SendMode::Standard);
+        let _ = proto.detach(sent);
+    }
+
+    /// Window ranks of the processes of a group (world ranks); `MPI_ERR_GROUP` if one is not
+    /// in the window.
+    fn ranks_of(&self, group: &[usize]) -> Result<Vec<usize>> {
+        group
+            .iter()
+            .map(|w| match self.members.iter().position(|m| m == w) {
+                Some(r) => Ok(r),
+                None => fail(ErrorClass::Group, format!("process {w} of the group is not in the window")),
+            })
+            .collect()
+    }
+
     /// Whether `target` is in an access epoch of ours.
     fn check_epoch(&self, target: usize) -> Result<()> {
-        if self.fence_epoch || self.lock_all.is_some() || self.held.contains_key(&target) {
+        if self.fence_epoch || self.lock_all.is_some() || self.held.contains_key(&target) || self.access.as_ref().is_some_and(|a| a.contains(&target)) {
             return Ok(());
         }
         fail(ErrorClass::RmaSync, format!("RMA operation to rank {target} outside an access epoch"))
@@ -396,6 +430,7 @@ impl Engine {
             owned = Some(Owned::Shared(map));
         }
         let regions = if flavor == Flavor::Dynamic || size == 0 { Vec::new() } else { vec![(base, size)] };
+        let n = members.len();
         let w = Window {
             comm: dup,
             ctx,
@@ -416,6 +451,10 @@ impl Engine {
             fence_epoch: false,
             held: HashMap::new(),
             lock_all: None,
+            access: None,
+            exposure: None,
+            posts: vec![0; n],
+            completes: vec![0; n],
         };
         let id = self.lock().wins.insert(w);
         Ok((WinId(id.token()), base))
@@ -565,7 +604,7 @@ impl Engine {
             OpKind::GetAcc if call.op == BuiltinOp::NoOp => (0, tlen),
             OpKind::GetAcc => (tlen, tlen),
             OpKind::CompareSwap => (2 * tlen, tlen),
-            OpKind::Lock | OpKind::Unlock => return fail(ErrorClass::Intern, "locks are not RMA operations"),
+            OpKind::Lock | OpKind::Unlock | OpKind::Post | OpKind::Complete => return fail(ErrorClass::Intern, "synchronisation requests are not RMA operations"),
         };
         let data = if call.kind == OpKind::GetAcc && call.op == BuiltinOp::NoOp { Vec::new() } else { call.data };
         if data.len() != expect_data || call.result.as_ref().is_some_and(|b| b.len() != expect_reply) {
@@ -726,6 +765,90 @@ impl Engine {
         self.with_state(|st| st.window(win).map(|_| ()))?;
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    /// `MPI_Win_post`: exposes our memory to the processes of `group` (world ranks).
+    pub fn win_post(&self, win: WinId, group: &[usize]) -> Result<()> {
+        let mut st = self.lock();
+        let State { wins, proto, .. } = &mut *st;
+        let Some(w) = wins.get_mut(win_id(win)) else { return fail(ErrorClass::Win, "invalid window handle") };
+        if w.exposure.is_some() {
+            return fail(ErrorClass::RmaSync, "MPI_Win_post inside an exposure epoch");
+        }
+        let origins = w.ranks_of(group)?;
+        for &o in &origins {
+            w.notify(proto, o, OpKind::Post);
+        }
+        w.exposure = Some(origins);
+        w.fence_epoch = false;
+        self.progress(&mut st)
+    }
+
+    /// `MPI_Win_start`: waits until every process of `group` has posted, then accesses them.
+    pub fn win_start(&self, win: WinId, group: &[usize]) -> Result<()> {
+        let targets = {
+            let mut st = self.lock();
+            let w = st.window(win)?;
+            if w.access.is_some() || !w.held.is_empty() || w.lock_all.is_some() {
+                return fail(ErrorClass::RmaSync, "MPI_Win_start inside an access epoch");
+            }
+            w.ranks_of(group)?
+        };
+        self.wait_until(|st| {
+            let w = st.window(win)?;
+            if !targets.iter().all(|&t| w.posts[t] > 0) {
+                return Ok(None);
+            }
+            for &t in &targets {
+                w.posts[t] -= 1;
+            }
+            w.access = Some(targets.clone());
+            w.fence_epoch = false;
+            Ok(Some(()))
+        })
+    }
+
+    /// `MPI_Win_complete`: completes our operations to the targets and tells them.
+    pub fn win_complete(&self, win: WinId) -> Result<()> {
+        let targets = match self.lock().window(win)?.access.clone() {
+            Some(t) => t,
+            None => return fail(ErrorClass::RmaSync, "MPI_Win_complete without MPI_Win_start"),
+        };
+        let done = self.win_wait_ops(win, |t| targets.contains(t));
+        let mut st = self.lock();
+        let State { wins, proto, .. } = &mut *st;
+        if let Some(w) = wins.get_mut(win_id(win)) {
+            for &t in &targets {
+                w.notify(proto, t, OpKind::Complete);
+            }
+            w.access = None;
+        }
+        self.progress(&mut st)?;
+        done
+    }
+
+    /// `MPI_Win_wait` (`block`) and `MPI_Win_test`: whether every origin of our exposure
+    /// epoch has completed; the epoch ends when they have.
+    pub fn win_wait(&self, win: WinId, block: bool) -> Result<bool> {
+        let ended = |st: &mut State| -> Result<Option<bool>> {
+            let w = st.window(win)?;
+            let Some(origins) = w.exposure.clone() else {
+                return fail(ErrorClass::RmaSync, "MPI_Win_wait without MPI_Win_post");
+            };
+            if !origins.iter().all(|&o| w.completes[o] > 0) {
+                return Ok(None);
+            }
+            for &o in &origins {
+                w.completes[o] -= 1;
+            }
+            w.exposure = None;
+            Ok(Some(true))
+        };
+        if block {
+            self.wait_until(ended)
+        } else {
+            Ok(self.with_state(ended)?.unwrap_or(false))
+        }
     }
 
     /// Serves the windows' incoming requests and collects replies (`Engine::progress`).

@@ -784,23 +784,3 @@ pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: 
 pub unsafe extern "C" fn PMPI_Unpublish_name(service_name: *const c_char, info: MPI_Info, port_name: *const c_char) -> c_int {
     crate::errors::unsupported("MPI_Unpublish_name", super::consts::MPI_COMM_SELF)
 }
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Win_complete(win: MPI_Win) -> c_int {
-    crate::errors::unsupported("MPI_Win_complete", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Win_post(group: MPI_Group, assert: c_int, win: MPI_Win) -> c_int {
-    crate::errors::unsupported("MPI_Win_post", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Win_start(group: MPI_Group, assert: c_int, win: MPI_Win) -> c_int {
-    crate::errors::unsupported("MPI_Win_start", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Win_test(win: MPI_Win, flag: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Win_test", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Win_wait(win: MPI_Win) -> c_int {
-    crate::errors::unsupported("MPI_Win_wait", super::consts::MPI_COMM_SELF)
-}
