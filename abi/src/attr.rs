@@ -587,6 +587,7 @@ pub unsafe extern "C" fn PMPI_Win_create_keyval(
     extra_state: *mut c_void,
 ) -> c_int {
     // Windows are never duplicated, so the copy callback is kept but never called.
+    // SAFETY: function pointers (or the constants 0 and 1) read as their bits, as above.
     let (copy, delete) = unsafe {
         (std::mem::transmute::<MPI_Win_copy_attr_function, usize>(win_copy_attr_fn), std::mem::transmute::<MPI_Win_delete_attr_function, usize>(win_delete_attr_fn))
     };

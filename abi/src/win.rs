@@ -8,7 +8,10 @@
 //! communicator's handler; every other call's to the window's (`errors::api_win`).
 //!
 //! Derived datatypes are taken as origin, result and target types. Accumulate types must be
-//! built of one predefined type (the standard's rule), else `MPI_ERR_TYPE`.
+//! built of one predefined type (the standard's rule), else `MPI_ERR_TYPE`; user-defined ops
+//! are refused (the standard allows only predefined ones). An error a target reports for an
+//! operation with a request (`MPI_Rput`, ...) is raised by the completing call (`MPI_Wait`)
+//! on `MPI_COMM_WORLD`'s handler, as other requests that name no communicator are.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr};
