@@ -120,6 +120,7 @@ unsafe fn create_at(base: *mut c_void, size: MPI_Aint, disp_unit: MPI_Aint, info
 }
 
 /// `MPI_Win_allocate` and `MPI_Win_allocate_shared`: `baseptr` points to the caller's `void *`.
+#[allow(clippy::too_many_arguments)]
 unsafe fn allocate(name: &'static str, flavor: Flavor, size: MPI_Aint, disp_unit: MPI_Aint, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
     api(comm, name, || unsafe {
         check_out(baseptr, "baseptr")?;

@@ -105,6 +105,20 @@ struct Pending {
     requested: bool,
 }
 
+/// What an origin expects back from a request.
+struct Expect {
+    /// Data bytes of the reply.
+    len: usize,
+    /// Where they go.
+    result: Option<Buf>,
+    /// A request handle waits for the operation.
+    requested: bool,
+}
+
+impl Expect {
+    const ACK: Expect = Expect { len: 0, result: None, requested: false };
+}
+
 /// A request being received, in the order requests arrive.
 struct Incoming {
     req: ReqId,
@@ -211,8 +225,9 @@ impl Window {
         }
     }
 
-    /// Queues a request to `target`, with a receive for its reply of `reply_len` data bytes.
-    fn send_request(&mut self, proto: &mut crate::protocol::Protocol, target: usize, mut req: RmaRequest, payload: &[u8], reply_len: usize, result: Option<Buf>, requested: bool) -> u64 {
+    /// Queues a request to `target`, with a receive for its reply.
+    fn send_request(&mut self, proto: &mut crate::protocol::Protocol, target: usize, mut req: RmaRequest, payload: &[u8], expect: Expect) -> u64 {
+        let Expect { len: reply_len, result, requested } = expect;
         req.reply_tag = self.next_tag;
         self.next_tag = (self.next_tag + 1) % REPLY_SPAN;
         let mut rx = vec![0u8; 1 + reply_len];
@@ -281,7 +296,7 @@ impl Window {
             OpKind::Lock => self.locks.request(origin, req.lock, req.reply_tag),
             OpKind::Unlock => {
                 let outcome = self.locks.release(origin, req.lock);
-                let grants = outcome.as_ref().map(|g| g.clone()).unwrap_or_default();
+                let grants = outcome.clone().unwrap_or_default();
                 self.reply(proto, origin, req.reply_tag, rma::encode_reply(&outcome.map(|_| Vec::new())));
                 grants
             }
@@ -610,7 +625,7 @@ impl Engine {
         if data.len() != expect_data || call.result.as_ref().is_some_and(|b| b.len() != expect_reply) {
             return fail(ErrorClass::Count, format!("origin data of {} bytes for {tlen} bytes of target", data.len()));
         }
-        let id = w.send_request(proto, target, req, &data, expect_reply, call.result, request);
+        let id = w.send_request(proto, target, req, &data, Expect { len: expect_reply, result: call.result, requested: request });
         let handle = request.then(|| Request(requests.insert(Req::Rma { win: win_id(win), op: id })));
         self.progress(&mut st)?;
         Ok(handle)
@@ -648,7 +663,7 @@ impl Engine {
             let mut st = self.lock();
             let State { wins, proto, .. } = &mut *st;
             let Some(w) = wins.get_mut(win_id(win)) else { return fail(ErrorClass::Win, "invalid window handle") };
-            let ids = targets.iter().map(|&t| w.send_request(proto, t, RmaRequest::control(kind, lock, 0), &[], 0, None, false)).collect();
+            let ids = targets.iter().map(|&t| w.send_request(proto, t, RmaRequest::control(kind, lock, 0), &[], Expect::ACK)).collect();
             self.progress(&mut st)?;
             ids
         };

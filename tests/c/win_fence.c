@@ -56,6 +56,7 @@ int main(int argc, char **argv)
     CHECK_RANGE_ERR(MPI_Put(src, 2, MPI_INT, right, N - 1, 2, MPI_INT, win));
     CHECK_ERR_CLASS(MPI_Put(src, 1, MPI_DATATYPE_NULL, right, 0, 1, MPI_INT, win), MPI_ERR_TYPE);
     CHECK_ERR_CLASS(MPI_Put(src, -1, MPI_INT, right, 0, 1, MPI_INT, win), MPI_ERR_COUNT);
+    CHECK_ERR_CLASS(MPI_Put(src, 1, MPI_INT, right, -1, 1, MPI_INT, win), MPI_ERR_DISP);
     /* MPICH 5.0.2 accepts MPI_MAXLOC on MPI_INT in MPI_Accumulate (MPI_SUCCESS): skipped there. */
     if (!tu_is_mpich())
         CHECK_ERR_CLASS(MPI_Accumulate(src, 1, MPI_INT, right, 0, 1, MPI_INT, MPI_MAXLOC, win), MPI_ERR_OP);

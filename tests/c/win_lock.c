@@ -50,6 +50,8 @@ int main(int argc, char **argv)
     int other = (rank + 1) % size;
     MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, rank, 0, win));
     CHECK_ERR_CLASS(MPI_Win_lock(MPI_LOCK_SHARED, rank, 0, win), MPI_ERR_RMA_SYNC);
+    CHECK_ERR_CLASS(MPI_Win_free(&win), MPI_ERR_RMA_SYNC);
+    CHECK(win != MPI_WIN_NULL, "a window that could not be freed was set to MPI_WIN_NULL");
     /* MPICH 5.0.2 tracks one passive epoch per window, not per target: it accepts (and
      * performs) an operation on a target that is not locked while another one is. */
     if (other != rank && !tu_is_mpich())
