@@ -368,14 +368,13 @@ impl Window {
     }
 }
 
-/// The target address and ranges of an operation, checked against the target's window.
-fn target_ranges(w: &Window, target: usize, call: &RmaCall) -> Result<(u64, Vec<(i64, u64)>)> {
+/// The target address and ranges of an operation on `peer`'s part of a window, checked
+/// against it (a dynamic window's are absolute addresses only the target can check).
+fn target_ranges(peer: Exposure, dynamic: bool, call: &RmaCall) -> Result<(u64, Vec<(i64, u64)>)> {
     let ranges: Vec<(i64, u64)> = call.target_map.segments(call.target_count, 0).map(|(o, l)| (o as i64, l as u64)).collect();
-    if w.flavor == Flavor::Dynamic {
-        // Absolute addresses: only the target knows what is attached there.
+    if dynamic {
         return Ok((call.disp as u64, ranges));
     }
-    let peer = w.peers[target];
     if call.disp < 0 {
         return fail(ErrorClass::Disp, format!("negative target displacement {}", call.disp));
     }
@@ -383,7 +382,7 @@ fn target_ranges(w: &Window, target: usize, call: &RmaCall) -> Result<(u64, Vec<
     for &(off, len) in &ranges {
         let (lo, hi) = (start + off as i128, start + off as i128 + len as i128);
         if len > 0 && (lo < 0 || hi > peer.size as i128) {
-            return fail(ErrorClass::RmaRange, format!("target bytes {lo}..{hi} are outside rank {target}'s window of {} bytes", peer.size));
+            return fail(ErrorClass::RmaRange, format!("target bytes {lo}..{hi} are outside the target's window of {} bytes", peer.size));
         }
     }
     Ok(((peer.base as i128 + start) as u64, ranges))
@@ -610,7 +609,7 @@ impl Engine {
         }
         let target = w.rank_of(call.target)?;
         w.check_epoch(target)?;
-        let (addr, ranges) = target_ranges(w, target, &call)?;
+        let (addr, ranges) = target_ranges(w.peers[target], w.flavor == Flavor::Dynamic, &call)?;
         let req = RmaRequest { kind: call.kind, op: call.op, elem: call.elem, lock: LockType::Shared, reply_tag: 0, addr, ranges };
         let tlen = req.target_len();
         let (expect_data, expect_reply) = match call.kind {
@@ -886,3 +885,7 @@ fn bytes_of_mut<T: Copy>(v: &mut [T]) -> &mut [u8] {
     // SAFETY: plain integers; any byte pattern is one, and the length covers exactly `v`.
     unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, std::mem::size_of_val(v)) }
 }
+
+#[cfg(test)]
+#[path = "window/tests.rs"]
+mod tests;
