@@ -131,6 +131,11 @@ int main(int argc, char **argv)
     CHECK(handler_calls == 2 && handler_code == MPI_ERR_OTHER, "call_errhandler: %d calls, code %d", handler_calls, handler_code);
     MPI_CHECK(MPI_Win_set_errhandler(win, MPI_ERRORS_RETURN));
     MPI_CHECK(MPI_Errhandler_free(&user));
+    /* A handler made for communicators does not go on a window. */
+    MPI_Errhandler comm_eh;
+    MPI_CHECK(MPI_Comm_create_errhandler((MPI_Comm_errhandler_function *)win_handler, &comm_eh));
+    CHECK(MPI_Win_set_errhandler(win, comm_eh) != MPI_SUCCESS, "a communicator handler went on a window");
+    MPI_CHECK(MPI_Errhandler_free(&comm_eh));
     MPI_CHECK(MPI_Comm_free_keyval(&ckv));
 
     /* Invalid windows: MPI_ERR_WIN, on MPI_COMM_SELF's handler. */
