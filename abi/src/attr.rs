@@ -17,9 +17,10 @@
 //! (copied on dup, deleted through its callback) and the keyval's record goes when the last of
 //! them does.
 //!
-//! Communicators and datatypes carry attributes (`MPI_Type_dup` copies them, `MPI_Type_free`
-//! deletes them; predefined datatypes carry them too, for the life of the process). The
-//! machinery is the same for windows ([`Object`]); their `_attr` functions come with windows.
+//! Communicators, datatypes and windows carry attributes (`MPI_Type_dup` copies them,
+//! `MPI_Type_free` deletes them; predefined datatypes carry them too, for the life of the
+//! process; windows are never copied, `MPI_Win_free` deletes theirs). One machinery serves
+//! the three kinds ([`Object`]).
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -28,7 +29,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock};
 use mpi_core::engine::TAG_UB;
 use mpi_core::error::{fail, ErrorClass, MpiError, Result};
 
-use crate::errors::{api, class_of_code};
+use crate::errors::{api, api_win, class_of_code};
 use crate::generated::consts::*;
 use crate::generated::types::*;
 use crate::{engine, handles, out, read};
@@ -38,6 +39,7 @@ use crate::{engine, handles, out, read};
 pub(crate) enum Object {
     Comm,
     Type,
+    Win,
 }
 
 /// The C signatures of the three kinds' callbacks differ only in the handle type, which is a
@@ -557,4 +559,85 @@ pub unsafe extern "C" fn PMPI_Type_get_attr(datatype: MPI_Datatype, type_keyval:
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> c_int {
     api(MPI_COMM_SELF, "MPI_Type_delete_attr", || delete(Object::Type, live_type(datatype)?, type_keyval))
+}
+
+// ---- Windows ------------------------------------------------------------------------------
+
+fn is_predefined_win_keyval(k: c_int) -> bool {
+    matches!(k, MPI_WIN_BASE | MPI_WIN_SIZE | MPI_WIN_DISP_UNIT | MPI_WIN_CREATE_FLAVOR | MPI_WIN_MODEL)
+}
+
+fn predefined_win_keyval(k: c_int, what: &str) -> Result<()> {
+    if is_predefined_win_keyval(k) {
+        return fail(ErrorClass::Keyval, format!("keyval {k} is a predefined window attribute: it cannot be {what}"));
+    }
+    Ok(())
+}
+
+/// `MPI_Win_free`'s attribute deletion.
+pub(crate) fn delete_win_attrs(win: MPI_Win) -> Result<()> {
+    delete_all(Object::Win, win.0)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_create_keyval(
+    win_copy_attr_fn: MPI_Win_copy_attr_function,
+    win_delete_attr_fn: MPI_Win_delete_attr_function,
+    win_keyval: *mut c_int,
+    extra_state: *mut c_void,
+) -> c_int {
+    // Windows are never duplicated, so the copy callback is kept but never called.
+    // SAFETY: function pointers (or the constants 0 and 1) read as their bits, as above.
+    let (copy, delete) = unsafe {
+        (std::mem::transmute::<MPI_Win_copy_attr_function, usize>(win_copy_attr_fn), std::mem::transmute::<MPI_Win_delete_attr_function, usize>(win_delete_attr_fn))
+    };
+    api(MPI_COMM_SELF, "MPI_Win_create_keyval", || unsafe { create_keyval_out(Object::Win, copy, delete, win_keyval, extra_state) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_free_keyval(win_keyval: *mut c_int) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Win_free_keyval", || {
+        predefined_win_keyval(unsafe { read(win_keyval)? }, "freed")?;
+        free_keyval(Object::Win, win_keyval)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void) -> c_int {
+    api_win(win, "MPI_Win_set_attr", || {
+        crate::win::live(win)?;
+        predefined_win_keyval(win_keyval, "set")?;
+        set(Object::Win, win.0, win_keyval, attribute_val as usize)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_get_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
+    api_win(win, "MPI_Win_get_attr", || {
+        crate::win::live(win)?;
+        if flag.is_null() || attribute_val.is_null() {
+            return fail(ErrorClass::Arg, "null flag or attribute_val argument");
+        }
+        // `attribute_val` is declared `void *` but points to the caller's `void *`.
+        let value = match crate::win::predefined_attr(win, win_keyval) {
+            Some(v) => Some(v),
+            None => get(Object::Win, win.0, win_keyval)?,
+        };
+        match value {
+            Some(v) => unsafe {
+                out(attribute_val as *mut usize, v)?;
+                out(flag, 1)
+            },
+            None => unsafe { out(flag, 0) },
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Win_delete_attr(win: MPI_Win, win_keyval: c_int) -> c_int {
+    api_win(win, "MPI_Win_delete_attr", || {
+        crate::win::live(win)?;
+        predefined_win_keyval(win_keyval, "deleted")?;
+        delete(Object::Win, win.0, win_keyval)
+    })
 }

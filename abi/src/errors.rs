@@ -6,10 +6,10 @@
 //! `MPI_ERRORS_ABORT`), returns the code (`MPI_ERRORS_RETURN`), or calls the user's function.
 //!
 //! Handlers exist for the four kinds of object the standard gives them: communicators,
-//! windows, files and sessions. Windows and files do not exist in this library yet, so their
-//! handlers can be created and freed, and the default file handler (`MPI_FILE_NULL`) set,
-//! queried and called, but every window or file handle is invalid (`MPI_ERR_WIN`,
-//! `MPI_ERR_FILE`).
+//! windows, files and sessions. Files do not exist in this library yet, so their handlers can
+//! be created and freed, and the default file handler (`MPI_FILE_NULL`) set, queried and
+//! called, but every file handle is invalid (`MPI_ERR_FILE`). A window's errors go to its own
+//! handler (`MPI_ERRORS_ARE_FATAL` until set), errors on an invalid window to `MPI_COMM_SELF`'s.
 
 use std::collections::HashMap;
 use std::ffi::c_char;
@@ -220,6 +220,8 @@ struct Errhandlers {
     by_comm: HashMap<MPI_Comm, Handler>,
     /// Handler of each live session (set by `MPI_Session_init`).
     by_session: HashMap<usize, Handler>,
+    /// Handler of each window that does not use the default (`MPI_ERRORS_ARE_FATAL`).
+    by_win: HashMap<usize, Handler>,
     /// The default file error handler (`MPI_File_set_errhandler(MPI_FILE_NULL, ..)`), which
     /// errors on invalid file handles go to; `None`: `MPI_ERRORS_RETURN`, the standard's default.
     file_default: Option<Handler>,
@@ -573,15 +575,38 @@ pub unsafe extern "C" fn PMPI_Comm_call_errhandler(comm: MPI_Comm, errorcode: c_
     MPI_SUCCESS
 }
 
-// ---- windows: handlers can be made; no window exists yet to set them on ----------------
+// ---- windows (the windows themselves are win.rs) ------------------------------------------
 
-/// Windows are not implemented yet (one-sided communication, issue 7), so no handle names a
-/// window: every window argument is `MPI_ERR_WIN`, raised on `MPI_COMM_SELF`.
-fn no_window(win: MPI_Win) -> MpiError {
-    if win == MPI_WIN_NULL {
-        MpiError::new(ErrorClass::Win, "MPI_WIN_NULL is not a valid window here")
-    } else {
-        MpiError::new(ErrorClass::Win, format!("invalid window handle {:#x} (windows are not implemented yet)", win.0))
+/// Like [`api`] for calls on a window: errors go to the window's handler, or to
+/// `MPI_COMM_SELF`'s when the handle names no live window.
+pub fn api_win(win: MPI_Win, name: &'static str, body: impl FnOnce() -> Result<()>) -> c_int {
+    match body() {
+        Ok(()) => MPI_SUCCESS,
+        Err(e) => raise_win(win, name, e),
+    }
+}
+
+pub(crate) fn raise_win(win: MPI_Win, name: &str, err: MpiError) -> c_int {
+    match win_handler(win) {
+        Ok(h) => {
+            let code = class_code(err.class);
+            invoke(h, win.0, code, || fatal_message(name, &err, code))
+        }
+        Err(_) => raise(MPI_COMM_SELF, name, err),
+    }
+}
+
+/// A live window's handler (`MPI_ERR_WIN` for anything else); `MPI_ERRORS_ARE_FATAL` unless set.
+fn win_handler(win: MPI_Win) -> Result<Handler> {
+    crate::win::live(win)?;
+    Ok(errhandlers().by_win.get(&win.0).copied().unwrap_or(Handler::Fatal))
+}
+
+/// Forgets a freed window's handler.
+pub(crate) fn forget_win(win: MPI_Win) {
+    let mut table = errhandlers();
+    if let Some(old) = table.by_win.remove(&win.0) {
+        table.release(old);
     }
 }
 
@@ -592,18 +617,41 @@ pub unsafe extern "C" fn PMPI_Win_create_errhandler(win_errhandler_fn: MPI_Win_e
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Win_set_errhandler(win: MPI_Win, _errhandler: MPI_Errhandler) -> c_int {
-    raise(MPI_COMM_SELF, "MPI_Win_set_errhandler", no_window(win))
+pub unsafe extern "C" fn PMPI_Win_set_errhandler(win: MPI_Win, errhandler: MPI_Errhandler) -> c_int {
+    api_win(win, "MPI_Win_set_errhandler", || {
+        win_handler(win)?;
+        let mut table = errhandlers();
+        let h = table.resolve(errhandler, ErrKind::Win)?;
+        table.retain(h);
+        if let Some(old) = table.by_win.insert(win.0, h) {
+            table.release(old);
+        }
+        Ok(())
+    })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Win_get_errhandler(win: MPI_Win, _errhandler: *mut MPI_Errhandler) -> c_int {
-    raise(MPI_COMM_SELF, "MPI_Win_get_errhandler", no_window(win))
+pub unsafe extern "C" fn PMPI_Win_get_errhandler(win: MPI_Win, errhandler: *mut MPI_Errhandler) -> c_int {
+    api_win(win, "MPI_Win_get_errhandler", || {
+        let h = win_handler(win)?;
+        if errhandler.is_null() {
+            return mpi_core::error::fail(ErrorClass::Arg, "null errhandler argument");
+        }
+        let h = errhandlers().hand_out(h);
+        unsafe { crate::out(errhandler, h) }
+    })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Win_call_errhandler(win: MPI_Win, _errorcode: c_int) -> c_int {
-    raise(MPI_COMM_SELF, "MPI_Win_call_errhandler", no_window(win))
+pub unsafe extern "C" fn PMPI_Win_call_errhandler(win: MPI_Win, errorcode: c_int) -> c_int {
+    const NAME: &str = "MPI_Win_call_errhandler";
+    match win_handler(win) {
+        Ok(h) => {
+            invoke(h, win.0, call_code(errorcode), || call_message(NAME, errorcode));
+            MPI_SUCCESS
+        }
+        Err(e) => raise_win(win, NAME, e),
+    }
 }
 
 // ---- files: the default file handler; no file can be opened yet --------------------------

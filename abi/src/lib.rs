@@ -32,6 +32,7 @@ mod status;
 mod toint;
 mod topo;
 mod typector;
+mod win;
 
 use std::ffi::c_char;
 use std::sync::OnceLock;
@@ -59,6 +60,7 @@ pub use status::*;
 pub use toint::*;
 pub use topo::*;
 pub use typector::*;
+pub use win::*;
 
 use generated::types::c_int;
 

@@ -60,6 +60,11 @@ mod nbc;
 use nbc::Coll;
 pub use nbc::CollMode;
 
+/// Windows and one-sided communication over `rma.rs` (`window.rs`).
+#[path = "window.rs"]
+mod window;
+pub use window::{Exposure, Flavor, RmaCall, WinId};
+
 /// A communicator: the token of its entry in the engine's table (a `slab::Id`, generation in
 /// the high half), so that a freed communicator's id is detected as invalid. WORLD and SELF are
 /// the table's first two entries. Communicators and their context ids: `comm.rs`.
@@ -114,6 +119,8 @@ enum Req {
     Persistent { spec: Persistent, active: Option<ReqId> },
     /// A nonblocking or persistent collective (`nbc.rs`).
     Coll(Box<Coll>),
+    /// An RMA operation with a request (`MPI_Rput`, ...): operation `op` of window `win`.
+    Rma { win: Id, op: u64 },
 }
 
 /// `MPI_BSEND_OVERHEAD`: what each buffered message costs in the attached buffer besides its data.
@@ -152,6 +159,8 @@ pub struct State {
     /// User-defined reductions of collective requests, to run outside the lock: the user
     /// function may call MPI (`schedule.rs`). `wait_until` and `with_state` run them.
     user_steps: Vec<crate::schedule::UserStep>,
+    /// Windows (`window.rs`).
+    wins: Slab<window::Window>,
 }
 
 /// How a world rank is reached: this process, or peer `peer` of transport `t`.
@@ -308,6 +317,7 @@ impl Engine {
                 tuning,
                 host_of,
                 idups: Vec::new(),
+                wins: Slab::default(),
             }),
             rank,
             size,
@@ -433,6 +443,9 @@ impl Engine {
         }
         if !st.idups.is_empty() {
             self.progress_idups(st);
+        }
+        if !st.wins.is_empty() {
+            self.progress_windows(st)?;
         }
         Ok(())
     }
@@ -695,6 +708,8 @@ impl Engine {
             Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => *r,
             Some(Req::Persistent { active: None, .. }) => return fail(ErrorClass::Request, "cancel of an inactive persistent request"),
             Some(Req::Coll(_)) => return fail(ErrorClass::Request, "a collective request cannot be cancelled"),
+            // The standard lets an RMA request's cancel do nothing: it completes as it would.
+            Some(Req::Rma { .. }) => return Ok(()),
             None => return fail(ErrorClass::Request, "invalid request"),
         };
         st.proto.cancel(r)
@@ -915,6 +930,13 @@ impl State {
             }
             Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
             Some(Req::Coll(_)) => self.test_coll(req),
+            Some(&mut Req::Rma { win, op }) => {
+                let status = self.rma_test(win, op);
+                if status.is_some() {
+                    self.requests.remove(req.0);
+                }
+                Ok(status)
+            }
             Some(Req::Persistent { active: Some(r), .. }) => {
                 let r = *r;
                 let status = self.proto.take(r)?;
@@ -935,6 +957,7 @@ impl State {
             Req::Active { comm, .. } => *comm,
             Req::Persistent { spec: Persistent::Send { comm, .. } | Persistent::Recv { comm, .. }, .. } => Some(*comm),
             Req::Coll(c) => Some(c.comm()),
+            Req::Rma { .. } => None,
         }
     }
 
@@ -945,6 +968,7 @@ impl State {
             Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.peek(*r),
             Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
             Some(Req::Coll(c)) => Ok(c.peek()),
+            Some(&Req::Rma { win, op }) => Ok(self.rma_peek(win, op)),
         }
     }
 
@@ -991,7 +1015,7 @@ impl State {
         match self.requests.remove(req.0) {
             None => fail(ErrorClass::Request, "invalid or already freed request"),
             Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.detach(r),
-            Some(Req::Persistent { active: None, .. }) | Some(Req::Coll(_)) => Ok(()),
+            Some(Req::Persistent { active: None, .. }) | Some(Req::Coll(_)) | Some(Req::Rma { .. }) => Ok(()),
         }
     }
 }

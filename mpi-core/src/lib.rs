@@ -14,6 +14,7 @@ pub mod matching;
 pub mod op;
 pub mod packet;
 pub mod protocol;
+pub mod rma;
 pub mod schedule;
 pub mod slab;
 pub mod transport;

@@ -4,7 +4,7 @@
  * predefined handlers go on every kind; MPI_Errhandler_free frees every kind.
  * Files: MPI_FILE_NULL stands for the default file error handler (MPI_ERRORS_RETURN at
  * start), which File_set/get_errhandler change and read and File_call_errhandler calls.
- * Windows: no window is valid here, so set/get/call on MPI_WIN_NULL are MPI_ERR_WIN.
+ * Windows: set/get/call on MPI_WIN_NULL are MPI_ERR_WIN (win_basic.c sets them on real windows).
  * Sessions: a session's handler is called by MPI_Session_call_errhandler with the session and
  * the code, and by errors of calls on the session. A handle returned by a get is a reference
  * of its own: freeing it leaves the handler usable through the others. */
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
         file_calls = 0;
     }
 
-    /* Windows: there is none to set a handler on. MPI_WIN_NULL is invalid everywhere. */
+    /* Windows: MPI_WIN_NULL is invalid everywhere (real windows: win_basic.c). */
     CHECK_ERR_CLASS(MPI_Win_set_errhandler(MPI_WIN_NULL, weh), MPI_ERR_WIN);
     CHECK_ERR_CLASS(MPI_Win_get_errhandler(MPI_WIN_NULL, &got), MPI_ERR_WIN);
     CHECK_ERR_CLASS(MPI_Win_call_errhandler(MPI_WIN_NULL, MPI_ERR_OTHER), MPI_ERR_WIN);
