@@ -125,7 +125,10 @@ int main(int argc, char **argv)
     CHECK_ERR_CLASS(MPI_Comm_create_group(MPI_COMM_NULL, world, 0, &none), MPI_ERR_COMM);
     MPI_Group stale = even;
     MPI_CHECK(MPI_Group_free(&even));
-    CHECK_ERR_CLASS(MPI_Comm_create_group(MPI_COMM_WORLD, stale, 0, &none), MPI_ERR_GROUP);
+    /* A freed group: MPICH 5.0.2 does not detect it and fails an assertion inside
+     * (allreduce_group.c: "(cdst) != MPI_UNDEFINED"), so only ours checks it. */
+    if (!tu_is_mpich())
+        CHECK_ERR_CLASS(MPI_Comm_create_group(MPI_COMM_WORLD, stale, 0, &none), MPI_ERR_GROUP);
 
     if (odd != MPI_GROUP_EMPTY)
         MPI_CHECK(MPI_Group_free(&odd));
