@@ -144,17 +144,18 @@ struct Rule {
     alg: Algorithm,
 }
 
-/// The selection table and the forced choices (module doc).
+/// The selection table and the forced choices (module doc), as each collective's lines in
+/// table order (a forced algorithm is the one line of its collective): a call's choice scans
+/// only its own collective's few lines.
 #[derive(Clone, Debug)]
 pub struct Tuning {
-    rules: Vec<Rule>,
-    forced: Vec<(Collective, Algorithm)>,
+    lines: [Vec<Rule>; Collective::ALL.len()],
 }
 
 impl Default for Tuning {
     /// The built-in table, nothing forced.
     fn default() -> Tuning {
-        Tuning { rules: parse(DEFAULT_TABLE).unwrap_or_default(), forced: Vec::new() }
+        Tuning::new(parse(DEFAULT_TABLE).unwrap_or_default(), &[])
     }
 }
 
@@ -162,6 +163,17 @@ impl Default for Tuning {
 pub const DEFAULT_TABLE: &str = include_str!("tuning/default.conf");
 
 impl Tuning {
+    fn new(rules: Vec<Rule>, forced: &[(Collective, Algorithm)]) -> Tuning {
+        let mut lines: [Vec<Rule>; Collective::ALL.len()] = Default::default();
+        for r in rules {
+            lines[r.coll as usize].push(r);
+        }
+        for &(coll, alg) in forced {
+            lines[coll as usize] = vec![Rule { coll, min_ranks: 0, min_bytes: 0, alg }];
+        }
+        Tuning { lines }
+    }
+
     /// The table and forced choices the environment asks for (module doc).
     pub fn from_env() -> Result<Tuning> {
         let rules = match std::env::var_os("FERROMPI_COLL_TUNING") {
@@ -182,23 +194,17 @@ impl Tuning {
                 }
             }
         }
-        Ok(Tuning { rules, forced })
+        Ok(Tuning::new(rules, &forced))
     }
 
-    /// The algorithm for `call` of `c`: the forced one, or the last line of the table that
-    /// matches and whose algorithm serves the call; the general algorithm where that fails.
+    /// The algorithm for `call` of `c`: the last of its lines that matches and whose
+    /// algorithm serves the call; the general algorithm where none does.
     pub fn choose(&self, c: Collective, call: Call) -> Algorithm {
-        let general = algorithms(c)[0].1;
-        let wish = match self.forced.iter().find(|(k, _)| *k == c) {
-            Some(&(_, a)) => Some(a),
-            None => self
-                .rules
-                .iter()
-                .rev()
-                .find(|r| r.coll == c && call.ranks >= r.min_ranks && call.bytes >= r.min_bytes && r.alg.serves(c, call))
-                .map(|r| r.alg),
-        };
-        wish.filter(|a| a.serves(c, call)).unwrap_or(general)
+        self.lines[c as usize]
+            .iter()
+            .rev()
+            .find(|r| call.ranks >= r.min_ranks && call.bytes >= r.min_bytes && r.alg.serves(c, call))
+            .map_or(algorithms(c)[0].1, |r| r.alg)
     }
 }
 
@@ -243,7 +249,7 @@ mod tests {
     #[test]
     fn the_built_in_table_parses_and_picks_by_size() {
         let t = Tuning::default();
-        assert_eq!(t.rules.len(), parse(DEFAULT_TABLE).unwrap().len());
+        assert_eq!(t.lines.iter().map(Vec::len).sum::<usize>(), parse(DEFAULT_TABLE).unwrap().len());
         assert_eq!(t.choose(Collective::Allreduce, call(4, 8)), Algorithm::RecursiveDoubling);
         assert_eq!(t.choose(Collective::Allreduce, call(4, 1 << 20)), Algorithm::Rabenseifner);
         // A user op's operand is not cut into pieces.
@@ -257,14 +263,14 @@ mod tests {
     #[test]
     fn the_last_matching_line_wins_and_unservable_choices_fall_back() {
         let rules = parse("allgather 1 0 bruck\nallgather 1 100 recursive_doubling # comment\n").unwrap();
-        let t = Tuning { rules, forced: Vec::new() };
+        let t = Tuning::new(rules, &[]);
         assert_eq!(t.choose(Collective::Allgather, call(4, 99)), Algorithm::Bruck);
         assert_eq!(t.choose(Collective::Allgather, call(4, 100)), Algorithm::RecursiveDoubling);
         // Not a power of two: the last line that serves.
         assert_eq!(t.choose(Collective::Allgather, call(3, 100)), Algorithm::Bruck);
         // No line for the collective: its general algorithm.
         assert_eq!(t.choose(Collective::Reduce, call(3, 1 << 30)), Algorithm::Binomial);
-        let t = Tuning { rules: parse("bcast 1 0 node_aware").unwrap(), forced: vec![(Collective::Allreduce, Algorithm::Ring)] };
+        let t = Tuning::new(parse("bcast 1 0 node_aware").unwrap(), &[(Collective::Allreduce, Algorithm::Ring)]);
         // Two levels need several hosts and several ranks on one.
         assert_eq!(t.choose(Collective::Bcast, Call { hosts: 2, ..call(4, 0) }), Algorithm::NodeAware);
         assert_eq!(t.choose(Collective::Bcast, Call { hosts: 4, ..call(4, 0) }), Algorithm::Binomial);

@@ -42,7 +42,8 @@ fn shape(red: &Reduction) -> (bool, bool) {
     (red.op.commutative(), matches!(red.op, Op::Builtin { .. }))
 }
 
-/// The flat call the leaders of a node-aware collective make among themselves.
+/// The flat call the leaders of a node-aware collective make among themselves (one rank per
+/// host: the table's node-aware lines do not serve it).
 fn leaders_call(site: &Site, bytes: usize, red: Option<&Reduction>) -> Call {
     let hosts = site.layout.as_ref().map_or(1, Layout::hosts);
     Call { ranks: hosts, hosts, ..site.call(bytes, red) }
@@ -56,9 +57,9 @@ pub(super) fn barrier(st: &State, site: &Site, s: &mut Schedule, tag: i32) {
     }
 }
 
-/// A flat bcast from rank 0 of a group, by the algorithm the table gives `call`.
-fn flat_bcast(st: &State, call: Call) -> fn(&mut Schedule, usize, usize, usize, Range, i32) {
-    match st.tuning.choose(Collective::Bcast, Call { hosts: 1, ..call }) {
+/// The builder of flat bcast algorithm `alg`.
+fn flat_bcast(alg: Algorithm) -> fn(&mut Schedule, usize, usize, usize, Range, i32) {
+    match alg {
         Algorithm::ScatterAllgather => large::bcast_scatter_allgather,
         _ => schedule::bcast,
     }
@@ -68,10 +69,10 @@ pub(super) fn bcast(st: &State, site: &Site, s: &mut Schedule, root: usize, buf:
     let alg = st.tuning.choose(Collective::Bcast, site.call(buf.len(), None));
     match site.node_aware(alg) {
         Some(layout) => {
-            let across = flat_bcast(st, leaders_call(site, buf.len(), None));
+            let across = flat_bcast(st.tuning.choose(Collective::Bcast, leaders_call(site, buf.len(), None)));
             node_aware::bcast(s, layout, site.rank, root, buf, tag, &|s, r, n, b, t| across(s, r, n, 0, b, t));
         }
-        None => flat_bcast(st, site.call(buf.len(), None))(s, site.rank, site.size, root, buf, tag),
+        None => flat_bcast(alg)(s, site.rank, site.size, root, buf, tag),
     }
 }
 
@@ -85,9 +86,9 @@ pub(super) fn reduce(st: &State, site: &Site, s: &mut Schedule, root: usize, sen
     }
 }
 
-/// A flat allreduce by the algorithm the table gives `call`.
-fn flat_allreduce(st: &State, call: Call) -> fn(&mut Schedule, usize, usize, Range, &Reduction, i32) {
-    match st.tuning.choose(Collective::Allreduce, Call { hosts: 1, ..call }) {
+/// The builder of flat allreduce algorithm `alg`.
+fn flat_allreduce(alg: Algorithm) -> fn(&mut Schedule, usize, usize, Range, &Reduction, i32) {
+    match alg {
         Algorithm::Rabenseifner => large::allreduce_rabenseifner,
         Algorithm::Ring => large::allreduce_ring,
         _ => schedule::allreduce,
@@ -98,10 +99,10 @@ pub(super) fn allreduce(st: &State, site: &Site, s: &mut Schedule, buf: Range, r
     let alg = st.tuning.choose(Collective::Allreduce, site.call(buf.len(), Some(red)));
     match site.node_aware(alg) {
         Some(layout) => {
-            let across = flat_allreduce(st, leaders_call(site, buf.len(), Some(red)));
+            let across = flat_allreduce(st.tuning.choose(Collective::Allreduce, leaders_call(site, buf.len(), Some(red))));
             node_aware::allreduce(s, layout, site.rank, buf, red, tag, &|s, r, n, b, t| across(s, r, n, b, red, t));
         }
-        None => flat_allreduce(st, site.call(buf.len(), Some(red)))(s, site.rank, site.size, buf, red, tag),
+        None => flat_allreduce(alg)(s, site.rank, site.size, buf, red, tag),
     }
 }
 
