@@ -728,13 +728,29 @@ impl Engine {
 
     /// `MPI_Abort`: asks the launcher to end the job with `code`, then exits.
     pub fn abort(&self, code: i32, message: &str) -> ! {
-        // The launcher prints the message it receives; print it here only if none took it.
+        // Our mpirun prints the message it receives; other launchers (hydra, Slurm) do not, so
+        // then we print it, before the abort request: Slurm kills the step as soon as it gets it.
+        let mut printed = false;
+        let mut say = || {
+            if !printed {
+                eprintln!("{message}");
+                printed = true;
+            }
+        };
         let told_launcher = match self.world.try_lock() {
-            Ok(mut world) => world.pmi.as_mut().is_some_and(|pmi| pmi.abort(code, message).is_ok()),
+            Ok(mut world) => match world.pmi.as_mut() {
+                Some(pmi) => {
+                    if !pmi.launcher_prints_abort() {
+                        say();
+                    }
+                    pmi.abort(code, message).is_ok()
+                }
+                None => false,
+            },
             Err(_) => false,
         };
         if !told_launcher {
-            eprintln!("{message}");
+            say();
         }
         std::process::exit(code)
     }

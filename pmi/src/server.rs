@@ -214,9 +214,12 @@ impl NodeServer {
             "init" => {
                 let v = msg.get_int("pmi_version").unwrap_or(1);
                 let sv = msg.get_int("pmi_subversion").unwrap_or(1);
+                // `ferrompi=1` tells our client that this launcher prints the message of an
+                // abort, so the rank need not (hydra and Slurm print none); other clients
+                // ignore keys they do not know.
                 match (v, sv) {
-                    (1, sv) if sv <= 1 => Message::new("response_to_init").arg("pmi_version", 1).arg("pmi_subversion", 1).arg("rc", 0),
-                    (2, 0) => Message::new("response_to_init").arg("pmi_version", 2).arg("pmi_subversion", 0).arg("rc", 0),
+                    (1, sv) if sv <= 1 => Message::new("response_to_init").arg("pmi_version", 1).arg("pmi_subversion", 1).arg("rc", 0).arg("ferrompi", 1),
+                    (2, 0) => Message::new("response_to_init").arg("pmi_version", 2).arg("pmi_subversion", 0).arg("rc", 0).arg("ferrompi", 1),
                     _ => Message::new("response_to_init").arg("pmi_version", 1).arg("pmi_subversion", 1).arg("rc", -1),
                 }
             }
