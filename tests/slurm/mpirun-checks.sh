@@ -1,0 +1,148 @@
+#!/bin/sh
+# Our mpirun inside Slurm allocations. Runs in a cluster, as `make test-slurm` does:
+#
+#   tests/slurm/with-slurm.sh tests/slurm/mpirun-checks.sh PREFIX
+#
+# PREFIX is an install tree (make install PREFIX=...). Checks:
+#  1. `salloc -n 4 mpirun -n 4 hello`: every rank once, of 4, the allreduce right, exit 0;
+#  2. without -n, mpirun takes the allocation's task count (salloc -n 3: 3 ranks), and the
+#     ranks run inside a Slurm step (srun started their daemon: SLURM_STEP_ID is set in the
+#     ranks, not in the salloc shell);
+#     The same from a batch script (sbatch --wait).
+#  3. exit codes propagate: a rank's exit status 3 (launcher_exit_code.c), MPI_Abort's code 7
+#     with its message (abort_code.c);
+#  4. -H overrides the allocation: `mpirun -H localhost:2` starts its ranks outside any step;
+#  5. an srun that fails (FERROMPI_SRUN=false) fails the job promptly, non-zero, with a message;
+#  6. afterwards no daemon of ours is left and no job is left in the queue.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+[ $# -eq 1 ] || { echo "usage: $0 PREFIX (under tests/slurm/with-slurm.sh)" >&2; exit 2; }
+prefix=$(cd "$1" && pwd) || exit 2
+[ -n "${SLURM_CONF-}" ] || { echo "mpirun-checks.sh: run me under tests/slurm/with-slurm.sh" >&2; exit 2; }
+mpirun=$prefix/bin/mpirun
+client=$root/target/release/ferrompi-pmi-testclient
+[ -x "$client" ] || { echo "mpirun-checks.sh: $client is missing (cargo build --release --workspace)" >&2; exit 2; }
+tmp=$(mktemp -d /tmp/ferrompi-slurm-checks.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+failed=0
+T=60 # seconds for any one job
+
+fail() {
+    echo "mpirun-checks.sh: FAILED: $*" >&2
+    failed=1
+}
+ok() {
+    echo "mpirun-checks.sh: ok: $*"
+}
+# show FILE...: the output of a failed check
+show() {
+    for f in "$@"; do
+        echo "  --- $(basename "$f") ---" >&2
+        sed 's/^/    /' "$f" >&2
+    done
+}
+
+for prog in hello:examples/hello.c exit3:tests/c/launcher_exit_code.c abort7:tests/c/abort_code.c; do
+    "$prefix/bin/mpicc" -O1 -I "$root/tests/c" -o "$tmp/${prog%%:*}" "$root/${prog#*:}" -lm || exit 1
+done
+
+# 1. the allocation's job, ranks right
+timeout $T salloc -n 4 --quiet "$mpirun" -n 4 "$tmp/hello" >"$tmp/1.out" 2>"$tmp/1.err"
+rc=$?
+n=$(grep -c 'of 4 on' "$tmp/1.out")
+ranks=$(sed -n 's/^hello from rank \([0-9]*\) of 4 on .*/\1/p' "$tmp/1.out" | sort -n | tr '\n' ' ')
+if [ $rc -eq 0 ] && [ "$n" = 4 ] && [ "$ranks" = "0 1 2 3 " ] && grep -q 'sum of ranks = 6 (expected 6)' "$tmp/1.out"; then
+    ok "salloc -n 4 mpirun -n 4 hello: ranks 0-3 of 4, exit 0"
+else
+    fail "salloc -n 4 mpirun -n 4 hello: exit $rc, ranks '$ranks'"
+    show "$tmp/1.out" "$tmp/1.err"
+fi
+
+# 2. -n from the allocation; the ranks are in a step (srun started the daemon)
+timeout $T salloc -n 3 --quiet sh -c 'unset SLURM_STEP_ID SLURM_STEPID; exec "$0" "$@"' \
+    "$mpirun" "$client" init info env:SLURM_STEP_ID finalize >"$tmp/2.out" 2>"$tmp/2.err"
+rc=$?
+infos=$(grep -c '^rank=[0-2] size=3 ' "$tmp/2.out")
+steps=$(grep -c '^SLURM_STEP_ID=[0-9][0-9]*$' "$tmp/2.out")
+if [ $rc -eq 0 ] && [ "$infos" = 3 ] && [ "$steps" = 3 ]; then
+    ok "salloc -n 3 mpirun (no -n): 3 ranks, each inside an srun step"
+else
+    fail "salloc -n 3 mpirun: exit $rc, $infos ranks of 3, $steps in a step"
+    show "$tmp/2.out" "$tmp/2.err"
+fi
+
+# 2b. the same from a batch script (sbatch: mpirun runs in the batch step, on the node)
+timeout $T sbatch --wait --quiet -n 2 -o "$tmp/2b.out" -e "$tmp/2b.err" \
+    --wrap "unset SLURM_STEP_ID SLURM_STEPID; exec '$mpirun' '$client' init info env:SLURM_STEP_ID finalize"
+rc=$?
+touch "$tmp/2b.out" "$tmp/2b.err"
+if [ $rc -eq 0 ] && [ "$(grep -c '^rank=[01] size=2 ' "$tmp/2b.out")" = 2 ] && [ "$(grep -c '^SLURM_STEP_ID=[0-9][0-9]*$' "$tmp/2b.out")" = 2 ]; then
+    ok "sbatch -n 2 with mpirun in the script: 2 ranks, each inside an srun step"
+else
+    fail "sbatch -n 2 mpirun: exit $rc"
+    show "$tmp/2b.out" "$tmp/2b.err"
+fi
+
+# 3. exit codes
+timeout $T salloc -n 3 --quiet "$mpirun" -n 3 "$tmp/exit3" >"$tmp/3.out" 2>"$tmp/3.err"
+rc=$?
+if [ $rc -eq 3 ]; then
+    ok "a rank's exit status 3 is mpirun's"
+else
+    fail "launcher_exit_code under salloc: expected exit 3, got $rc"
+    show "$tmp/3.out" "$tmp/3.err"
+fi
+timeout $T salloc -n 2 --quiet "$mpirun" -n 2 "$tmp/abort7" >"$tmp/3b.out" 2>"$tmp/3b.err"
+rc=$?
+if [ $rc -eq 7 ] && grep -q 'MPI_Abort' "$tmp/3b.err"; then
+    ok "MPI_Abort(7) makes mpirun exit 7, with the message"
+else
+    fail "abort_code under salloc: expected exit 7 and a message, got $rc"
+    show "$tmp/3b.out" "$tmp/3b.err"
+fi
+
+# 4. -H wins over the allocation: no srun, so no step in the ranks
+timeout $T salloc -n 2 --quiet sh -c 'unset SLURM_STEP_ID SLURM_STEPID; exec "$0" "$@"' \
+    "$mpirun" -H localhost:2 "$client" init info env:SLURM_STEP_ID finalize >"$tmp/4.out" 2>"$tmp/4.err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c '^rank=[01] size=2 ' "$tmp/4.out")" = 2 ] && [ "$(grep -c '^SLURM_STEP_ID unset$' "$tmp/4.out")" = 2 ]; then
+    ok "mpirun -H localhost:2 in an allocation starts its ranks itself"
+else
+    fail "mpirun -H localhost:2 under salloc: exit $rc"
+    show "$tmp/4.out" "$tmp/4.err"
+fi
+
+# 5. srun failing
+start=$(date +%s)
+FERROMPI_SRUN=false timeout $T salloc -n 2 --quiet "$mpirun" -n 2 "$tmp/hello" >"$tmp/5.out" 2>"$tmp/5.err"
+rc=$?
+took=$(($(date +%s) - start))
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $took -lt 20 ] && grep -q 'launch agent exited with code 1' "$tmp/5.err"; then
+    ok "a failing srun fails the job (exit $rc in ${took} s) and says so"
+else
+    fail "FERROMPI_SRUN=false: exit $rc after ${took} s"
+    show "$tmp/5.out" "$tmp/5.err"
+fi
+
+# 6. nothing left: daemons of this install, jobs in the queue
+left=""
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    left=$(pgrep -f -- "^$mpirun --ferrompi-daemon" || true)
+    jobs=$(squeue -h -o %i)
+    [ -z "$left" ] && [ -z "$jobs" ] && break
+    sleep 0.5
+done
+if [ -z "$left" ] && [ -z "$jobs" ]; then
+    ok "no daemon or job left"
+else
+    fail "left behind: daemons [$left], jobs [$jobs]"
+fi
+
+if [ $failed -eq 0 ]; then
+    echo "mpirun-checks.sh: all checks passed"
+fi
+exit $failed
