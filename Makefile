@@ -90,18 +90,20 @@ test-hosts: install
 
 # Under Slurm, in a private one-host cluster (tests/slurm/with-slurm.sh: munged, slurmctld,
 # slurmd, 8 CPUs oversubscribed): the C suite started by `srun --mpi=pmi2 -n N`, our library
-# bootstrapping through slurmd's PMI; the C suite again inside `salloc -n 8`, where every
+# bootstrapping through slurmd's PMI server (PMI-1, our default; its 2-rank trials once more
+# speaking PMI-2); the C suite again inside `salloc -n 8`, where every
 # mpirun takes the allocation as its hosts and starts its daemon with srun (launcher tests
-# included); then tests/slurm/mpirun-checks.sh (salloc and sbatch jobs: ranks, -n from the
-# allocation, exit codes, -H, a failing srun, nothing left). Installs Slurm as root; skipped
+# included); then tests/slurm/checks.sh (the PMI client under srun in both protocols; salloc
+# and sbatch jobs: ranks, -n from the allocation, exit codes, -H, a failing srun, nothing left). Installs Slurm as root; skipped
 # (exit 77) when not root, except under CI, which must run it.
 test-slurm: install
 	@tools/ensure-deps.sh --with-slurm
 	@tests/slurm/with-slurm.sh sh -c '\
 	  set -e; \
 	  FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=slurm $(CARGO) test --release -p mpi-tests --test c_suite; \
+	  FERROMPI_PMI=2 FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=slurm $(CARGO) test --release -p mpi-tests --test c_suite -- ::n2; \
 	  salloc -n 8 --quiet env FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=ours $(CARGO) test --release -p mpi-tests --test c_suite; \
-	  tests/slurm/mpirun-checks.sh $(PREFIX)' \
+	  tests/slurm/checks.sh $(PREFIX)' \
 	|| { rc=$$?; if [ $$rc -eq 77 ] && [ -z "$$CI" ]; then echo "test-slurm: skipped (needs root and Debian's slurmd, slurmctld, slurm-client, munge)"; else exit $$rc; fi; }
 
 bench: install

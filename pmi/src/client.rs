@@ -322,7 +322,9 @@ impl Client {
                     }
                     m
                 }
-                Protocol::V2 => Message::new("abort").arg("isworldabort", "TRUE").arg("msg", &text).arg("exitcode", code),
+                // `isworld` is the PMI-2 key (Slurm kills the step only when it reads
+                // isworld=TRUE; with any other key the other ranks would run on).
+                Protocol::V2 => Message::new("abort").arg("isworld", "TRUE").arg("msg", &text).arg("exitcode", code),
             };
             let wire = if self.protocol == Protocol::V1 { Wire::V1 } else { Wire::V2 };
             let data = msg.encode(wire)?;
@@ -543,6 +545,32 @@ mod tests {
     #[test]
     fn client_server_v2() {
         run(Protocol::V2);
+    }
+
+    /// The abort request as Slurm's PMI-2 server parses it: `isworld=TRUE` in one frame.
+    #[test]
+    fn v2_abort_is_a_world_abort() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut c = Client {
+            file: File::from(OwnedFd::from(a)),
+            dec: Decoder::new(),
+            protocol: Protocol::V2,
+            rank: 0,
+            size: 2,
+            appnum: -1,
+            job_id: "7.0".into(),
+            max_val: MAX_VAL_LEN,
+            finalized: false,
+            ours: false,
+        };
+        c.abort(3, "bye").unwrap();
+        drop(c);
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).unwrap();
+        let mut d = Decoder::new();
+        d.feed(&got);
+        let (w, m) = d.next_message().unwrap().unwrap();
+        assert_eq!((w, m.cmd.as_str(), m.get("isworld"), m.get("msg")), (Wire::V2, "abort", Some("TRUE"), Some("bye")));
     }
 
     #[test]

@@ -464,7 +464,7 @@ mod tests {
         let acts = s.recv(1, &frame_v2(&Message::new("info-getjobattr").arg("key", "PMI_process_mapping")).unwrap());
         let Action::Send { data, .. } = &acts[0] else { panic!() };
         assert_eq!(v2(data).get("value"), Some("(vector,(0,1,2))"));
-        let acts = s.recv(1, &frame_v2(&Message::new("abort").arg("isworldabort", "TRUE").arg("msg", "bad; thing")).unwrap());
+        let acts = s.recv(1, &frame_v2(&Message::new("abort").arg("isworld", "TRUE").arg("msg", "bad; thing")).unwrap());
         assert_eq!(acts, vec![Action::Abort { rank: 5, code: 1, message: "bad; thing".into() }]);
     }
 

@@ -1,9 +1,14 @@
 #!/bin/sh
-# Our mpirun inside Slurm allocations. Runs in a cluster, as `make test-slurm` does:
+# Our PMI client under srun, and our mpirun inside Slurm allocations. Runs in a cluster, as
+# `make test-slurm` does:
 #
-#   tests/slurm/with-slurm.sh tests/slurm/mpirun-checks.sh PREFIX
+#   tests/slurm/with-slurm.sh tests/slurm/checks.sh PREFIX
 #
 # PREFIX is an install tree (make install PREFIX=...). Checks:
+#  0. `srun --mpi=pmi2 -n 3` of the PMI test client, speaking PMI-1 and PMI-2 to slurmd: rank,
+#     size, appnum -1 (Slurm's), one job id, an exchange of puts after the fence, values split
+#     over keys (put_long), PMI_process_mapping (PMI-1: a KVS key; PMI-2: a job attribute);
+#     MPI_Abort's message reaches srun's stderr (Slurm prints none of its own) in both;
 #  1. `salloc -n 4 mpirun -n 4 hello`: every rank once, of 4, the allreduce right, exit 0;
 #  2. without -n, mpirun takes the allocation's task count (salloc -n 3: 3 ranks), and the
 #     ranks run inside a Slurm step (srun started their daemon: SLURM_STEP_ID is set in the
@@ -19,10 +24,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 [ $# -eq 1 ] || { echo "usage: $0 PREFIX (under tests/slurm/with-slurm.sh)" >&2; exit 2; }
 prefix=$(cd "$1" && pwd) || exit 2
-[ -n "${SLURM_CONF-}" ] || { echo "mpirun-checks.sh: run me under tests/slurm/with-slurm.sh" >&2; exit 2; }
+[ -n "${SLURM_CONF-}" ] || { echo "checks.sh: run me under tests/slurm/with-slurm.sh" >&2; exit 2; }
 mpirun=$prefix/bin/mpirun
 client=$root/target/release/ferrompi-pmi-testclient
-[ -x "$client" ] || { echo "mpirun-checks.sh: $client is missing (cargo build --release --workspace)" >&2; exit 2; }
+[ -x "$client" ] || { echo "checks.sh: $client is missing (cargo build --release --workspace)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/ferrompi-slurm-checks.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
@@ -32,11 +37,11 @@ failed=0
 T=60 # seconds for any one job
 
 fail() {
-    echo "mpirun-checks.sh: FAILED: $*" >&2
+    echo "checks.sh: FAILED: $*" >&2
     failed=1
 }
 ok() {
-    echo "mpirun-checks.sh: ok: $*"
+    echo "checks.sh: ok: $*"
 }
 # show FILE...: the output of a failed check
 show() {
@@ -48,6 +53,30 @@ show() {
 
 for prog in hello:examples/hello.c exit3:tests/c/launcher_exit_code.c abort7:tests/c/abort_code.c; do
     "$prefix/bin/mpicc" -O1 -I "$root/tests/c" -o "$tmp/${prog%%:*}" "$root/${prog#*:}" -lm || exit 1
+done
+
+# 0. PMI under srun, both protocols
+for v in 1 2; do
+    FERROMPI_PMI=$v timeout $T srun --mpi=pmi2 -n 3 --quiet "$client" init info exchange long mapping finalize \
+        >"$tmp/0.$v.out" 2>"$tmp/0.$v.err"
+    rc=$?
+    infos=$(grep -c '^rank=[0-2] size=3 appnum=-1 jobid=[0-9]*\.[0-9]* ' "$tmp/0.$v.out")
+    jobs=$(sed -n 's/.* jobid=\([^ ]*\) .*/\1/p' "$tmp/0.$v.out" | sort -u | wc -l)
+    if [ $rc -eq 0 ] && [ "$infos" = 3 ] && [ "$jobs" = 1 ] && [ "$(grep -c '^rank [0-2] exchanged 3$' "$tmp/0.$v.out")" = 3 ] &&
+        [ "$(grep -c '^rank [0-2] long ok$' "$tmp/0.$v.out")" = 3 ] && [ "$(grep -c '^mapping=(vector,(0,1,3))$' "$tmp/0.$v.out")" = 3 ]; then
+        ok "srun --mpi=pmi2 -n 3, PMI-$v: ranks, appnum -1, exchange, long values, process mapping"
+    else
+        fail "srun --mpi=pmi2 -n 3, PMI-$v: exit $rc"
+        show "$tmp/0.$v.out" "$tmp/0.$v.err"
+    fi
+    FERROMPI_PMI=$v timeout $T srun --mpi=pmi2 -n 2 --quiet "$tmp/abort7" >"$tmp/0a.$v.out" 2>"$tmp/0a.$v.err"
+    rc=$?
+    if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "MPI_Abort called with error code 7" "$tmp/0a.$v.err"; then
+        ok "srun, PMI-$v: MPI_Abort(7) ends the step (exit $rc) and its message is shown"
+    else
+        fail "srun, PMI-$v: MPI_Abort: exit $rc"
+        show "$tmp/0a.$v.out" "$tmp/0a.$v.err"
+    fi
 done
 
 # 1. the allocation's job, ranks right
@@ -143,6 +172,6 @@ else
 fi
 
 if [ $failed -eq 0 ]; then
-    echo "mpirun-checks.sh: all checks passed"
+    echo "checks.sh: all checks passed"
 fi
 exit $failed
