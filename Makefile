@@ -90,12 +90,12 @@ test-hosts: install
 
 # Under Slurm, in a private one-host cluster (tests/slurm/with-slurm.sh: munged, slurmctld,
 # slurmd, 8 CPUs oversubscribed): the C suite started by `srun --mpi=pmi2 -n N`, our library
-# bootstrapping through slurmd's PMI server (PMI-1, our default; its 2-rank trials once more
-# speaking PMI-2); the C suite again inside `salloc -n 8`, where every
-# mpirun takes the allocation as its hosts and starts its daemon with srun (launcher tests
-# included); then tests/slurm/checks.sh (the PMI client under srun in both protocols; salloc
-# and sbatch jobs: ranks, -n from the allocation, exit codes, -H, a failing srun, nothing left). Installs Slurm as root; skipped
-# (exit 77) when not root, except under CI, which must run it.
+# bootstrapping through slurmd's PMI server (PMI-1, our default; the 2-rank trials once more
+# over PMI-2); the C suite again inside `salloc -n 8`, where every mpirun takes the allocation
+# as its hosts and starts its daemon with srun (launcher tests included); then
+# tests/slurm/checks.sh (the PMI client under srun in both protocols; salloc and sbatch jobs:
+# ranks, -n from the allocation, exit codes, -H, a failing srun, nothing left). Installs Slurm
+# as root; skipped (exit 77) when not root, except under CI, which must run it.
 test-slurm: install
 	@tools/ensure-deps.sh --with-slurm
 	@tests/slurm/with-slurm.sh sh -c '\
