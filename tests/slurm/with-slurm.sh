@@ -91,7 +91,14 @@ unset FERROMPI_SLURM_REAPER
 dir=$(mktemp -d /tmp/ferrompi-slurm.XXXXXX) || exit 1
 chmod 755 "$dir"
 pids=""
+cmd=""
 cleanup() {
+    # The command, if a signal cut it short (its leftovers go to our subreaper parent).
+    if [ -n "$cmd" ] && kill -0 "$cmd" 2>/dev/null; then
+        kill -TERM "$cmd" 2>/dev/null
+        i=0
+        while kill -0 "$cmd" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    fi
     # Jobs still there (the command failed or was interrupted): cancel them while slurmd runs,
     # so that it ends their tasks, and give it a few seconds.
     if [ -n "${SLURM_CONF:-}" ] && [ -n "$(squeue -h -o %i 2>/dev/null)" ]; then
@@ -215,4 +222,11 @@ case "$state" in
         ;;
 esac
 
-"$@"
+# The command runs in the background while we wait for it, so that a signal for this script
+# runs its trap at once (a shell defers traps until its foreground command ends, and srun or a
+# test could run for minutes). A background command would read /dev/null: give it our stdin.
+exec 3<&0
+"$@" <&3 3<&- &
+cmd=$!
+exec 3<&-
+wait "$cmd"
