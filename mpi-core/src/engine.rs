@@ -185,9 +185,9 @@ fn attach_shm(world: &World) -> Result<shm::Node> {
         None => shm::Config { ring_bytes: default_ring },
     };
     // One segment per job and host: test hosts in network namespaces share /dev/shm, so the
-    // host's lowest world rank is part of the name.
-    let key = format!("{}.{}", world.job_id, world.local_ranks[0]);
-    shm::Node::attach(&key, world.local_rank(), local_size, &cfg).or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))
+    // host's lowest world rank is part of the name (and a nonce of its: `World::shm_key`).
+    let key = &world.shm_key;
+    shm::Node::attach(key, world.local_rank(), local_size, &cfg).or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))
 }
 
 /// `FERROMPI_NET_ONLY=1`: every peer, on this host too, is reached through libfabric (tests
