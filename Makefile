@@ -94,8 +94,10 @@ test-hosts: install
 # over PMI-2); the C suite again inside `salloc -n 8`, where every mpirun takes the allocation
 # as its hosts and starts its daemon with srun (launcher tests included); then
 # tests/slurm/checks.sh (the PMI client under srun in both protocols; salloc and sbatch jobs:
-# ranks, -n from the allocation, exit codes, -H, a failing srun, nothing left). Installs Slurm
-# as root; skipped (exit 77) when not root, except under CI, which must run it.
+# ranks, -n from the allocation, exit codes, -H, a failing srun, nothing left); and checks.sh
+# once more in a cluster of two nodes on this host (mpirun's daemons on both through one srun
+# step, placement by SLURM_TASKS_PER_NODE, exit codes). Installs Slurm as root; skipped
+# (exit 77) when not root, except under CI, which must run it.
 test-slurm: install
 	@tools/ensure-deps.sh --with-slurm
 	@tests/slurm/with-slurm.sh sh -c '\
@@ -104,6 +106,7 @@ test-slurm: install
 	  FERROMPI_PMI=2 FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=slurm $(CARGO) test --release -p mpi-tests --test c_suite -- ::n2; \
 	  salloc -n 8 --quiet env FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=ours $(CARGO) test --release -p mpi-tests --test c_suite; \
 	  tests/slurm/checks.sh $(PREFIX)' \
+	&& FERROMPI_SLURM_NODES=2 tests/slurm/with-slurm.sh tests/slurm/checks.sh $(PREFIX) \
 	|| { rc=$$?; if [ $$rc -eq 77 ] && [ -z "$$CI" ]; then echo "test-slurm: skipped (needs root and Debian's slurmd, slurmctld, slurm-client, munge)"; else exit $$rc; fi; }
 
 bench: install

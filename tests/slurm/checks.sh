@@ -19,6 +19,12 @@
 #  4. -H overrides the allocation: `mpirun -H localhost:2` starts its ranks outside any step;
 #  5. an srun that fails (FERROMPI_SRUN=false) fails the job promptly, non-zero, with a message;
 #  6. afterwards no daemon of ours is left and no job is left in the queue.
+#
+# In a cluster of several nodes (FERROMPI_SLURM_NODES=2 tests/slurm/with-slurm.sh ...) it
+# checks instead that mpirun in `salloc -N 2` starts one daemon per node through one srun step
+# and places the ranks as the allocation says (SLURM_TASKS_PER_NODE=2(x2): ranks 0-1 on the
+# first node, 2-3 on the second; an uneven allocation too), that they exchange through mpirun's
+# PMI across the nodes, that exit codes come back, and that nothing is left.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -51,9 +57,83 @@ show() {
     done
 }
 
+# Nothing left: daemons of this install, jobs in the queue.
+no_leftovers() {
+    left=""
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        left=$(pgrep -f -- "^$mpirun --ferrompi-daemon" || true)
+        jobs=$(squeue -h -o %i)
+        [ -z "$left" ] && [ -z "$jobs" ] && break
+        sleep 0.5
+    done
+    if [ -z "$left" ] && [ -z "$jobs" ]; then
+        ok "no daemon or job left"
+    else
+        fail "left behind: daemons [$left], jobs [$jobs]"
+    fi
+}
+
 for prog in hello:examples/hello.c exit3:tests/c/launcher_exit_code.c abort7:tests/c/abort_code.c; do
     "$prefix/bin/mpicc" -O1 -I "$root/tests/c" -o "$tmp/${prog%%:*}" "$root/${prog#*:}" -lm || exit 1
 done
+
+# Several nodes (all on this host): mpirun's srun path across them, then done.
+nnodes=$(sinfo -h -N -o %N | sort -u | wc -l)
+if [ "$nnodes" -ge 2 ]; then
+    first=$(sinfo -h -N -o %N | sort -u | sed -n 1p)
+    second=$(sinfo -h -N -o %N | sort -u | sed -n 2p)
+    timeout $T salloc -N 2 -n 4 --ntasks-per-node=2 --quiet "$mpirun" "$client" init info env:SLURMD_NODENAME exchange finalize \
+        >"$tmp/m1.out" 2>"$tmp/m1.err"
+    rc=$?
+    if [ $rc -eq 0 ] && [ "$(grep -c '^rank [0-3] exchanged 4$' "$tmp/m1.out")" = 4 ]; then
+        ok "salloc -N 2 -n 4: mpirun's ranks exchange across nodes"
+    else
+        fail "salloc -N 2 -n 4 mpirun: exit $rc"
+        show "$tmp/m1.out" "$tmp/m1.err"
+    fi
+    timeout $T salloc -N 2 -n 4 --ntasks-per-node=2 --quiet "$mpirun" --tag-output "$client" init env:SLURMD_NODENAME finalize \
+        >"$tmp/m2.out" 2>"$tmp/m2.err"
+    rc=$?
+    place=$(sed -n 's/^\[\([0-9]*\)\] SLURMD_NODENAME=\(.*\)/\1:\2/p' "$tmp/m2.out" | sort | tr '\n' ' ')
+    if [ $rc -eq 0 ] && [ "$place" = "0:$first 1:$first 2:$second 3:$second " ]; then
+        ok "salloc -N 2 --ntasks-per-node=2 mpirun: ranks 0-1 on $first, 2-3 on $second (one srun step)"
+    else
+        fail "salloc -N 2 --ntasks-per-node=2 mpirun: exit $rc, placement '$place'"
+        show "$tmp/m2.out" "$tmp/m2.err"
+    fi
+    timeout $T salloc -N 2 -n 3 --quiet sh -c 'echo "$SLURM_TASKS_PER_NODE" >"$0"; exec "$1" --tag-output "$2" init env:SLURMD_NODENAME finalize' \
+        "$tmp/m3.tasks" "$mpirun" "$client" >"$tmp/m3.out" 2>"$tmp/m3.err"
+    rc=$?
+    # Expected: the allocation's counts per node, in node order.
+    want=$(awk -F, '{ r = 0; for (i = 1; i <= NF; i++) { n = $i; c = 1; if (n ~ /\(x/) { c = n; sub(/.*\(x/, "", c); sub(/\)/, "", c); sub(/\(.*/, "", n) } for (j = 0; j < c; j++) { k++; for (t = 0; t < n; t++) printf "%d:node%d ", r++, k } } }' "$tmp/m3.tasks")
+    want=$(echo "$want" | sed "s/node1/$first/g; s/node2/$second/g")
+    place=$(sed -n 's/^\[\([0-9]*\)\] SLURMD_NODENAME=\(.*\)/\1:\2/p' "$tmp/m3.out" | sort | tr '\n' ' ')
+    if [ $rc -eq 0 ] && [ "$place" = "$want" ]; then
+        ok "salloc -N 2 -n 3 (tasks per node $(cat "$tmp/m3.tasks")): mpirun places ranks $place"
+    else
+        fail "salloc -N 2 -n 3 mpirun: exit $rc, placement '$place', expected '$want'"
+        show "$tmp/m3.tasks" "$tmp/m3.out" "$tmp/m3.err"
+    fi
+    timeout $T salloc -N 2 -n 4 --ntasks-per-node=2 --quiet "$mpirun" "$tmp/exit3" >"$tmp/m4.out" 2>"$tmp/m4.err"
+    rc=$?
+    if [ $rc -eq 3 ]; then
+        ok "across nodes a rank's exit status 3 is mpirun's"
+    else
+        fail "launcher_exit_code across nodes: expected exit 3, got $rc"
+        show "$tmp/m4.out" "$tmp/m4.err"
+    fi
+    timeout $T salloc -N 2 -n 4 --ntasks-per-node=2 --quiet "$mpirun" "$tmp/hello" >"$tmp/m5.out" 2>"$tmp/m5.err"
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q 'sum of ranks = 6 (expected 6)' "$tmp/m5.out"; then
+        ok "across nodes hello runs (ring and allreduce)"
+    else
+        fail "hello across nodes: exit $rc"
+        show "$tmp/m5.out" "$tmp/m5.err"
+    fi
+    no_leftovers
+    [ $failed -eq 0 ] && echo "checks.sh: all checks passed ($nnodes nodes)"
+    exit $failed
+fi
 
 # 0. PMI under srun, both protocols
 for v in 1 2; do
@@ -157,19 +237,8 @@ else
     show "$tmp/5.out" "$tmp/5.err"
 fi
 
-# 6. nothing left: daemons of this install, jobs in the queue
-left=""
-for i in 1 2 3 4 5 6 7 8 9 10; do
-    left=$(pgrep -f -- "^$mpirun --ferrompi-daemon" || true)
-    jobs=$(squeue -h -o %i)
-    [ -z "$left" ] && [ -z "$jobs" ] && break
-    sleep 0.5
-done
-if [ -z "$left" ] && [ -z "$jobs" ]; then
-    ok "no daemon or job left"
-else
-    fail "left behind: daemons [$left], jobs [$jobs]"
-fi
+# 6. nothing left
+no_leftovers
 
 if [ $failed -eq 0 ]; then
     echo "checks.sh: all checks passed"

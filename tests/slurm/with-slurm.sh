@@ -12,6 +12,12 @@
 # MpiDefault=pmi2, so srun serves PMI-2 (and PMI-1) on PMI_FD. The command runs with
 # SLURM_CONF (and MUNGE socket settings) exported; its exit status is returned.
 #
+# FERROMPI_SLURM_NODES=N (default 1) starts N nodes n1..nN instead of one named after this
+# host: one slurmd each, with its own port, spool, TmpFS and log (a slurmd per node config
+# copy), all on this host. Enough for jobs whose daemons srun starts on several nodes (our
+# mpirun in an allocation); not for Slurm's own PMI across nodes, whose step daemons reach each
+# other through socket paths they assume equal on every node.
+#
 # Installs nothing: `tools/ensure-deps.sh --with-slurm` does (Debian's slurmd, slurmctld,
 # slurm-client, munge). Exit 77 (skip) when those are missing or we are not root (slurmd must
 # run as root to start tasks as the user, and the config names SlurmUser=root).
@@ -140,7 +146,18 @@ taken=""
 base=$((20000 + $$ % 20000))
 ctld_port=$(free_port "$base")
 d_port=$(free_port $((ctld_port + 1)))
-srun_lo=$(free_port $((d_port + 1)))
+nnodes=${FERROMPI_SLURM_NODES:-1}
+case "$nnodes" in [1-9] | [1-9][0-9]) ;; *) echo "with-slurm: FERROMPI_SLURM_NODES=$nnodes: expected 1-99" >&2; exit 2 ;; esac
+# Node k's slurmd port (node 1's is d_port, SlurmdPort).
+ports=$d_port
+p=$d_port
+k=2
+while [ $k -le "$nnodes" ]; do
+    p=$(free_port $((p + 1)))
+    ports="$ports $p"
+    k=$((k + 1))
+done
+srun_lo=$(free_port $((p + 1)))
 
 # munge: a private daemon with its own key and socket, so the host's munge (if any) is untouched.
 mkdir -p "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
@@ -154,6 +171,11 @@ munged -F --force --socket="$sock" --key-file="$dir/munge/munge.key" \
 pids="$! $pids"
 
 host=$(hostname -s)
+if [ "$nnodes" = 1 ]; then
+    nodes=$host
+else
+    nodes=$(seq -f 'n%g' 1 "$nnodes" | tr '\n' ' ')
+fi
 cat >"$dir/slurm.conf" <<EOF
 ClusterName=ferrompi
 SlurmctldHost=$host(127.0.0.1)
@@ -167,6 +189,7 @@ CredType=cred/munge
 AuthInfo=socket=$sock
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
+TmpFS=$dir/tmp1
 SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
@@ -188,9 +211,13 @@ SlurmdParameters=config_overrides
 InactiveLimit=0
 KillWait=5
 MinJobAge=5
-NodeName=$host NodeAddr=127.0.0.1 CPUs=8 State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 EOF
+k=1
+for name in $nodes; do
+    echo "NodeName=$name NodeHostname=$host NodeAddr=127.0.0.1 Port=$(echo $ports | cut -d' ' -f$k) CPUs=8 State=UNKNOWN"
+    k=$((k + 1))
+done >>"$dir/slurm.conf"
+echo "PartitionName=debug Nodes=$(echo $nodes | tr ' ' ',') Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4" >>"$dir/slurm.conf"
 export SLURM_CONF="$dir/slurm.conf"
 # Client commands and daemons find the private munged through AuthInfo; munge(1) through this.
 export MUNGE_SOCKET="$sock"
@@ -201,22 +228,39 @@ while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 
 slurmctld -D -i -f "$SLURM_CONF" >>"$dir/log/slurmctld.out" 2>&1 &
 pids="$! $pids"
-slurmd -D -N "$host" -f "$SLURM_CONF" >>"$dir/log/slurmd.out" 2>&1 &
-pids="$! $pids"
+# Node k > 1 reads a copy of the config with its own slurmd port, spool, pid file, log and
+# TmpFS (where its steps keep their PMI sockets).
+k=1
+for name in $nodes; do
+    conf=$SLURM_CONF
+    mkdir -p "$dir/tmp$k"
+    if [ $k -gt 1 ]; then
+        conf="$dir/slurm.$k.conf"
+        mkdir -p "$dir/spool$k"
+        sed -e "s|^SlurmdPort=.*|SlurmdPort=$(echo $ports | cut -d' ' -f$k)|" \
+            -e "s|^SlurmdSpoolDir=.*|SlurmdSpoolDir=$dir/spool$k|" \
+            -e "s|^SlurmdPidFile=.*|SlurmdPidFile=$dir/slurmd.$k.pid|" \
+            -e "s|^SlurmdLogFile=.*|SlurmdLogFile=$dir/log/slurmd.$k.log|" \
+            -e "s|^TmpFS=.*|TmpFS=$dir/tmp$k|" "$SLURM_CONF" >"$conf"
+    fi
+    slurmd -D -N "$name" -f "$conf" >>"$dir/log/slurmd.$k.out" 2>&1 &
+    pids="$! $pids"
+    k=$((k + 1))
+done
 
-# The node must be idle before jobs are submitted (about 1 s).
+# The nodes must be idle before jobs are submitted (about 1 s).
 i=0
-state=""
+idle=0
 while [ $i -lt 300 ]; do
-    state=$(sinfo -h -n "$host" -o %t 2>/dev/null)
-    case "$state" in idle*) break ;; esac
+    idle=$(sinfo -h -N -t idle -o %N 2>/dev/null | sort -u | wc -l)
+    [ "$idle" -ge "$nnodes" ] && break
     sleep 0.1
     i=$((i + 1))
 done
-case "$state" in
-    idle*) ;;
+case $((idle >= nnodes)) in
+    1) ;;
     *)
-        echo "with-slurm: node $host did not become idle (state: ${state:-none}); logs:" >&2
+        echo "with-slurm: only $idle of $nnodes nodes became idle ($(sinfo -h -N -o '%N %t' | tr '\n' ' ')); logs:" >&2
         tail -n 20 "$dir"/log/*.log "$dir"/log/*.out >&2 2>/dev/null
         exit 1
         ;;
