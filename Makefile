@@ -7,7 +7,7 @@ NP ?= 4
 CARGO ?= cargo
 VENV := $(CURDIR)/.venv
 
-.PHONY: all build install run test test-unit test-generated test-abi test-install test-c test-hosts bench deps clean
+.PHONY: all build install run test test-unit test-generated test-abi test-install test-c test-hosts test-slurm bench deps clean
 
 all: build
 
@@ -32,7 +32,7 @@ run: install
 	$(PREFIX)/bin/mpicc -O2 -o build/hello examples/hello.c
 	$(PREFIX)/bin/mpirun -n $(NP) build/hello
 
-test: test-unit test-generated test-abi test-install test-c test-hosts
+test: test-unit test-generated test-abi test-install test-c test-hosts test-slurm
 
 test-unit: deps
 	$(CARGO) test --release --workspace --exclude mpi-tests
@@ -87,6 +87,27 @@ test-hosts: install
 	  LD_LIBRARY_PATH=$(VENV)/lib/mpich FI_PROVIDER=tcp $(HOSTS_SUITE); \
 	  FI_PROVIDER="tcp;ofi_rxm" CARGO=$(CARGO) tests/hosts/ssh-hosts.sh 2 tests/hosts/ssh-checks.sh $(PREFIX)' \
 	|| { rc=$$?; if [ $$rc -eq 77 ] && [ -z "$$CI" ]; then echo "test-hosts: skipped (cannot make network namespaces; run as root)"; else exit $$rc; fi; }
+
+# Under Slurm, in a private one-host cluster (tests/slurm/with-slurm.sh: munged, slurmctld,
+# slurmd, 8 CPUs oversubscribed): the C suite started by `srun --mpi=pmi2 -n N`, our library
+# bootstrapping through slurmd's PMI server (PMI-1, our default; the 2-rank trials once more
+# over PMI-2); the C suite again inside `salloc -n 8`, where every mpirun takes the allocation
+# as its hosts and starts its daemon with srun (launcher tests included); then
+# tests/slurm/checks.sh (the PMI client under srun in both protocols; salloc and sbatch jobs:
+# ranks, -n from the allocation, exit codes, -H, a failing srun, nothing left); and checks.sh
+# once more in a cluster of two nodes on this host (mpirun's daemons on both through one srun
+# step, placement by SLURM_TASKS_PER_NODE, exit codes). Installs Slurm as root; skipped
+# (exit 77) when not root, except under CI, which must run it.
+test-slurm: install
+	@tools/ensure-deps.sh --with-slurm
+	@tests/slurm/with-slurm.sh sh -c '\
+	  set -e; \
+	  FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=slurm $(CARGO) test --release -p mpi-tests --test c_suite; \
+	  FERROMPI_PMI=2 FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=slurm $(CARGO) test --release -p mpi-tests --test c_suite -- ::n2; \
+	  salloc -n 8 --quiet env FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=ours $(CARGO) test --release -p mpi-tests --test c_suite; \
+	  tests/slurm/checks.sh $(PREFIX)' \
+	&& FERROMPI_SLURM_NODES=2 tests/slurm/with-slurm.sh tests/slurm/checks.sh $(PREFIX) \
+	|| { rc=$$?; if [ $$rc -eq 77 ] && [ -z "$$CI" ]; then echo "test-slurm: skipped (needs root and Debian's slurmd, slurmctld, slurm-client, munge)"; else exit $$rc; fi; }
 
 bench: install
 	python3 benches/run.py --prefix $(PREFIX)

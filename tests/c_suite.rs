@@ -7,7 +7,7 @@
 //! | directive                  | meaning                                                          |
 //! |----------------------------|------------------------------------------------------------------|
 //! | `ranks: 1 2 4`             | rank counts to run at (default `1`); one trial per count          |
-//! | `expect-exit: 3`           | the launcher must exit with this status (default 0)              |
+//! | `expect-exit: 3`           | the launcher must exit with this status (default 0; under `slurm`, 137 too: see `slurm_abort_status`) |
 //! | `expect-exit: nonzero`     | the launcher must exit with any status but 0                     |
 //! | `expect-stderr: text`      | stderr must contain `text` (repeatable)                          |
 //! | `expect-stdout: text`      | stdout must contain `text` (repeatable)                          |
@@ -26,7 +26,12 @@
 //!   `<workspace>/.venv`), run with our `mpirun` and `LD_LIBRARY_PATH=$FERROMPI_PREFIX/lib`;
 //! - `mpich`: compiled with `mpicc_abi`, run with the venv's `mpiexec -n N` (validates the tests);
 //! - `hydra`: compiled with our `mpicc`, run with the venv's `mpiexec -n N`, MPICH's launcher
-//!   (our library bootstraps through its PMI-1 server on `PMI_FD`).
+//!   (our library bootstraps through its PMI-1 server on `PMI_FD`);
+//! - `slurm`: compiled with our `mpicc`, run with Slurm's `srun --mpi=pmi2 -n N` (our library
+//!   bootstraps through slurmd's PMI server on `PMI_FD`); needs a cluster that `srun` reaches
+//!   (`SLURM_CONF`; `tests/slurm/with-slurm.sh` starts a private one). `FERROMPI_SRUN` names
+//!   another `srun`. Each trial is its own job, oversubscribed (`--overcommit`) so that rank
+//!   counts above the machine's cores still start.
 //!
 //! Other knobs: `FERROMPI_TEST_MPIRUN_ARGS` (whitespace-separated launcher arguments added to
 //! every trial, e.g. `-H h1:2,h2:2 --launch-agent tests/hosts/agent.sh` to run the suite
@@ -47,6 +52,7 @@ enum Impl {
     AbiCompat,
     Mpich,
     Hydra,
+    Slurm,
 }
 
 impl Impl {
@@ -56,6 +62,7 @@ impl Impl {
             Impl::AbiCompat => "abi-compat",
             Impl::Mpich => "mpich",
             Impl::Hydra => "hydra",
+            Impl::Slurm => "slurm",
         }
     }
     fn from_env() -> Result<Impl, String> {
@@ -64,8 +71,9 @@ impl Impl {
             Ok("abi-compat") => Ok(Impl::AbiCompat),
             Ok("mpich") => Ok(Impl::Mpich),
             Ok("hydra") => Ok(Impl::Hydra),
+            Ok("slurm") => Ok(Impl::Slurm),
             Ok(other) => Err(format!(
-                "FERROMPI_TEST_IMPL={other:?} is not one of: ours, abi-compat, mpich"
+                "FERROMPI_TEST_IMPL={other:?} is not one of: ours, abi-compat, mpich, hydra, slurm"
             )),
         }
     }
@@ -100,6 +108,8 @@ struct Setup {
     /// The `mpi.h` it compiles against: a newer one invalidates the cached binaries.
     mpi_header: PathBuf,
     launcher: PathBuf,
+    /// Launcher arguments before `-n N` (srun's PMI and oversubscription options).
+    launcher_args: Vec<String>,
     /// `LD_LIBRARY_PATH` to set for the job, if any.
     ld_path: Option<PathBuf>,
     build_dir: PathBuf,
@@ -132,13 +142,27 @@ fn target_dir() -> PathBuf {
     workspace_root().join("target").join("c_suite")
 }
 
+/// `$FERROMPI_SRUN`, else `srun` on `PATH` (a path that does not exist when there is none, so
+/// that `missing_tools` names it).
+fn find_srun() -> PathBuf {
+    if let Some(p) = std::env::var_os("FERROMPI_SRUN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join("srun"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/srun"))
+}
+
 fn setup() -> Result<Setup, String> {
     let imp = Impl::from_env()?;
     let root = workspace_root();
     let prefix = env_path("FERROMPI_PREFIX", root.join("build").join("install"));
     let venv = env_path("FERROMPI_VENV", root.join(".venv"));
     let mpi_header = match imp {
-        Impl::Ours | Impl::Hydra => prefix.join("include/mpi.h"),
+        Impl::Ours | Impl::Hydra | Impl::Slurm => prefix.join("include/mpi.h"),
         _ => venv.join("include/mpi_abi.h"),
     };
     let (cc, launcher, ld_path, key) = match imp {
@@ -161,6 +185,16 @@ fn setup() -> Result<Setup, String> {
             "mpicc_abi",
         ),
         Impl::Hydra => (prefix.join("bin/mpicc"), venv.join("bin/mpiexec"), None, "ours"),
+        Impl::Slurm => (prefix.join("bin/mpicc"), find_srun(), None, "ours"),
+    };
+    let launcher_args = match imp {
+        // --mpi=pmi2 whatever the cluster's MpiDefault (without it every task would be a
+        // singleton); --overcommit so that N tasks start on fewer CPUs; --kill-on-bad-exit so
+        // that a rank dying makes the step end, as mpirun and hydra end the job.
+        Impl::Slurm => ["--mpi=pmi2", "--overcommit", "--kill-on-bad-exit=1", "--quiet"]
+            .map(str::to_string)
+            .to_vec(),
+        _ => Vec::new(),
     };
     let timeout_scale = match std::env::var("FERROMPI_TEST_TIMEOUT_SCALE") {
         Ok(s) if !s.is_empty() => {
@@ -175,6 +209,7 @@ fn setup() -> Result<Setup, String> {
         cc,
         mpi_header,
         launcher,
+        launcher_args,
         ld_path,
         build_dir: target_dir().join(key),
         c_dir: root.join("tests").join("c"),
@@ -191,10 +226,13 @@ impl Setup {
         let how_venv = "create the MPICH venv first: `python3 -m venv .venv && \
                         .venv/bin/pip install mpich==5.0.2` in the workspace root \
                         (or point FERROMPI_VENV at a venv holding bin/mpicc_abi)";
+        let how_slurm = "install Slurm (`tools/ensure-deps.sh --with-slurm`) and run the suite \
+                         inside a cluster: `tests/slurm/with-slurm.sh cargo test ...` \
+                         (or point FERROMPI_SRUN at srun)";
         for (path, how) in [
             (
                 &self.cc,
-                if matches!(self.imp, Impl::Ours | Impl::Hydra) {
+                if matches!(self.imp, Impl::Ours | Impl::Hydra | Impl::Slurm) {
                     how_ours
                 } else {
                     how_venv
@@ -202,10 +240,10 @@ impl Setup {
             ),
             (
                 &self.launcher,
-                if matches!(self.imp, Impl::Mpich | Impl::Hydra) {
-                    how_venv
-                } else {
-                    how_ours
+                match self.imp {
+                    Impl::Mpich | Impl::Hydra => how_venv,
+                    Impl::Slurm => how_slurm,
+                    _ => how_ours,
                 },
             ),
         ] {
@@ -339,7 +377,7 @@ fn parse_spec(path: &Path) -> Result<Spec, String> {
                 "impl" => {
                     let list: Vec<String> = value.split_whitespace().map(str::to_string).collect();
                     for i in &list {
-                        if !["ours", "abi-compat", "mpich", "hydra"].contains(&i.as_str()) {
+                        if !["ours", "abi-compat", "mpich", "hydra", "slurm"].contains(&i.as_str()) {
                             return Err(bad(line));
                         }
                     }
@@ -534,6 +572,13 @@ fn describe(st: Option<ExitStatus>) -> String {
     }
 }
 
+/// srun cannot carry an MPI_Abort's error code: slurmd kills the step with SIGKILL and srun
+/// returns the highest task status, 137 whenever a task was killed before it exited. So under
+/// `slurm` an expected non-zero code `C` also accepts 137; the job must still end, non-zero.
+fn slurm_abort_status(imp: Impl, want: i32, got: i32) -> bool {
+    imp == Impl::Slurm && want != 0 && got == 128 + libc::SIGKILL
+}
+
 fn run_trial(
     setup: &Setup,
     spec: &Spec,
@@ -555,7 +600,7 @@ fn run_trial(
     let exe = compile(setup, spec)?;
     let mut cmd = Command::new(&setup.launcher);
     let extra = std::env::var("FERROMPI_TEST_MPIRUN_ARGS").unwrap_or_default();
-    cmd.arg("-n")
+    cmd.args(&setup.launcher_args).arg("-n")
         .arg(ranks.to_string())
         .args(extra.split_whitespace())
         .args(&spec.mpirun_args)
@@ -587,7 +632,7 @@ fn run_trial(
             s.code().or_else(|| s.signal().map(|sig| 128 + sig))
         });
         let ok = match (&spec.expect_exit, code) {
-            (ExpectExit::Code(want), Some(c)) => c == *want,
+            (ExpectExit::Code(want), Some(c)) => c == *want || slurm_abort_status(setup.imp, *want, c),
             (ExpectExit::NonZero, Some(c)) => c != 0,
             (_, None) => false,
         };
@@ -614,10 +659,11 @@ fn run_trial(
     }
     let env_desc: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     Err(format!(
-        "{}\ncommand: {}{} -n {ranks} {} {} {}  ({:.2} s, impl {})\n--- stdout (tail) ---\n{}\n--- stderr (tail) ---\n{}",
+        "{}\ncommand: {}{} {} -n {ranks} {} {} {}  ({:.2} s, impl {})\n--- stdout (tail) ---\n{}\n--- stderr (tail) ---\n{}",
         problems.join("\n"),
         if env_desc.is_empty() { String::new() } else { format!("{} ", env_desc.join(" ")) },
         setup.launcher.display(),
+        setup.launcher_args.join(" "),
         std::env::var("FERROMPI_TEST_MPIRUN_ARGS").unwrap_or_default(),
         spec.mpirun_args.join(" "),
         exe.display(),

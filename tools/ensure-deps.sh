@@ -6,8 +6,21 @@
 # and a Python venv at .venv with the PyPI packages the tests use (MPICH's standard-ABI build
 # as the binary-compatibility reference, and the MPI Forum's API description for the header
 # generator). Rust (cargo) must already be installed: https://rustup.rs
+#
+# Options: --with-venv (the venv), --with-slurm (as root: Slurm and munge, Debian's slurmd,
+# slurmctld, slurm-client and munge, for `make test-slurm`; not as root nothing is installed and
+# that test skips itself).
 set -eu
 cd "$(dirname "$0")/.."
+with_venv=no
+with_slurm=no
+for a in "$@"; do
+    case "$a" in
+        --with-venv) with_venv=yes ;;
+        --with-slurm) with_slurm=yes ;;
+        *) echo "ensure-deps: unknown option $a" >&2; exit 2 ;;
+    esac
+done
 
 need_apt=""
 command -v cc >/dev/null 2>&1 || need_apt="$need_apt gcc libc6-dev"
@@ -36,9 +49,26 @@ if [ -n "$need_apt" ]; then
         exit 1
     fi
 fi
+# A private Slurm cluster for tests/slurm (daemons in /usr/sbin, clients in /usr/bin), as root
+# only: slurmd must run as root.
+if [ "$with_slurm" = yes ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    need_slurm=""
+    [ -x /usr/sbin/slurmctld ] || need_slurm="$need_slurm slurmctld"
+    [ -x /usr/sbin/slurmd ] || need_slurm="$need_slurm slurmd"
+    command -v srun >/dev/null 2>&1 && command -v salloc >/dev/null 2>&1 || need_slurm="$need_slurm slurm-client"
+    [ -x /usr/sbin/munged ] || need_slurm="$need_slurm munge"
+    if [ -n "$need_slurm" ]; then
+        echo "ensure-deps: installing Debian packages:$need_slurm"
+        # Without recommends (mailers, documentation: not needed to run jobs); the lock timeout
+        # rides out an apt-get that a fresh machine may be running by itself.
+        apt-get -o DPkg::Lock::Timeout=300 update -qq &&
+            DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+                --no-install-recommends $need_slurm >/dev/null
+    fi
+fi
 command -v cargo >/dev/null 2>&1 || { echo "ensure-deps: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
 
-if [ "${1:-}" = "--with-venv" ]; then
+if [ "$with_venv" = yes ]; then
     stamp=.venv/.ferrompi-deps-1
     if [ ! -f "$stamp" ]; then
         [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -4,6 +4,10 @@ use clap::Parser;
 
 /// mpirun / mpiexec: start an MPI job on this host, or across hosts (-H, --hostfile).
 ///
+/// Inside a Slurm allocation (salloc, sbatch) without -H or --hostfile, the allocation's nodes
+/// are the hosts (-n defaults to its task count) and srun starts mpirun's daemon on each of
+/// them, unless --launch-agent names another agent.
+///
 /// Output: each rank's stdout and stderr go to mpirun's stdout and stderr as whole lines (lines
 /// of different ranks never interleave). With --tag-output each line is prefixed with
 /// `[R] ` where R is the rank. stdin goes to rank 0; other ranks read /dev/null.
@@ -35,8 +39,9 @@ pub struct Cli {
     pub map_by: crate::hosts::MapBy,
 
     /// Command that starts the per-host daemon: run as `CMD HOST COMMAND...` (like ssh).
-    #[arg(long, value_name = "CMD", default_value = "ssh")]
-    pub launch_agent: String,
+    /// Default: ssh, or srun inside a Slurm allocation.
+    #[arg(long, value_name = "CMD")]
+    pub launch_agent: Option<String>,
 
     /// Address the hosts' daemons connect back to (default: per host, the source address of
     /// the route to it, then every other local address).
@@ -156,7 +161,7 @@ mod tests {
         assert_eq!(c.hosts, vec!["a:2,b", "c"]);
         assert_eq!(c.ppn, Some(2));
         assert_eq!(c.map_by, crate::hosts::MapBy::Node);
-        assert_eq!(c.launch_agent, "ssh -p 22");
+        assert_eq!(c.launch_agent.as_deref(), Some("ssh -p 22"));
         assert_eq!(c.hostfile.as_deref(), Some(std::path::Path::new("f")));
         assert_eq!(c.command, vec!["prog", "-H", "x"]);
     }

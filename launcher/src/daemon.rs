@@ -1,4 +1,5 @@
-//! The per-host daemon: `mpirun --ferrompi-daemon INDEX ADDR...`, started by the launch agent.
+//! The per-host daemon: `mpirun --ferrompi-daemon INDEX ADDR...`, started by the launch agent
+//! (INDEX `slurm`: by one srun step for all hosts, see [`crate::slurm`]).
 //!
 //! 1. Reads the job's secret from stdin (one line; it is never on a command line).
 //! 2. Connects to the first head address that answers and sends [`Msg::Hello`].
@@ -44,9 +45,22 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("usage: mpirun --ferrompi-daemon INDEX ADDR:PORT...");
         return 2;
     };
-    let Ok(host_index) = index.parse::<u32>() else {
-        eprintln!("mpirun daemon: bad host index `{index}`");
-        return 2;
+    // `slurm`: one srun step started every host's daemon with the same arguments; the node's
+    // name tells which host this is.
+    let host_index = if index == "slurm" {
+        match crate::slurm::daemon_index() {
+            Ok(i) => i,
+            Err(e) => {
+                say(index, &e);
+                return 2;
+            }
+        }
+    } else {
+        let Ok(i) = index.parse::<u32>() else {
+            eprintln!("mpirun daemon: bad host index `{index}`");
+            return 2;
+        };
+        i
     };
     let addrs: Vec<SocketAddr> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
     if addrs.is_empty() {

@@ -28,12 +28,17 @@ pub struct HostOptions {
     pub timeout: Option<Duration>,
     /// The launch agent's argv (default `ssh`); the host and the daemon command follow.
     pub agent: Vec<String>,
+    /// `agent` is srun: one step starts every host's daemon (see [`crate::slurm`]), this
+    /// machine's too, so that the ranks run inside the allocation.
+    pub srun: bool,
     /// Address the daemons connect to (default: chosen per host).
     pub head_address: Option<String>,
     /// How long a daemon may take to connect.
     pub launch_timeout: Duration,
 }
 
+/// What srun says about `--cpu-bind=none` where tasks are never bound (TaskPlugin=task/none).
+const SRUN_NO_BINDING: &[u8] = b"srun: cluster configuration lacks support for cpu binding";
 /// A connection that has not shown the secret yet must do so within this time.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections not yet admitted, at most.
@@ -106,6 +111,8 @@ struct Head {
     stdin_host: Option<usize>,
     stdin_inflight: usize,
     finished_at: Option<Instant>,
+    /// One agent (srun) started every host's daemon; it is recorded as host 0's.
+    shared_agent: bool,
 }
 
 /// Run `job` (with `ranks`, `process_mapping` and `stdin` filled in per host here) on
@@ -188,13 +195,27 @@ pub fn run(job: JobMsg, placement: &[HostRanks], opts: &HostOptions) -> i32 {
         stdin_host,
         stdin_inflight: 0,
         finished_at: None,
+        shared_agent: opts.srun,
     };
-    for h in 0..head.hosts.len() {
-        if head.tearing_down {
-            break;
+    if opts.srun {
+        // One command line for every daemon: the addresses that suit each host, in turn.
+        let mut addrs: Vec<SocketAddr> = Vec::new();
+        for h in &head.hosts {
+            for a in daemon_addresses(&h.name, port, head_ips.as_deref()) {
+                if !addrs.contains(&a) {
+                    addrs.push(a);
+                }
+            }
         }
-        let addrs = daemon_addresses(&head.hosts[h].name, port, head_ips.as_deref());
-        head.launch(h, &addrs, opts);
+        head.launch_srun(&addrs, opts);
+    } else {
+        for h in 0..head.hosts.len() {
+            if head.tearing_down {
+                break;
+            }
+            let addrs = daemon_addresses(&head.hosts[h].name, port, head_ips.as_deref());
+            head.launch(h, &addrs, opts);
+        }
     }
     let deadline = opts.timeout.map(|t| Instant::now() + t);
     head.event_loop(&sigs, deadline, opts);
@@ -324,6 +345,29 @@ impl Head {
             }
             what = format!("launch agent `{}`", agent.join(" "));
         }
+        self.start_agent(h, cmd, &what);
+    }
+
+    /// Start every host's daemon with one srun step (`--ferrompi-daemon slurm`: each daemon
+    /// finds its host index from its node's name); recorded as host 0's agent.
+    fn launch_srun(&mut self, addrs: &[SocketAddr], opts: &HostOptions) {
+        let exe = match std::env::current_exe() {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(e) => return self.host_failed(0, &format!("mpirun: cannot find mpirun's own path: {e}")),
+        };
+        let nodes: Vec<String> = self.hosts.iter().map(|h| h.name.clone()).collect();
+        let argv = crate::slurm::srun_args(&opts.agent, &nodes);
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]).arg(exe).arg(crate::DAEMON_FLAG).arg("slurm");
+        cmd.args(addrs.iter().map(|a| a.to_string()));
+        cmd.env(crate::slurm::NODES_VAR, nodes.join(","));
+        let what = format!("`{}`", argv.join(" "));
+        self.start_agent(0, cmd, &what);
+    }
+
+    /// Run `cmd` as host `h`'s agent: its output on a pipe we read, the secret on its stdin.
+    fn start_agent(&mut self, h: usize, mut cmd: Command, what: &str) {
+        let name = self.hosts[h].name.clone();
         let (rd, wr) = match pipe() {
             Ok(p) => p,
             Err(e) => return self.host_failed(h, &format!("mpirun: host {name}: pipe: {e}")),
@@ -628,16 +672,20 @@ impl Head {
                 }
             };
             self.hosts[h].agent_exited = true;
-            if self.hosts[h].state == HState::Launching {
-                // Show what the agent said before naming the failure.
-                self.read_agent(h);
-                let name = self.hosts[h].name.clone();
-                let how = match (status.code(), status.signal()) {
-                    (Some(c), _) => format!("exited with code {c}"),
-                    (None, Some(s)) => format!("was killed by {}", signals::name(s)),
-                    _ => "ended".to_string(),
-                };
-                self.host_failed(h, &format!("mpirun: host {name} cannot be reached: the launch agent {how} before its daemon connected; ending the job"));
+            // A shared agent (srun) started every host's daemon: its end fails them all.
+            let served: Vec<usize> = if self.shared_agent { (0..self.hosts.len()).collect() } else { vec![h] };
+            let how = match (status.code(), status.signal()) {
+                (Some(c), _) => format!("exited with code {c}"),
+                (None, Some(s)) => format!("was killed by {}", signals::name(s)),
+                _ => "ended".to_string(),
+            };
+            // Show what the agent said before naming the failure.
+            self.read_agent(h);
+            for g in served {
+                if self.hosts[g].state == HState::Launching {
+                    let name = self.hosts[g].name.clone();
+                    self.host_failed(g, &format!("mpirun: host {name} cannot be reached: the launch agent {how} before its daemon connected; ending the job"));
+                }
             }
         }
     }
@@ -660,6 +708,12 @@ impl Head {
                     self.hosts[h].agent_line.extend_from_slice(&buf[..n]);
                     while let Some(p) = self.hosts[h].agent_line.iter().position(|&c| c == b'\n') {
                         let line: Vec<u8> = self.hosts[h].agent_line.drain(..=p).collect();
+                        // We ask srun for --cpu-bind=none (the daemon's ranks must not share its
+                        // one CPU); on clusters without a binding plugin srun says it cannot
+                        // bind, which is what we want, on every run. Not worth a line.
+                        if self.shared_agent && line.starts_with(SRUN_NO_BINDING) {
+                            continue;
+                        }
                         let name = self.hosts[h].name.clone();
                         self.sink.notice(&format!("mpirun: host {name}: {}", String::from_utf8_lossy(&line[..line.len() - 1])));
                     }

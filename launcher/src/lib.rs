@@ -14,6 +14,7 @@ pub mod job;
 pub mod output;
 pub mod proto;
 pub mod signals;
+pub mod slurm;
 pub mod spawn;
 
 /// Argument that turns the binary into the per-host daemon (`mpirun --ferrompi-daemon ...`).
@@ -45,7 +46,16 @@ pub fn main_entry() -> i32 {
     }
     let timeout = cli.timeout.or_else(|| std::env::var("MPIEXEC_TIMEOUT").ok().and_then(|s| s.trim().parse().ok())).filter(|&t| t > 0);
     if !cli.hosts.is_empty() || cli.hostfile.is_some() {
-        return run_on_hosts(&cli, timeout);
+        return run_on_hosts(&cli, timeout, None);
+    }
+    // In a Slurm allocation the job runs on its nodes, started through srun.
+    match slurm::allocation() {
+        Some(Ok(list)) => return run_on_hosts(&cli, timeout, Some(list)),
+        Some(Err(e)) => {
+            eprintln!("mpirun: {e}");
+            return 2;
+        }
+        None => {}
     }
     let spec = spawn::JobSpec {
         job_id: spawn::new_job_id(),
@@ -59,8 +69,10 @@ pub fn main_entry() -> i32 {
     job::run(&spec, &opts)
 }
 
-fn run_on_hosts(cli: &cli::Cli, timeout: Option<u64>) -> i32 {
-    let mut list = match hosts::parse_host_list(&cli.hosts) {
+/// The job on hosts: `-H`/`--hostfile`, or `allocation` (a Slurm allocation's nodes).
+fn run_on_hosts(cli: &cli::Cli, timeout: Option<u64>, allocation: Option<Vec<hosts::HostSlots>>) -> i32 {
+    let in_slurm = allocation.is_some();
+    let mut list = match allocation.map(Ok).unwrap_or_else(|| hosts::parse_host_list(&cli.hosts)) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("mpirun: -H: {e}");
@@ -97,7 +109,15 @@ fn run_on_hosts(cli: &cli::Cli, timeout: Option<u64>) -> i32 {
     let total: usize = list.iter().map(|h| cli.ppn.unwrap_or(h.slots)).sum();
     let np = cli.np.unwrap_or(total.max(1));
     let placement = hosts::place(&list, np, cli.ppn, cli.map_by);
-    let agent: Vec<String> = cli.launch_agent.split_whitespace().map(str::to_string).collect();
+    // srun starts the daemons in an allocation unless another agent is named.
+    // FERROMPI_SRUN names the srun to use (tests; a wrapper).
+    let srun = in_slurm && cli.launch_agent.is_none();
+    let agent_line = match &cli.launch_agent {
+        Some(a) => a.clone(),
+        None if srun => std::env::var("FERROMPI_SRUN").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "srun".into()),
+        None => "ssh".into(),
+    };
+    let agent: Vec<String> = agent_line.split_whitespace().map(str::to_string).collect();
     if agent.is_empty() {
         eprintln!("mpirun: --launch-agent is empty");
         return 2;
@@ -124,6 +144,7 @@ fn run_on_hosts(cli: &cli::Cli, timeout: Option<u64>) -> i32 {
         tag_output: cli.tag_output,
         timeout: timeout.map(std::time::Duration::from_secs),
         agent,
+        srun,
         head_address: cli.head_address.clone(),
         launch_timeout: std::time::Duration::from_secs(cli.launch_timeout.max(1)),
     };

@@ -208,9 +208,9 @@ fn attach_shm(world: &World) -> Result<shm::Node> {
         None => shm::Config { ring_bytes: default_ring },
     };
     // One segment per job and host: test hosts in network namespaces share /dev/shm, so the
-    // host's lowest world rank is part of the name.
-    let key = format!("{}.{}", world.job_id, world.local_ranks[0]);
-    shm::Node::attach(&key, world.local_rank(), local_size, &cfg).or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))
+    // host's lowest world rank is part of the name (and a nonce of its: `World::shm_key`).
+    let key = &world.shm_key;
+    shm::Node::attach(key, world.local_rank(), local_size, &cfg).or_else(|e| fail(ErrorClass::Other, format!("shared memory: {e}")))
 }
 
 /// `FERROMPI_NET_ONLY=1`: every peer, on this host too, is reached through libfabric (tests
@@ -790,13 +790,29 @@ impl Engine {
 
     /// `MPI_Abort`: asks the launcher to end the job with `code`, then exits.
     pub fn abort(&self, code: i32, message: &str) -> ! {
-        // The launcher prints the message it receives; print it here only if none took it.
+        // Our mpirun prints the message it receives; other launchers (hydra, Slurm) do not, so
+        // then we print it, before the abort request: Slurm kills the step as soon as it gets it.
+        let mut printed = false;
+        let mut say = || {
+            if !printed {
+                eprintln!("{message}");
+                printed = true;
+            }
+        };
         let told_launcher = match self.world.try_lock() {
-            Ok(mut world) => world.pmi.as_mut().is_some_and(|pmi| pmi.abort(code, message).is_ok()),
+            Ok(mut world) => match world.pmi.as_mut() {
+                Some(pmi) => {
+                    if !pmi.launcher_prints_abort() {
+                        say();
+                    }
+                    pmi.abort(code, message).is_ok()
+                }
+                None => false,
+            },
             Err(_) => false,
         };
         if !told_launcher {
-            eprintln!("{message}");
+            say();
         }
         std::process::exit(code)
     }

@@ -18,6 +18,9 @@ pub struct World {
     /// The host of each world rank, named by the lowest world rank on it (the node-aware
     /// collectives group ranks by it).
     pub host_of: Vec<u32>,
+    /// Names this job's shared-memory segment on this host; equal in every local rank, and
+    /// unique even where the launcher's job id is not (see `bootstrap`).
+    pub shm_key: String,
     pub pmi: Option<pmi::Client>,
 }
 
@@ -32,16 +35,40 @@ impl World {
                 appnum: 0,
                 local_ranks: vec![0],
                 host_of: vec![0],
+                shm_key: format!("singleton-{}", std::process::id()),
                 pmi: None,
             });
         };
         let (rank, size) = (pmi.rank(), pmi.size());
-        let mut world =
-            World { rank, size, job_id: pmi.job_id().to_string(), appnum: pmi.appnum(), local_ranks: vec![rank], host_of: Vec::new(), pmi: Some(pmi) };
+        let mut world = World {
+            rank,
+            size,
+            job_id: pmi.job_id().to_string(),
+            appnum: pmi.appnum(),
+            local_ranks: vec![rank],
+            host_of: Vec::new(),
+            shm_key: String::new(),
+            pmi: Some(pmi),
+        };
         let me = host_identity();
-        let hosts = world.allgather("host", &me)?;
+        // Each rank adds a random nonce to its host identity, and a host's segment is named
+        // after its lowest rank's nonce. The launcher's job id alone is not unique enough:
+        // Slurm's job ids start again at 1 in a new cluster (and wrap), so a segment left by
+        // a job killed while its ranks were attaching, or a second cluster on the same machine,
+        // would collide with a later job's.
+        let nonce = random_u64();
+        let values = world.allgather("host", &format!("{me}#{nonce:016x}"))?;
+        let split = |v: &str| -> (String, String) {
+            match v.rsplit_once('#') {
+                Some((h, n)) => (h.to_string(), n.to_string()),
+                None => (v.to_string(), String::new()),
+            }
+        };
+        let (hosts, nonces): (Vec<String>, Vec<String>) = values.iter().map(|v| split(v)).unzip();
         world.local_ranks = (0..size).filter(|&r| hosts[r] == me).collect();
         world.host_of = hosts.iter().map(|h| hosts.iter().position(|x| x == h).unwrap_or(0) as u32).collect();
+        let leader = world.local_ranks.first().copied().unwrap_or(rank);
+        world.shm_key = format!("{}.{leader}.{}", world.job_id, nonces[leader]);
         Ok(world)
     }
 
@@ -91,6 +118,18 @@ fn host_identity() -> String {
     let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
     format!("{host}/{}", boot.trim())
+}
+
+/// 64 random bits from the kernel (the time and pid if that fails: uniqueness, not secrecy).
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: getrandom writes at most `b.len()` bytes into `b`, which lives across the call.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if n == 8 {
+        return u64::from_ne_bytes(b);
+    }
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    t ^ ((std::process::id() as u64) << 32)
 }
 
 /// This host's name, for `MPI_Get_processor_name`.

@@ -65,6 +65,8 @@ pub struct Client {
     job_id: String,
     max_val: usize,
     finalized: bool,
+    /// The server is our mpirun, which prints an abort's message (see `launcher_prints_abort`).
+    ours: bool,
 }
 
 impl Client {
@@ -104,6 +106,7 @@ impl Client {
             job_id: String::new(),
             max_val: MAX_VAL_LEN,
             finalized: false,
+            ours: false,
         };
         let (mut rank, mut size) = (opts.rank, opts.size);
         if let Some(id) = opts.pmi_id.filter(|_| opts.protocol == Protocol::V1) {
@@ -123,6 +126,7 @@ impl Client {
             Protocol::V1 => {
                 let m = c.request(Wire::V1, &Message::new("init").arg("pmi_version", 1).arg("pmi_subversion", 1), "response_to_init")?;
                 check_rc(&m, "init")?;
+                c.ours = m.get_int("ferrompi").is_some_and(|v| v >= 1);
                 let m = c.request(Wire::V1, &Message::new("get_maxes"), "maxes")?;
                 if let Some(v) = m.get_int("vallen_max").filter(|&v| v > 0) {
                     c.max_val = (v as usize).min(MAX_VAL_LEN);
@@ -139,6 +143,7 @@ impl Client {
                 // PMI-2 clients open with one PMI-1 line; hydra and Slurm both expect it.
                 let m = c.request(Wire::V1, &Message::new("init").arg("pmi_version", 2).arg("pmi_subversion", 0), "response_to_init")?;
                 check_rc(&m, "init")?;
+                c.ours = m.get_int("ferrompi").is_some_and(|v| v >= 1);
                 if m.get_int("pmi_version").is_some_and(|v| v != 2) {
                     return Err(io::Error::new(io::ErrorKind::Unsupported, "process manager does not speak PMI-2"));
                 }
@@ -185,6 +190,12 @@ impl Client {
     /// Slurm returns -1.
     pub fn appnum(&self) -> i32 {
         self.appnum
+    }
+    /// Whether the process manager shows the message of an [`Client::abort`] to the user. Only
+    /// our mpirun does (it says so in its reply to `init`); hydra drops it and Slurm kills the
+    /// step without a word, so under them the rank must print the message itself.
+    pub fn launcher_prints_abort(&self) -> bool {
+        self.ours
     }
     /// The KVS name (PMI-1) / job id (PMI-2); unique per job.
     pub fn job_id(&self) -> &str {
@@ -311,7 +322,9 @@ impl Client {
                     }
                     m
                 }
-                Protocol::V2 => Message::new("abort").arg("isworldabort", "TRUE").arg("msg", &text).arg("exitcode", code),
+                // `isworld` is the PMI-2 key (Slurm kills the step only when it reads
+                // isworld=TRUE; with any other key the other ranks would run on).
+                Protocol::V2 => Message::new("abort").arg("isworld", "TRUE").arg("msg", &text).arg("exitcode", code),
             };
             let wire = if self.protocol == Protocol::V1 { Wire::V1 } else { Wire::V2 };
             let data = msg.encode(wire)?;
@@ -490,6 +503,7 @@ mod tests {
                     let opts = Options { protocol, rank: Some(r), size: Some(n), pmi_id: None, job_id: None };
                     let mut c = Client::connect(OwnedFd::from(s), &opts).unwrap();
                     assert_eq!((c.rank(), c.size(), c.appnum()), (r, n, 0));
+                    assert!(c.launcher_prints_abort());
                     assert_eq!(c.job_id(), "ferrompi-test-1");
                     c.put(&format!("addr-{r}"), &format!("v{r}")).unwrap();
                     let long = "x".repeat(3000) + &r.to_string();
@@ -531,6 +545,32 @@ mod tests {
     #[test]
     fn client_server_v2() {
         run(Protocol::V2);
+    }
+
+    /// The abort request as Slurm's PMI-2 server parses it: `isworld=TRUE` in one frame.
+    #[test]
+    fn v2_abort_is_a_world_abort() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut c = Client {
+            file: File::from(OwnedFd::from(a)),
+            dec: Decoder::new(),
+            protocol: Protocol::V2,
+            rank: 0,
+            size: 2,
+            appnum: -1,
+            job_id: "7.0".into(),
+            max_val: MAX_VAL_LEN,
+            finalized: false,
+            ours: false,
+        };
+        c.abort(3, "bye").unwrap();
+        drop(c);
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).unwrap();
+        let mut d = Decoder::new();
+        d.feed(&got);
+        let (w, m) = d.next_message().unwrap().unwrap();
+        assert_eq!((w, m.cmd.as_str(), m.get("isworld"), m.get("msg")), (Wire::V2, "abort", Some("TRUE"), Some("bye")));
     }
 
     #[test]

@@ -214,9 +214,12 @@ impl NodeServer {
             "init" => {
                 let v = msg.get_int("pmi_version").unwrap_or(1);
                 let sv = msg.get_int("pmi_subversion").unwrap_or(1);
+                // `ferrompi=1` tells our client that this launcher prints the message of an
+                // abort, so the rank need not (hydra and Slurm print none); other clients
+                // ignore keys they do not know.
                 match (v, sv) {
-                    (1, sv) if sv <= 1 => Message::new("response_to_init").arg("pmi_version", 1).arg("pmi_subversion", 1).arg("rc", 0),
-                    (2, 0) => Message::new("response_to_init").arg("pmi_version", 2).arg("pmi_subversion", 0).arg("rc", 0),
+                    (1, sv) if sv <= 1 => Message::new("response_to_init").arg("pmi_version", 1).arg("pmi_subversion", 1).arg("rc", 0).arg("ferrompi", 1),
+                    (2, 0) => Message::new("response_to_init").arg("pmi_version", 2).arg("pmi_subversion", 0).arg("rc", 0).arg("ferrompi", 1),
                     _ => Message::new("response_to_init").arg("pmi_version", 1).arg("pmi_subversion", 1).arg("rc", -1),
                 }
             }
@@ -461,7 +464,7 @@ mod tests {
         let acts = s.recv(1, &frame_v2(&Message::new("info-getjobattr").arg("key", "PMI_process_mapping")).unwrap());
         let Action::Send { data, .. } = &acts[0] else { panic!() };
         assert_eq!(v2(data).get("value"), Some("(vector,(0,1,2))"));
-        let acts = s.recv(1, &frame_v2(&Message::new("abort").arg("isworldabort", "TRUE").arg("msg", "bad; thing")).unwrap());
+        let acts = s.recv(1, &frame_v2(&Message::new("abort").arg("isworld", "TRUE").arg("msg", "bad; thing")).unwrap());
         assert_eq!(acts, vec![Action::Abort { rank: 5, code: 1, message: "bad; thing".into() }]);
     }
 

@@ -424,8 +424,8 @@ mod tests {
         assert_eq!(m.get_int("size"), Some(4));
         assert!(parse_v2("rank=3;cmd=x;").is_err());
         assert!(parse_v2("cmd=x;novalue;").is_err());
-        let m = parse_v2("cmd=abort;isworldabort=TRUE;msg=bye now;").unwrap();
-        assert_eq!(m.get_bool("isworldabort"), Some(true));
+        let m = parse_v2("cmd=abort;isworld=TRUE;msg=bye now;").unwrap();
+        assert_eq!(m.get_bool("isworld"), Some(true));
         assert_eq!(m.get("msg"), Some("bye now"));
     }
 
