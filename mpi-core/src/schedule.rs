@@ -626,8 +626,7 @@ pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc:
                 // `acc` covers vranks [vrank, child), the child's data [child, child + mask):
                 // ours is the earlier operand.
                 s.recv(real(child), tag, tmp);
-                s.reduce(red, acc, tmp);
-                s.copy(tmp, acc);
+                combine(s, red, acc, tmp, false);
             }
         } else {
             s.send(real(vrank & !mask), tag, acc);
@@ -687,17 +686,25 @@ pub fn allreduce(s: &mut Schedule, rank: usize, size: usize, buf: Range, red: &R
             let dst = Peer::Local(core.real(partner));
             s.send(dst, tag, buf);
             s.recv(dst, tag, tmp);
-            if partner < core.rank {
-                s.reduce(red, tmp, buf);
-            } else {
-                s.reduce(red, buf, tmp);
-                s.copy(tmp, buf);
-            }
+            combine(s, red, buf, tmp, partner < core.rank);
             s.end_round();
             mask <<= 1;
         }
     }
     unfold(s, rank, size, buf, tag);
+}
+
+/// Combines `theirs`, a partner's operand just received, into `mine` in rank order:
+/// `theirs_lower` says whether it covers the lower ranks, whose operand must be `in`
+/// (collective.rs's combination order). Scratch `theirs` holds the result too when ours is
+/// the lower one.
+fn combine(s: &mut Schedule, red: &Reduction, mine: Range, theirs: Range, theirs_lower: bool) {
+    if theirs_lower {
+        s.reduce(red, theirs, mine);
+    } else {
+        s.reduce(red, mine, theirs);
+        s.copy(theirs, mine);
+    }
 }
 
 /// The power-of-two group of ranks that [`fold`] leaves to do a reduction's main work.

@@ -13,7 +13,7 @@
 //! bit-identical results. The ring combines each piece starting at a different rank: it needs
 //! a commutative op (`tuning::Algorithm::serves`).
 
-use super::{fold, subtree, unfold, Peer, Range, Reduction, Schedule};
+use super::{combine, fold, subtree, unfold, Peer, Range, Reduction, Schedule};
 use crate::op::Op;
 
 /// Byte offsets of the pieces of `buf` (`pieces + 1` of them, the last being `buf.len()`),
@@ -99,12 +99,7 @@ fn reduce_scatter_halving(
         s.send(dst, tag, span(buf, at, give.0, give.1));
         s.recv(dst, tag, theirs);
         // The partner's data covers the aligned group of `mask` core ranks beside ours.
-        if partner < core.rank {
-            s.reduce(red, theirs, mine);
-        } else {
-            s.reduce(red, mine, theirs);
-            s.copy(theirs, mine);
-        }
+        combine(s, red, mine, theirs, partner < core.rank);
         s.end_round();
         steps.push((partner, keep, give));
         (lo, hi) = keep;
