@@ -31,7 +31,9 @@
 //!   bootstraps through slurmd's PMI server on `PMI_FD`); needs a cluster that `srun` reaches
 //!   (`SLURM_CONF`; `tests/slurm/with-slurm.sh` starts a private one). `FERROMPI_SRUN` names
 //!   another `srun`. Each trial is its own job, oversubscribed (`--overcommit`) so that rank
-//!   counts above the machine's cores still start.
+//!   counts above the machine's cores still start;
+//! - `mpich-lib`: compiled with `mpicc_abi` and run on MPICH's own library, started by our
+//!   `mpirun` (MPICH bootstraps through our PMI-1 server).
 //!
 //! Other knobs: `FERROMPI_TEST_MPIRUN_ARGS` (whitespace-separated launcher arguments added to
 //! every trial, e.g. `-H h1:2,h2:2 --launch-agent tests/hosts/agent.sh` to run the suite
@@ -53,6 +55,7 @@ enum Impl {
     Mpich,
     Hydra,
     Slurm,
+    MpichLib,
 }
 
 impl Impl {
@@ -63,6 +66,7 @@ impl Impl {
             Impl::Mpich => "mpich",
             Impl::Hydra => "hydra",
             Impl::Slurm => "slurm",
+            Impl::MpichLib => "mpich-lib",
         }
     }
     fn from_env() -> Result<Impl, String> {
@@ -72,8 +76,9 @@ impl Impl {
             Ok("mpich") => Ok(Impl::Mpich),
             Ok("hydra") => Ok(Impl::Hydra),
             Ok("slurm") => Ok(Impl::Slurm),
+            Ok("mpich-lib") => Ok(Impl::MpichLib),
             Ok(other) => Err(format!(
-                "FERROMPI_TEST_IMPL={other:?} is not one of: ours, abi-compat, mpich, hydra, slurm"
+                "FERROMPI_TEST_IMPL={other:?} is not one of: ours, abi-compat, mpich, hydra, slurm, mpich-lib"
             )),
         }
     }
@@ -186,6 +191,7 @@ fn setup() -> Result<Setup, String> {
         ),
         Impl::Hydra => (prefix.join("bin/mpicc"), venv.join("bin/mpiexec"), None, "ours"),
         Impl::Slurm => (prefix.join("bin/mpicc"), find_srun(), None, "ours"),
+        Impl::MpichLib => (venv.join("bin/mpicc_abi"), prefix.join("bin/mpirun"), None, "mpicc_abi"),
     };
     let launcher_args = match imp {
         // --mpi=pmi2 whatever the cluster's MpiDefault (without it every task would be a
@@ -377,7 +383,7 @@ fn parse_spec(path: &Path) -> Result<Spec, String> {
                 "impl" => {
                     let list: Vec<String> = value.split_whitespace().map(str::to_string).collect();
                     for i in &list {
-                        if !["ours", "abi-compat", "mpich", "hydra", "slurm"].contains(&i.as_str()) {
+                        if !["ours", "abi-compat", "mpich", "hydra", "slurm", "mpich-lib"].contains(&i.as_str()) {
                             return Err(bad(line));
                         }
                     }

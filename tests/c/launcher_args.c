@@ -1,5 +1,5 @@
 /* ranks: 2 3 */
-/* impl: ours abi-compat */
+/* impl: ours abi-compat mpich-lib */
 /* mpirun-args: --tag-output -x TU_EXPORTED=exported-value */
 /* expect-stdout: [0] line from rank 0 */
 /* expect-stdout: [1] line from rank 1 */

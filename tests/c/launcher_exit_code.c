@@ -1,5 +1,5 @@
 /* ranks: 1 2 3 */
-/* impl: ours abi-compat */
+/* impl: ours abi-compat mpich-lib */
 /* expect-exit: 3 */
 /* timeout: 30 */
 /* Launcher: a rank that exits with status 3 after MPI_Finalize (the others exit 0) makes the

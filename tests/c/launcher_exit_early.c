@@ -1,5 +1,5 @@
 /* ranks: 2 3 */
-/* impl: ours abi-compat */
+/* impl: ours abi-compat mpich-lib */
 /* expect-exit: 3 */
 /* timeout: 30 */
 /* Launcher: a rank that calls exit(3) without MPI_Finalize while the others wait for it in a

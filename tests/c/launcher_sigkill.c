@@ -1,5 +1,5 @@
 /* ranks: 2 3 */
-/* impl: ours abi-compat */
+/* impl: ours abi-compat mpich-lib */
 /* expect-exit: 137 */
 /* expect-stderr: rank 1 */
 /* timeout: 30 */

@@ -1,5 +1,5 @@
 /* ranks: 4 */
-/* impl: ours abi-compat */
+/* impl: ours abi-compat mpich-lib */
 /* expect-exit: 137 */
 /* expect-stderr: rank 3 */
 /* timeout: 30 */

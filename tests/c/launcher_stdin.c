@@ -1,5 +1,5 @@
 /* ranks: 1 2 */
-/* impl: ours abi-compat */
+/* impl: ours abi-compat mpich-lib */
 /* stdin: hello ferrompi stdin */
 /* expect-stdout: rank 0 read: hello ferrompi stdin */
 /* Launcher: the launcher's stdin reaches rank 0 (the harness writes one line and closes it);
