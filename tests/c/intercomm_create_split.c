@@ -5,8 +5,10 @@
  *   subgroups (local and remote groups exactly those passed), MPI_COMM_NULL outside them,
  *   and everywhere when one group passes MPI_GROUP_EMPTY;
  * - MPI_Comm_split: a colour present in one group only gives MPI_COMM_NULL;
- * - MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) (one host: the same groups, ordered by key),
- *   MPI_UNDEFINED gives MPI_COMM_NULL, and so does HW_UNGUIDED here (nothing smaller);
+ * - MPI_Comm_split_type(MPI_COMM_TYPE_SHARED): each group's processes on this process's host,
+ *   paired with the other group's there (MPI_COMM_NULL where the other group has none: across
+ *   test hosts), MPI_UNDEFINED gives MPI_COMM_NULL, and HW_UNGUIDED gives MPI_COMM_NULL on one
+ *   host (nothing smaller than the groups) and the host split across hosts;
  * - MPI_Comm_create_group needs an intracommunicator: MPI_ERR_COMM.
  * Every intercommunicator made is checked by a message from each process to each remote
  * process. */
@@ -132,19 +134,44 @@ int main(int argc, char **argv)
         }
     }
 
-    /* Split_type(SHARED): every process is on this host, so the groups stay whole. */
-    MPI_CHECK(MPI_Comm_split_type(inter, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &c));
-    CHECK(c != MPI_COMM_NULL, "split_type(SHARED) of an intercommunicator gave MPI_COMM_NULL");
-    check_inter(c, grp[color], gn[color], grp[other], gn[other], "split_type");
-    MPI_CHECK(MPI_Comm_free(&c));
+    /* Split_type(SHARED): the host of every world rank, named by its lowest world rank. */
+    int host_of[4], my_host = rank, hosts_total = 0;
+    {
+        MPI_Comm node;
+        MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+        MPI_CHECK(MPI_Allreduce(&rank, &my_host, 1, MPI_INT, MPI_MIN, node));
+        MPI_CHECK(MPI_Comm_free(&node));
+        MPI_CHECK(MPI_Allgather(&my_host, 1, MPI_INT, host_of, 1, MPI_INT, MPI_COMM_WORLD));
+        for (int r = 0; r < size; r++)
+            hosts_total += host_of[r] == r;
+    }
+    int sl[4], snl = 0, sr[4], snr = 0;
+    for (int i = 0; i < gn[color]; i++)
+        if (host_of[world_of(color, i)] == my_host)
+            sl[snl++] = world_of(color, i);
+    for (int i = 0; i < gn[other]; i++)
+        if (host_of[world_of(other, i)] == my_host)
+            sr[snr++] = world_of(other, i);
+    for (int type = 0; type < 2; type++) {
+        int split = type == 0 ? MPI_COMM_TYPE_SHARED : MPI_COMM_TYPE_HW_UNGUIDED;
+        const char *what = type == 0 ? "split_type(SHARED)" : "split_type(HW_UNGUIDED)";
+        /* HW_UNGUIDED must give strictly smaller communicators: on one host, with no finer
+         * level known, ours gives MPI_COMM_NULL in both groups alike (MPICH may know finer
+         * levels); across hosts, the host split. */
+        if (type == 1 && tu_is_mpich())
+            continue;
+        MPI_CHECK(MPI_Comm_split_type(inter, split, 0, MPI_INFO_NULL, &c));
+        if (snr == 0 || (type == 1 && hosts_total == 1)) {
+            CHECK(c == MPI_COMM_NULL, "%s gave a communicator (other group's processes on this host: %d, hosts: %d)", what, snr,
+                  hosts_total);
+        } else {
+            CHECK(c != MPI_COMM_NULL, "%s of an intercommunicator gave MPI_COMM_NULL", what);
+            check_inter(c, sl, snl, sr, snr, what);
+            MPI_CHECK(MPI_Comm_free(&c));
+        }
+    }
     MPI_CHECK(MPI_Comm_split_type(inter, MPI_UNDEFINED, 0, MPI_INFO_NULL, &c));
     CHECK(c == MPI_COMM_NULL, "split_type(MPI_UNDEFINED) gave a communicator");
-    /* HW_UNGUIDED must give strictly smaller communicators: with one host and no finer level
-     * known, ours gives MPI_COMM_NULL in both groups alike (MPICH may know finer levels). */
-    if (!tu_is_mpich()) {
-        MPI_CHECK(MPI_Comm_split_type(inter, MPI_COMM_TYPE_HW_UNGUIDED, 0, MPI_INFO_NULL, &c));
-        CHECK(c == MPI_COMM_NULL, "split_type(HW_UNGUIDED) of a one-host intercommunicator gave a communicator");
-    }
 
     /* Create_group needs an intracommunicator. */
     c = MPI_COMM_NULL;
