@@ -73,24 +73,26 @@ test-c: install
 	done
 
 # The C suite across two test hosts (network namespaces, 2 ranks each: pairs on one host talk
-# through shared memory, across hosts through libfabric) on tcp;ofi_rxm, on udp;ofi_rxd, once
-# more on tcp with the efa provider's registration and context modes forced, and once with
-# libfabric 2.5 at run time (the copy in the mpich wheel; we build against Debian's 1.17) and
-# its native tcp provider; then jobs started through real ssh (mpirun's default agent) into an
-# sshd in each test host. Skipped (exit 77) where namespaces cannot be made (not root), except
+# through shared memory, across hosts through libfabric) on tcp;ofi_rxm; then its programs
+# that move data (HOSTS_DATA: point-to-point, datatypes, collectives, one-sided, threads) on
+# udp;ofi_rxd, once more on tcp with the efa provider's registration and context modes forced,
+# and once with libfabric 2.5 at run time (the copy in the mpich wheel; we build against
+# Debian's 1.17) and its native tcp provider; then jobs started through real ssh (mpirun's
+# default agent) into an sshd in each test host. Skipped (exit 77) where namespaces cannot be made (not root), except
 # under CI, which must run it.
 HOSTS_SUITE = FERROMPI_PREFIX=$(PREFIX) FERROMPI_TEST_IMPL=ours \
 	FERROMPI_TEST_MPIRUN_ARGS="-H h1:2,h2:2 --launch-agent $(CURDIR)/tests/hosts/agent.sh" \
 	$(CARGO) test --release -p mpi-tests --test c_suite
+HOSTS_DATA = FERROMPI_TEST_ONLY="p2p_ type_ coll_basic coll_nonblocking coll_gatherv intercomm_coll win_ threads_"
 test-hosts: install
 	@tools/ensure-deps.sh --with-venv
 	@tests/hosts/with-hosts.sh 2 sh -c '\
 	  set -e; \
 	  FI_PROVIDER="tcp;ofi_rxm" $(HOSTS_SUITE); \
-	  FI_PROVIDER="udp;ofi_rxd" $(HOSTS_SUITE); \
-	  FI_PROVIDER="tcp;ofi_rxm" FERROMPI_OFI_EFA_MODES=1 $(HOSTS_SUITE); \
+	  FI_PROVIDER="udp;ofi_rxd" $(HOSTS_DATA) $(HOSTS_SUITE); \
+	  FI_PROVIDER="tcp;ofi_rxm" FERROMPI_OFI_EFA_MODES=1 $(HOSTS_DATA) $(HOSTS_SUITE); \
 	  LD_LIBRARY_PATH=$(VENV)/lib/mpich fi_info --version | grep -q "libfabric: 2\."; \
-	  LD_LIBRARY_PATH=$(VENV)/lib/mpich FI_PROVIDER=tcp $(HOSTS_SUITE); \
+	  LD_LIBRARY_PATH=$(VENV)/lib/mpich FI_PROVIDER=tcp $(HOSTS_DATA) $(HOSTS_SUITE); \
 	  FI_PROVIDER="tcp;ofi_rxm" CARGO=$(CARGO) tests/hosts/ssh-hosts.sh 2 tests/hosts/ssh-checks.sh $(PREFIX)' \
 	|| { rc=$$?; if [ $$rc -eq 77 ] && [ -z "$$CI" ]; then echo "test-hosts: skipped (cannot make network namespaces; run as root)"; else exit $$rc; fi; }
 

@@ -35,7 +35,8 @@
 //! - `mpich-lib`: compiled with `mpicc_abi` and run on MPICH's own library, started by our
 //!   `mpirun` (MPICH bootstraps through our PMI-1 server).
 //!
-//! Other knobs: `FERROMPI_TEST_MPIRUN_ARGS` (whitespace-separated launcher arguments added to
+//! Other knobs: `FERROMPI_TEST_ONLY` (whitespace-separated name prefixes: only those programs),
+//! `FERROMPI_TEST_MPIRUN_ARGS` (whitespace-separated launcher arguments added to
 //! every trial, e.g. `-H h1:2,h2:2 --launch-agent tests/hosts/agent.sh` to run the suite
 //! across test hosts), `FERROMPI_TEST_TIMEOUT_SCALE` (float, multiplies every timeout). Trials run one at
 //! a time unless `--test-threads` is given: MPI jobs already oversubscribe small machines.
@@ -701,6 +702,13 @@ fn main() {
         })
         .unwrap_or_default();
     files.sort();
+    // FERROMPI_TEST_ONLY="p2p_ coll_": only the programs whose names start so (libtest takes
+    // one filter; a run over several families wants more).
+    let only: Vec<String> = std::env::var("FERROMPI_TEST_ONLY").unwrap_or_default().split_whitespace().map(str::to_string).collect();
+    files.retain(|f| {
+        let stem = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        only.is_empty() || only.iter().any(|p| stem.starts_with(p.as_str()))
+    });
 
     let mut trials = Vec::new();
     for file in files {
