@@ -617,7 +617,10 @@ pub unsafe extern "C" fn PMPI_Type_set_name(datatype: MPI_Datatype, type_name: *
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
     api(MPI_COMM_SELF, "MPI_Type_get_name", || unsafe {
-        let name = if handles::is_predefined(datatype) {
+        // MPI-4.1: a null handle's name is the handle's name (as MPICH answers).
+        let name = if datatype == MPI_DATATYPE_NULL {
+            "MPI_DATATYPE_NULL".to_string()
+        } else if handles::is_predefined(datatype) {
             handles::type_map(datatype)?;
             match registry().predefined_names.get(&datatype.0) {
                 Some(n) => n.clone(),

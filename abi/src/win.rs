@@ -249,6 +249,11 @@ pub unsafe extern "C" fn PMPI_Win_set_name(win: MPI_Win, win_name: *const c_char
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Win_get_name(win: MPI_Win, win_name: *mut c_char, resultlen: *mut c_int) -> c_int {
     api_win(win, "MPI_Win_get_name", || {
+        // MPI-4.1: a null handle's name is the handle's name (as MPICH answers).
+        if win == MPI_WIN_NULL {
+            check_out(resultlen, "resultlen")?;
+            return unsafe { write_c_string(win_name, resultlen, "MPI_WIN_NULL", MPI_MAX_OBJECT_NAME) };
+        }
         live(win)?;
         check_out(resultlen, "resultlen")?;
         let name = windows().get(&win.0).map(|m| m.name.clone()).unwrap_or_default();

@@ -35,8 +35,15 @@ class RecordingResult(unittest.TextTestResult):
     def _message(err):
         # The exception's last line: mpi4py's MPI.Exception text names the error class and,
         # for our unimplemented functions, the function.
-        lines = traceback.format_exception_only(err[0], err[1])
-        return lines[-1].strip()[:300] if lines else ""
+        # An ImportError of a test module carries the whole traceback as its text: its last
+        # line is the cause. The innermost frame names the mpi4py call (Comm.Spawn, ...).
+        text = "".join(traceback.format_exception_only(err[0], err[1]))
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        message = lines[-1] if lines else ""
+        frames = traceback.extract_tb(err[2])
+        if frames:
+            message += f" [in {frames[-1].name}]"
+        return message[:300]
 
     def startTest(self, test):
         self._write(f"start {test.id()}")
