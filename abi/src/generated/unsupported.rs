@@ -29,18 +29,6 @@ pub unsafe extern "C" fn PMPI_Abi_set_fortran_info(info: MPI_Info) -> c_int {
     crate::errors::unsupported("MPI_Abi_set_fortran_info", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Add_error_class(errorclass: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Add_error_class", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Add_error_code(errorclass: c_int, errorcode: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Add_error_code", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Add_error_string(errorcode: c_int, string: *const c_char) -> c_int {
-    crate::errors::unsupported("MPI_Add_error_string", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Buffer_flush() -> c_int {
     crate::errors::unsupported("MPI_Buffer_flush", super::consts::MPI_COMM_SELF)
 }
@@ -507,18 +495,6 @@ pub unsafe extern "C" fn PMPI_Register_datarep(datarep: *const c_char, read_conv
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Register_datarep_c(datarep: *const c_char, read_conversion_fn: MPI_Datarep_conversion_function_c, write_conversion_fn: MPI_Datarep_conversion_function_c, dtype_file_extent_fn: MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
     crate::errors::unsupported("MPI_Register_datarep_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Remove_error_class(errorclass: c_int) -> c_int {
-    crate::errors::unsupported("MPI_Remove_error_class", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Remove_error_code(errorcode: c_int) -> c_int {
-    crate::errors::unsupported("MPI_Remove_error_code", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Remove_error_string(errorcode: c_int) -> c_int {
-    crate::errors::unsupported("MPI_Remove_error_string", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Session_attach_buffer(session: MPI_Session, buffer: *mut c_void, size: c_int) -> c_int {
