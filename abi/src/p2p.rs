@@ -7,7 +7,7 @@ use std::ffi::c_void;
 use mpi_core::buffer::{Buf, TypedBuf, UserBuf};
 use mpi_core::engine::{CommId, Engine, SendKind};
 use mpi_core::error::{fail, ErrorClass, Result};
-use mpi_core::protocol::Status;
+use mpi_core::protocol::{SendData, Status};
 
 use crate::errors::api;
 use crate::generated::consts::*;
@@ -351,6 +351,112 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace(
     status: *mut MPI_Status,
 ) -> c_int {
     PMPI_Sendrecv_replace_c(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status)
+}
+
+// MPI-4's nonblocking send-receive: one request for a send and a receive that complete
+// together (the engine's paired request); its status is the receive's.
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Isendrecv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    api(comm, "MPI_Isendrecv", || {
+        let c = call(comm)?;
+        if request.is_null() {
+            return fail(ErrorClass::Arg, "null request argument");
+        }
+        let sbuf = comm_buf(sendbuf, sendcount, sendtype)?;
+        let rbuf = comm_buf(recvbuf, recvcount, recvtype)?;
+        let r = c.engine.isendrecv(c.comm, SendData::User(sbuf), dest, sendtag, rbuf, source, recvtag)?;
+        out(request, handles::request_handle(r))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Isendrecv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    PMPI_Isendrecv_c(
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        dest,
+        sendtag,
+        recvbuf,
+        recvcount.into(),
+        recvtype,
+        source,
+        recvtag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Isendrecv_replace_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    api(comm, "MPI_Isendrecv_replace", || {
+        let c = call(comm)?;
+        if request.is_null() {
+            return fail(ErrorClass::Arg, "null request argument");
+        }
+        let user = comm_buf(buf, count, datatype)?;
+        // The outgoing data (its packed stream) is copied now, into memory the request owns
+        // until the send is done, so that the receive can land in the same buffer.
+        let copy = user.to_vec();
+        let r = c.engine.isendrecv(c.comm, SendData::Owned(copy), dest, sendtag, user, source, recvtag)?;
+        out(request, handles::request_handle(r))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Isendrecv_replace(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    PMPI_Isendrecv_replace_c(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, request)
 }
 
 #[no_mangle]

@@ -121,6 +121,9 @@ enum Req {
     Coll(Box<Coll>),
     /// An RMA operation with a request (`MPI_Rput`, ...): operation `op` of window `win`.
     Rma { win: Id, op: u64 },
+    /// `MPI_Isendrecv(_replace)`: a send and a receive, complete when both are; its status
+    /// is the receive's.
+    Pair { send: ReqId, recv: ReqId, comm: CommId },
 }
 
 /// `MPI_BSEND_OVERHEAD`: what each buffered message costs in the attached buffer besides its data.
@@ -592,6 +595,23 @@ impl Engine {
         Ok(Request(req))
     }
 
+    /// `MPI_Isendrecv` (`send` the user's buffer) and `MPI_Isendrecv_replace` (`send` an
+    /// owned copy of the buffer the receive overwrites): one request for both.
+    pub fn isendrecv(&self, comm: CommId, send: SendData, dest: i32, sendtag: i32, recv: Buf, src: i32, recvtag: i32) -> Result<Request> {
+        let mut st = self.lock();
+        // Checks both ends before starting either, so that a bad argument leaves nothing behind.
+        st.resolve_send(comm, dest, sendtag)?;
+        st.selector(comm, src, recvtag)?;
+        let recv = st.start_recv(comm, src, recvtag, recv)?;
+        let send = match st.resolve_send(comm, dest, sendtag)? {
+            None => st.proto.completed(proc_null_status()),
+            Some((peer, env)) => st.proto.isend(peer, env, send, SendMode::Standard),
+        };
+        let req = st.requests.insert(Req::Pair { send, recv, comm });
+        self.progress(&mut st)?;
+        Ok(Request(req))
+    }
+
     /// Blocking send.
     pub fn send(&self, comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind) -> Result<()> {
         if matches!(kind, SendKind::Standard | SendKind::Ready) {
@@ -710,6 +730,8 @@ impl Engine {
             Some(Req::Coll(_)) => return fail(ErrorClass::Request, "a collective request cannot be cancelled"),
             // The standard lets an RMA request's cancel do nothing: it completes as it would.
             Some(Req::Rma { .. }) => return Ok(()),
+            // The receive is what can be cancelled; the send completes as it would.
+            Some(Req::Pair { recv, .. }) => *recv,
             None => return fail(ErrorClass::Request, "invalid request"),
         };
         st.proto.cancel(r)
@@ -937,6 +959,13 @@ impl State {
                 }
                 Ok(status)
             }
+            Some(&mut Req::Pair { send, recv, .. }) => {
+                let Some(status) = self.pair_peek(send, recv)? else { return Ok(None) };
+                self.proto.take(send)?;
+                self.proto.take(recv)?;
+                self.requests.remove(req.0);
+                Ok(Some(status))
+            }
             Some(Req::Persistent { active: Some(r), .. }) => {
                 let r = *r;
                 let status = self.proto.take(r)?;
@@ -958,6 +987,7 @@ impl State {
             Req::Persistent { spec: Persistent::Send { comm, .. } | Persistent::Recv { comm, .. }, .. } => Some(*comm),
             Req::Coll(c) => Some(c.comm()),
             Req::Rma { .. } => None,
+            Req::Pair { comm, .. } => Some(*comm),
         }
     }
 
@@ -969,7 +999,20 @@ impl State {
             Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
             Some(Req::Coll(c)) => Ok(c.peek()),
             Some(&Req::Rma { win, op }) => Ok(self.rma_peek(win, op)),
+            Some(&Req::Pair { send, recv, .. }) => self.pair_peek(send, recv),
         }
+    }
+
+    /// The status of a send-receive pair once both are complete: the receive's, with the
+    /// send's error if only the send failed.
+    fn pair_peek(&self, send: ReqId, recv: ReqId) -> Result<Option<Status>> {
+        let (Some(s), Some(mut r)) = (self.proto.peek(send)?, self.proto.peek(recv)?) else {
+            return Ok(None);
+        };
+        if r.error.is_none() {
+            r.error = s.error;
+        }
+        Ok(Some(r))
     }
 
     /// Whether `req` is a persistent request that is not started (`MPI_Waitany` skips those).
@@ -1016,6 +1059,10 @@ impl State {
             None => fail(ErrorClass::Request, "invalid or already freed request"),
             Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.detach(r),
             Some(Req::Persistent { active: None, .. }) | Some(Req::Coll(_)) | Some(Req::Rma { .. }) => Ok(()),
+            Some(Req::Pair { send, recv, .. }) => {
+                self.proto.detach(send)?;
+                self.proto.detach(recv)
+            }
         }
     }
 }
