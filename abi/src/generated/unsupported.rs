@@ -13,20 +13,8 @@ pub unsafe extern "C" fn PMPI_Abi_get_fortran_booleans(logical_size: c_int, logi
     crate::errors::unsupported("MPI_Abi_get_fortran_booleans", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Abi_get_fortran_info(info: *mut MPI_Info) -> c_int {
-    crate::errors::unsupported("MPI_Abi_get_fortran_info", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Abi_get_info(info: *mut MPI_Info) -> c_int {
-    crate::errors::unsupported("MPI_Abi_get_info", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Abi_set_fortran_booleans(logical_size: c_int, logical_true: *mut c_void, logical_false: *mut c_void) -> c_int {
     crate::errors::unsupported("MPI_Abi_set_fortran_booleans", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Abi_set_fortran_info(info: MPI_Info) -> c_int {
-    crate::errors::unsupported("MPI_Abi_set_fortran_info", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Buffer_flush() -> c_int {
