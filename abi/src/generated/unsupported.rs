@@ -17,14 +17,6 @@ pub unsafe extern "C" fn PMPI_Abi_set_fortran_booleans(logical_size: c_int, logi
     crate::errors::unsupported("MPI_Abi_set_fortran_booleans", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_flush() -> c_int {
-    crate::errors::unsupported("MPI_Buffer_flush", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_iflush(request: *mut MPI_Request) -> c_int {
-    crate::errors::unsupported("MPI_Buffer_iflush", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Close_port(port_name: *const c_char) -> c_int {
     crate::errors::unsupported("MPI_Close_port", super::consts::MPI_COMM_SELF)
 }
@@ -33,36 +25,12 @@ pub unsafe extern "C" fn PMPI_Comm_accept(port_name: *const c_char, info: MPI_In
     crate::errors::unsupported("MPI_Comm_accept", comm)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_attach_buffer(comm: MPI_Comm, buffer: *mut c_void, size: c_int) -> c_int {
-    crate::errors::unsupported("MPI_Comm_attach_buffer", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_attach_buffer_c(comm: MPI_Comm, buffer: *mut c_void, size: MPI_Count) -> c_int {
-    crate::errors::unsupported("MPI_Comm_attach_buffer_c", comm)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_connect(port_name: *const c_char, info: MPI_Info, root: c_int, comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
     crate::errors::unsupported("MPI_Comm_connect", comm)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_detach_buffer(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Comm_detach_buffer", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_detach_buffer_c(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    crate::errors::unsupported("MPI_Comm_detach_buffer_c", comm)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
     crate::errors::unsupported("MPI_Comm_disconnect", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_flush_buffer(comm: MPI_Comm) -> c_int {
-    crate::errors::unsupported("MPI_Comm_flush_buffer", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_iflush_buffer(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    crate::errors::unsupported("MPI_Comm_iflush_buffer", comm)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_join(fd: c_int, intercomm: *mut MPI_Comm) -> c_int {
