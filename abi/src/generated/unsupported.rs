@@ -669,18 +669,6 @@ pub unsafe extern "C" fn PMPI_T_source_get_timestamp(source_index: c_int, timest
     crate::errors::unsupported("MPI_T_source_get_timestamp", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_f90_complex", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_f90_integer", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_f90_real", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Unpublish_name(service_name: *const c_char, info: MPI_Info, port_name: *const c_char) -> c_int {
     crate::errors::unsupported("MPI_Unpublish_name", super::consts::MPI_COMM_SELF)
 }
