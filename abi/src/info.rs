@@ -398,3 +398,12 @@ pub unsafe extern "C" fn PMPI_Abi_set_fortran_info(info: MPI_Info) -> c_int {
         Ok(())
     })
 }
+
+/// `MPI_Get_hw_resource_info` (MPI-4.1 11.4.3): the hardware resource keys are the
+/// implementation's to choose and all optional. We report none yet (an empty object, as
+/// MPICH 5.0.2 does); the split types `MPI_COMM_TYPE_HW_GUIDED` and friends are where the
+/// hardware structure shows.
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Get_hw_resource_info", || unsafe { out(hw_info, new_handle(Info::new())) })
+}

@@ -2,7 +2,7 @@
 /* MPI_Abi_get_info: a new info object with the sizes of MPI_Aint, MPI_Count and MPI_Offset
  * (mpi4py's test_mpiabi reads them). MPI_Abi_get_fortran_info: MPI_INFO_NULL while no Fortran
  * details are known (we have no Fortran binding; MPICH knows its own), and after
- * MPI_Abi_set_fortran_info a copy of what was set. */
+ * MPI_Abi_set_fortran_info a copy of what was set. MPI_Get_hw_resource_info: an info object. */
 #include "testutil.h"
 
 static void check_key(MPI_Info info, const char *key, const char *want)
@@ -48,6 +48,15 @@ int main(int argc, char **argv)
         check_key(info, "mpi_integer_size", "4");
         MPI_CHECK(MPI_Info_free(&info));
     }
+    /* MPI_Get_hw_resource_info: a new info object (its keys are optional; we and MPICH give
+     * none) that the application frees. */
+    int nkeys = -1;
+    MPI_CHECK(MPI_Get_hw_resource_info(&info));
+    CHECK(info != MPI_INFO_NULL, "MPI_Get_hw_resource_info gave MPI_INFO_NULL");
+    MPI_CHECK(MPI_Info_get_nkeys(info, &nkeys));
+    CHECK(nkeys >= 0);
+    MPI_CHECK(MPI_Info_free(&info));
+
     MPI_CHECK(MPI_Finalize());
     printf("abi_info: ok\n");
     return 0;

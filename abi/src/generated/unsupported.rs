@@ -381,10 +381,6 @@ pub unsafe extern "C" fn PMPI_File_write_shared_c(fh: MPI_File, buf: *const c_vo
     crate::errors::unsupported("MPI_File_write_shared_c", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
-    crate::errors::unsupported("MPI_Get_hw_resource_info", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Grequest_complete(request: MPI_Request) -> c_int {
     crate::errors::unsupported("MPI_Grequest_complete", super::consts::MPI_COMM_SELF)
 }
