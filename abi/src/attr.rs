@@ -324,7 +324,6 @@ struct Predefined {
     wtime_is_global: c_int,
     appnum: c_int,
     universe_size: c_int,
-    lastusedcode: c_int,
 }
 
 static PREDEFINED: OnceLock<Predefined> = OnceLock::new();
@@ -402,9 +401,8 @@ unsafe fn comm_get_attr(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_voi
         wtime_is_global: 0,
         appnum: e.appnum(),
         universe_size: e.size() as c_int,
-        lastusedcode: MPI_ERR_LASTCODE,
     });
-    let value: Option<&c_int> = match keyval {
+    let value: Option<*const c_int> = match keyval {
         MPI_TAG_UB => Some(&p.tag_ub),
         MPI_HOST => Some(&p.host),
         MPI_IO => Some(&p.io),
@@ -412,11 +410,13 @@ unsafe fn comm_get_attr(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_voi
         // A launcher that does not know the application number (Slurm says -1) leaves it unset.
         MPI_APPNUM => (p.appnum >= 0).then_some(&p.appnum),
         MPI_UNIVERSE_SIZE => Some(&p.universe_size),
-        _ => Some(&p.lastusedcode),
+        // MPI_Add_error_class/code raise it: the application reads the live value through
+        // this pointer (an AtomicI32 has a c_int's layout; the static lives forever).
+        _ => Some(crate::errcodes::LAST_USED.as_ptr()),
     };
     match value {
         Some(v) => unsafe {
-            out(slot, v as *const c_int as usize)?;
+            out(slot, v as usize)?;
             out(flag, 1)
         },
         None => unsafe { out(flag, 0) },

@@ -152,12 +152,20 @@ unsafe fn reduction(
     call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        let red = crate::op::reduction(op, datatype, count)?;
-        let in_place = in_place(sendbuf);
         let (is_root, contributes) = match root {
             Some(root) => e.root_role(c, root)?,
             None => (true, true),
         };
+        let red = if is_root || contributes {
+            crate::op::reduction(op, datatype, count)?
+        } else {
+            // MPI_PROC_NULL in an intercommunicator's reduce: only `root` is significant
+            // (MPI-4.1 6.9.1), so the op and datatype are not checked (mpi4py passes MPI_SUM
+            // on 0 MPI_BYTEs there). The call still goes through the engine, which numbers
+            // it like every collective on the communicator; this reduction is never applied.
+            mpi_core::schedule::Reduction { op: mpi_core::op::Op::Builtin { op: BuiltinOp::Band, kind: Kind::Byte }, count: 0 }
+        };
+        let in_place = in_place(sendbuf);
         if in_place && !is_root {
             return fail(ErrorClass::Buffer, "MPI_IN_PLACE is only valid at the root of MPI_Reduce");
         }

@@ -244,6 +244,17 @@ pub unsafe extern "C" fn PMPI_Comm_test_inter(comm: MPI_Comm, flag: *mut c_int) 
     })
 }
 
+/// `MPI_COMM_NULL`: a process has a parent only when `MPI_Comm_spawn` started it, and no
+/// process of ours is started that way (dynamic processes are not implemented), so every
+/// process is one `mpirun` (or another launcher) started.
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Comm_get_parent", || {
+        engine()?;
+        out(parent, MPI_COMM_NULL)
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
     api(comm, "MPI_Comm_remote_size", || {
@@ -342,7 +353,12 @@ pub unsafe extern "C" fn PMPI_Comm_set_name(comm: MPI_Comm, comm_name: *const c_
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_get_name(comm: MPI_Comm, comm_name: *mut c_char, resultlen: *mut c_int) -> c_int {
     api(comm, "MPI_Comm_get_name", || {
-        let name = engine()?.comm_name(handles::comm(comm)?)?;
+        // MPI-4.1: a null handle's name is the handle's name (as MPICH answers).
+        let name = if comm == MPI_COMM_NULL {
+            "MPI_COMM_NULL".to_string()
+        } else {
+            engine()?.comm_name(handles::comm(comm)?)?
+        };
         check_out(resultlen, "resultlen")?;
         write_c_string(comm_name, resultlen, &name, MPI_MAX_OBJECT_NAME)
     })

@@ -187,8 +187,14 @@ const CLASS_TEXT: [&str; 63] = [
     "MPI_ERR_ABI: error in the ABI layer",
 ];
 
-/// Largest valid error code (`MPI_ERR_LASTCODE`): user-defined codes are not supported yet.
+/// Largest predefined error class; classes and codes that programs add
+/// (`MPI_Add_error_class`, `errcodes.rs`) come after `MPI_ERR_LASTCODE`.
 const LAST_CODE: c_int = MPI_ERR_ABI;
+
+/// Whether `c` is one of the predefined error classes (each is also its own code).
+pub(crate) fn is_predefined_class(c: c_int) -> bool {
+    (0..=LAST_CODE).contains(&c)
+}
 
 /// The kind of object a user error handler is made for (MPI-5.0 §9.3): a handler created for
 /// one kind may be set only on objects of that kind (`MPI_ERR_ARG` otherwise); the predefined
@@ -464,20 +470,28 @@ fn class_name(code: c_int) -> &'static str {
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
     api(MPI_COMM_SELF, "MPI_Error_class", || {
-        if !(0..=LAST_CODE).contains(&errorcode) {
-            return mpi_core::error::fail(ErrorClass::Arg, format!("{errorcode} is not an error code"));
-        }
-        crate::out(errorclass, errorcode)
+        let class = if is_predefined_class(errorcode) {
+            errorcode
+        } else {
+            match crate::errcodes::class_of(errorcode) {
+                Some(class) => class,
+                None => return mpi_core::error::fail(ErrorClass::Arg, format!("{errorcode} is not an error code")),
+            }
+        };
+        crate::out(errorclass, class)
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
     api(MPI_COMM_SELF, "MPI_Error_string", || {
-        let Some(text) = usize::try_from(errorcode).ok().and_then(|c| CLASS_TEXT.get(c)) else {
+        if let Some(text) = usize::try_from(errorcode).ok().and_then(|c| CLASS_TEXT.get(c)) {
+            return write_c_string(string, resultlen, text, MPI_MAX_ERROR_STRING);
+        }
+        let Some(text) = crate::errcodes::string_of(errorcode) else {
             return mpi_core::error::fail(ErrorClass::Arg, format!("{errorcode} is not an error code"));
         };
-        write_c_string(string, resultlen, text, MPI_MAX_ERROR_STRING)
+        write_c_string(string, resultlen, &text, MPI_MAX_ERROR_STRING)
     })
 }
 
@@ -503,9 +517,9 @@ macro_rules! user_fn {
 }
 
 /// The error code a handler is called with by `MPI_*_call_errhandler`: codes no class has are
-/// passed as `MPI_ERR_UNKNOWN`.
+/// passed as `MPI_ERR_UNKNOWN`; added ones as they are.
 fn call_code(errorcode: c_int) -> c_int {
-    if (0..=LAST_CODE).contains(&errorcode) {
+    if is_predefined_class(errorcode) || crate::errcodes::class_of(errorcode).is_some() {
         errorcode
     } else {
         MPI_ERR_UNKNOWN

@@ -355,3 +355,55 @@ pub unsafe extern "C" fn PMPI_Comm_get_info(comm: MPI_Comm, info_used: *mut MPI_
         unsafe { out(info_used, new_handle(comm_hints(comm))) }
     })
 }
+
+// ---- the ABI's own info objects (MPI-5.0 20.3) ---------------------------------------------
+
+/// What `MPI_Abi_set_fortran_info` stored: a Fortran binding layer tells the C library its
+/// compiler's type sizes. This library has no Fortran binding of its own, so there is nothing
+/// to report until then (`MPI_Abi_get_fortran_info` gives `MPI_INFO_NULL`, as the standard
+/// allows when no Fortran ABI details are available).
+static FORTRAN_INFO: Mutex<Option<Info>> = Mutex::new(None);
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Abi_get_info(info: *mut MPI_Info) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Abi_get_info", || {
+        let mut i = Info::new();
+        // The sizes of the standard ABI's integer types, in bytes, as MPICH's libmpi_abi
+        // reports them.
+        i.set("mpi_aint_size", &std::mem::size_of::<MPI_Aint>().to_string())?;
+        i.set("mpi_count_size", &std::mem::size_of::<MPI_Count>().to_string())?;
+        i.set("mpi_offset_size", &std::mem::size_of::<MPI_Offset>().to_string())?;
+        unsafe { out(info, new_handle(i)) }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Abi_get_fortran_info(info: *mut MPI_Info) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Abi_get_fortran_info", || {
+        let stored = FORTRAN_INFO.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let h = match stored {
+            Some(i) => new_handle(i),
+            None => MPI_INFO_NULL,
+        };
+        unsafe { out(info, h) }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Abi_set_fortran_info(info: MPI_Info) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Abi_set_fortran_info", || {
+        let copy = with_info(info, |i| Ok(i.clone()))?;
+        // A copy: the application keeps and frees its own object.
+        *FORTRAN_INFO.lock().unwrap_or_else(|p| p.into_inner()) = Some(copy);
+        Ok(())
+    })
+}
+
+/// `MPI_Get_hw_resource_info` (MPI-4.1 11.4.3): the hardware resource keys are the
+/// implementation's to choose and all optional. We report none yet (an empty object, as
+/// MPICH 5.0.2 does); the split types `MPI_COMM_TYPE_HW_GUIDED` and friends are where the
+/// hardware structure shows.
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Get_hw_resource_info", || unsafe { out(hw_info, new_handle(Info::new())) })
+}

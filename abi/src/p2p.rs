@@ -5,9 +5,9 @@
 use std::ffi::c_void;
 
 use mpi_core::buffer::{Buf, TypedBuf, UserBuf};
-use mpi_core::engine::{CommId, Engine, SendKind};
+use mpi_core::engine::{BufferScope, CommId, Engine, SendKind};
 use mpi_core::error::{fail, ErrorClass, Result};
-use mpi_core::protocol::Status;
+use mpi_core::protocol::{SendData, Status};
 
 use crate::errors::api;
 use crate::generated::consts::*;
@@ -353,6 +353,112 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace(
     PMPI_Sendrecv_replace_c(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status)
 }
 
+// MPI-4's nonblocking send-receive: one request for a send and a receive that complete
+// together (the engine's paired request); its status is the receive's.
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Isendrecv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    api(comm, "MPI_Isendrecv", || {
+        let c = call(comm)?;
+        if request.is_null() {
+            return fail(ErrorClass::Arg, "null request argument");
+        }
+        let sbuf = comm_buf(sendbuf, sendcount, sendtype)?;
+        let rbuf = comm_buf(recvbuf, recvcount, recvtype)?;
+        let r = c.engine.isendrecv(c.comm, SendData::User(sbuf), dest, sendtag, rbuf, source, recvtag)?;
+        out(request, handles::request_handle(r))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Isendrecv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    PMPI_Isendrecv_c(
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        dest,
+        sendtag,
+        recvbuf,
+        recvcount.into(),
+        recvtype,
+        source,
+        recvtag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Isendrecv_replace_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    api(comm, "MPI_Isendrecv_replace", || {
+        let c = call(comm)?;
+        if request.is_null() {
+            return fail(ErrorClass::Arg, "null request argument");
+        }
+        let user = comm_buf(buf, count, datatype)?;
+        // The outgoing data (its packed stream) is copied now, into memory the request owns
+        // until the send is done, so that the receive can land in the same buffer.
+        let copy = user.to_vec();
+        let r = c.engine.isendrecv(c.comm, SendData::Owned(copy), dest, sendtag, user, source, recvtag)?;
+        out(request, handles::request_handle(r))
+    })
+}
+
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn PMPI_Isendrecv_replace(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    PMPI_Isendrecv_replace_c(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, request)
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
     api(comm, "MPI_Probe", || {
@@ -486,17 +592,52 @@ pub unsafe extern "C" fn PMPI_Imrecv(
     PMPI_Imrecv_c(buf, count.into(), datatype, message, request)
 }
 
+// Buffers for buffered sends: the process's (MPI_Buffer_*) and, MPI-4.1, a communicator's
+// (MPI_Comm_*_buffer), which its buffered sends use first. MPI_BUFFER_AUTOMATIC attaches a
+// buffer of no fixed size: our buffered sends copy into memory the engine owns anyway and
+// only account against the attached size, so it is an unlimited size; detach hands the
+// constant back with size 0.
+
+unsafe fn attach(scope: BufferScope, buffer: *mut c_void, size: MPI_Count) -> Result<()> {
+    if buffer == MPI_BUFFER_AUTOMATIC {
+        return engine()?.buffer_attach(scope, usize::MAX, buffer as usize);
+    }
+    if size < 0 {
+        return fail(ErrorClass::Arg, format!("negative buffer size {size}"));
+    }
+    if buffer.is_null() && size > 0 {
+        return fail(ErrorClass::Buffer, "null buffer");
+    }
+    engine()?.buffer_attach(scope, size as usize, buffer as usize)
+}
+
+unsafe fn detach(scope: BufferScope, buffer_addr: *mut c_void, size: *mut MPI_Count) -> Result<()> {
+    let (len, addr) = engine()?.buffer_detach(scope)?;
+    let len = if addr == MPI_BUFFER_AUTOMATIC as usize { 0 } else { len };
+    // `buffer_addr` is declared `void *` but points to the caller's `void *`.
+    out(buffer_addr as *mut *mut c_void, addr as *mut c_void)?;
+    out(size, len as MPI_Count)
+}
+
+/// The `int`-size form of a detach: the size narrowed after the `_c` form succeeded.
+unsafe fn detach_int(name: &'static str, handler: MPI_Comm, rc_c: impl FnOnce(*mut MPI_Count) -> c_int, size: *mut c_int) -> c_int {
+    let mut n: MPI_Count = 0;
+    let rc = rc_c(&mut n);
+    if rc == MPI_SUCCESS {
+        if let Err(e) = out(size, n as c_int) {
+            return crate::errors::raise(handler, name, e);
+        }
+    }
+    rc
+}
+
+fn comm_scope(comm: MPI_Comm) -> Result<BufferScope> {
+    Ok(BufferScope::Comm(handles::comm(comm)?))
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Buffer_attach_c(buffer: *mut c_void, size: MPI_Count) -> c_int {
-    api(MPI_COMM_SELF, "MPI_Buffer_attach", || {
-        if size < 0 {
-            return fail(ErrorClass::Arg, format!("negative buffer size {size}"));
-        }
-        if buffer.is_null() && size > 0 {
-            return fail(ErrorClass::Buffer, "null buffer");
-        }
-        engine()?.buffer_attach(size as usize, buffer as usize)
-    })
+    api(MPI_COMM_SELF, "MPI_Buffer_attach", || attach(BufferScope::Process, buffer, size))
 }
 
 #[no_mangle]
@@ -506,22 +647,58 @@ pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) ->
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Buffer_detach_c(buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    api(MPI_COMM_SELF, "MPI_Buffer_detach", || {
-        let (len, addr) = engine()?.buffer_detach()?;
-        // `buffer_addr` is declared `void *` but points to the caller's `void *`.
-        out(buffer_addr as *mut *mut c_void, addr as *mut c_void)?;
-        out(size, len as MPI_Count)
-    })
+    api(MPI_COMM_SELF, "MPI_Buffer_detach", || detach(BufferScope::Process, buffer_addr, size))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    let mut n: MPI_Count = 0;
-    let rc = PMPI_Buffer_detach_c(buffer_addr, &mut n);
-    if rc == MPI_SUCCESS {
-        if let Err(e) = out(size, n as c_int) {
-            return crate::errors::raise(MPI_COMM_SELF, "MPI_Buffer_detach", e);
-        }
-    }
-    rc
+    detach_int("MPI_Buffer_detach", MPI_COMM_SELF, |n| PMPI_Buffer_detach_c(buffer_addr, n), size)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Buffer_flush() -> c_int {
+    api(MPI_COMM_SELF, "MPI_Buffer_flush", || engine()?.buffer_flush(BufferScope::Process))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Buffer_iflush(request: *mut MPI_Request) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Buffer_iflush", || {
+        crate::comm::check_out(request, "request")?;
+        let r = engine()?.buffer_iflush(BufferScope::Process)?;
+        out(request, handles::request_handle(r))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_attach_buffer_c(comm: MPI_Comm, buffer: *mut c_void, size: MPI_Count) -> c_int {
+    api(comm, "MPI_Comm_attach_buffer", || attach(comm_scope(comm)?, buffer, size))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_attach_buffer(comm: MPI_Comm, buffer: *mut c_void, size: c_int) -> c_int {
+    PMPI_Comm_attach_buffer_c(comm, buffer, size.into())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_detach_buffer_c(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
+    api(comm, "MPI_Comm_detach_buffer", || detach(comm_scope(comm)?, buffer_addr, size))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_detach_buffer(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
+    detach_int("MPI_Comm_detach_buffer", comm, |n| PMPI_Comm_detach_buffer_c(comm, buffer_addr, n), size)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_flush_buffer(comm: MPI_Comm) -> c_int {
+    api(comm, "MPI_Comm_flush_buffer", || engine()?.buffer_flush(comm_scope(comm)?))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_iflush_buffer(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+    api(comm, "MPI_Comm_iflush_buffer", || {
+        crate::comm::check_out(request, "request")?;
+        let r = engine()?.buffer_iflush(comm_scope(comm)?)?;
+        out(request, handles::request_handle(r))
+    })
 }

@@ -138,7 +138,9 @@ unsafe fn finish_any(found: Option<(usize, Status)>, index: *mut c_int, status: 
         }
         None => {
             out(index, MPI_UNDEFINED)?;
-            write_status(status, &empty_status());
+            // The standard's empty status has MPI_ERROR = MPI_SUCCESS (MPI-4.1 3.7.3), so
+            // this one is written in full (mpi4py's test_request checks it).
+            write_status_with_error(status, &empty_status());
             Ok(())
         }
     }
@@ -365,5 +367,114 @@ pub unsafe extern "C" fn PMPI_Startall(count: c_int, array_of_requests: *mut MPI
             e.start(live_request(*h, "MPI_Startall")?)?;
         }
         Ok(())
+    })
+}
+
+/// The application's request array of the `MPI_Request_get_status_*` calls (read only).
+unsafe fn const_requests<'a>(count: c_int, reqs: *const MPI_Request) -> Result<&'a [MPI_Request]> {
+    Ok(unsafe { requests(count, reqs as *mut MPI_Request) }?)
+}
+
+/// The status of `handle` if it is complete, without completing it; `MPI_REQUEST_NULL` and
+/// inactive persistent requests are complete with an empty status.
+fn peek_one(state: &State, handle: MPI_Request) -> Result<Option<Status>> {
+    match handles::request(handle)? {
+        None => Ok(Some(empty_status())),
+        Some(r) => state.peek(r),
+    }
+}
+
+// MPI-4.1's MPI_Request_get_status_{any,all,some}: MPI_Testany/Testall/Testsome that leave
+// every request as it is (not freed, not set to MPI_REQUEST_NULL), as MPI_Request_get_status
+// is to MPI_Test. mpi4py's pickle-5 utilities (mpi4py.util.pkl5) use them.
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Request_get_status_any(
+    count: c_int,
+    array_of_requests: *const MPI_Request,
+    index: *mut c_int,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Request_get_status_any", || {
+        let reqs = const_requests(count, array_of_requests)?;
+        let found = engine()?.with_state(|state| {
+            let mut active = false;
+            for (i, h) in reqs.iter().enumerate() {
+                if is_active(state, *h)?.is_none() {
+                    continue;
+                }
+                active = true;
+                if let Some(st) = peek_one(state, *h)? {
+                    return Ok(Some(Some((i, st))));
+                }
+            }
+            Ok(if active { None } else { Some(None) })
+        })?;
+        match found {
+            Some(found) => {
+                out(flag, 1)?;
+                finish_any(found, index, status)
+            }
+            None => {
+                out(flag, 0)?;
+                out(index, MPI_UNDEFINED)
+            }
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Request_get_status_all(
+    count: c_int,
+    array_of_requests: *const MPI_Request,
+    flag: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Request_get_status_all", || {
+        let reqs = const_requests(count, array_of_requests)?;
+        let done = engine()?.with_state(|state| {
+            let mut done = Vec::with_capacity(reqs.len());
+            for (i, h) in reqs.iter().enumerate() {
+                match peek_one(state, *h)? {
+                    Some(st) => done.push((i, st)),
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some(done))
+        })?;
+        out(flag, done.is_some() as c_int)?;
+        match done {
+            Some(done) => write_statuses(&done, |_, i| status_at(array_of_statuses, i)),
+            None => Ok(()),
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Request_get_status_some(
+    incount: c_int,
+    array_of_requests: *const MPI_Request,
+    outcount: *mut c_int,
+    array_of_indices: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> c_int {
+    api(MPI_COMM_WORLD, "MPI_Request_get_status_some", || {
+        let reqs = const_requests(incount, array_of_requests)?;
+        let done = engine()?.with_state(|state| {
+            let mut active = false;
+            let mut done = Vec::new();
+            for (i, h) in reqs.iter().enumerate() {
+                if is_active(state, *h)?.is_none() {
+                    continue;
+                }
+                active = true;
+                if let Some(st) = peek_one(state, *h)? {
+                    done.push((i, st));
+                }
+            }
+            Ok(active.then_some(done))
+        })?;
+        finish_some(done, outcount, array_of_indices, array_of_statuses)
     })
 }

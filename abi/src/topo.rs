@@ -434,15 +434,18 @@ fn extent(d: MPI_Datatype) -> Result<isize> {
 /// `count` elements of `d` at byte offset `offset` from `base`.
 unsafe fn block(base: *const c_void, offset: isize, count: MPI_Count, d: MPI_Datatype) -> Result<UserBuf> {
     let len = handles::extent_bytes(count, d)?;
-    if len > 0 && base.is_null() {
-        return fail(ErrorClass::Buffer, format!("null buffer for {count} elements"));
-    }
     if std::ptr::eq(base, MPI_IN_PLACE) {
         return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not allowed in neighbor collectives");
     }
+    // The block's own address is what must not be null: a null base is MPI_BOTTOM, with
+    // absolute addresses as displacements (MPI_Neighbor_alltoallw from MPI_Get_address).
+    let start = (base as *mut u8).wrapping_offset(offset);
+    if len > 0 && start.is_null() {
+        return fail(ErrorClass::Buffer, format!("null buffer for {count} elements"));
+    }
     // SAFETY: the application keeps the buffer valid for the blocks it describes, as the
     // standard requires of every communication buffer.
-    Ok(unsafe { UserBuf::new((base as *mut u8).wrapping_offset(offset), len) })
+    Ok(unsafe { UserBuf::new(start, len) })
 }
 
 /// (in-degree, out-degree) of `comm`'s topology.

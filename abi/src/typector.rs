@@ -35,6 +35,9 @@ struct Registry {
     types: Slab<Entry>,
     /// Names set on predefined types (they start with their standard names).
     predefined_names: HashMap<usize, String>,
+    /// The types `MPI_Type_create_f90_*` returned, by (combiner, p, r): the same arguments
+    /// give the same handle, as for a predefined type.
+    f90: HashMap<(c_int, c_int, c_int), MPI_Datatype>,
 }
 
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Default::default);
@@ -464,8 +467,13 @@ pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
             handles::type_map(d)?;
             return fail(ErrorClass::Type, "a predefined datatype cannot be freed");
         }
-        if lookup(d).is_none() {
-            return fail(ErrorClass::Type, format!("invalid datatype handle {:#x}", d.0));
+        match lookup(d) {
+            None => return fail(ErrorClass::Type, format!("invalid datatype handle {:#x}", d.0)),
+            // MPI-4.1 19.1.9: the result of MPI_Type_create_f90_* is predefined.
+            Some((m, _)) if matches!(m.contents.combiner, Combiner::F90Real | Combiner::F90Complex | Combiner::F90Integer) => {
+                return fail(ErrorClass::Type, "a datatype from MPI_Type_create_f90_* is predefined and cannot be freed");
+            }
+            Some(_) => {}
         }
         // Delete callbacks run first; one that fails leaves the type as it is.
         crate::attr::delete_type_attrs(d)?;
@@ -494,6 +502,9 @@ fn combiner_code(c: Combiner) -> c_int {
         Combiner::Subarray => MPI_COMBINER_SUBARRAY,
         Combiner::Darray => MPI_COMBINER_DARRAY,
         Combiner::Resized => MPI_COMBINER_RESIZED,
+        Combiner::F90Real => MPI_COMBINER_F90_REAL,
+        Combiner::F90Complex => MPI_COMBINER_F90_COMPLEX,
+        Combiner::F90Integer => MPI_COMBINER_F90_INTEGER,
     }
 }
 
@@ -617,7 +628,10 @@ pub unsafe extern "C" fn PMPI_Type_set_name(datatype: MPI_Datatype, type_name: *
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
     api(MPI_COMM_SELF, "MPI_Type_get_name", || unsafe {
-        let name = if handles::is_predefined(datatype) {
+        // MPI-4.1: a null handle's name is the handle's name (as MPICH answers).
+        let name = if datatype == MPI_DATATYPE_NULL {
+            "MPI_DATATYPE_NULL".to_string()
+        } else if handles::is_predefined(datatype) {
             handles::type_map(datatype)?;
             match registry().predefined_names.get(&datatype.0) {
                 Some(n) => n.clone(),
@@ -867,4 +881,86 @@ pub unsafe extern "C" fn PMPI_Type_get_value_index(value_type: MPI_Datatype, ind
         };
         out(pair_type, pair)
     })
+}
+
+// ---- Fortran 90 parameterized types (MPI-4.1 19.1.9) --------------------------------------------
+
+/// The predefined type `MPI_Type_create_f90_*` picks: the smallest of the standard's sized
+/// Fortran types whose precision (decimal digits) and range (decimal exponent) cover the
+/// arguments, as IEEE formats and two's-complement integers give them (MPICH's table);
+/// `MPI_UNDEFINED` leaves a bound free. None covers it: `MPI_ERR_ARG`.
+fn f90_base(combiner: Combiner, p: c_int, r: c_int) -> Result<MPI_Datatype> {
+    let fits = |pmax: c_int, rmax: c_int| (p == MPI_UNDEFINED || p <= pmax) && (r == MPI_UNDEFINED || r <= rmax);
+    let bad = |what: &str| fail(ErrorClass::Arg, format!("no Fortran {what} type has precision {p} and range {r}"));
+    if (p != MPI_UNDEFINED && p < 0) || (r != MPI_UNDEFINED && r < 0) {
+        return bad("");
+    }
+    match combiner {
+        Combiner::F90Integer => Ok(match r {
+            _ if r == MPI_UNDEFINED || r <= 2 => MPI_INTEGER1,
+            _ if r <= 4 => MPI_INTEGER2,
+            _ if r <= 9 => MPI_INTEGER4,
+            _ if r <= 18 => MPI_INTEGER8,
+            _ => return bad("INTEGER"),
+        }),
+        Combiner::F90Real | Combiner::F90Complex => {
+            let real = combiner == Combiner::F90Real;
+            if p == MPI_UNDEFINED && r == MPI_UNDEFINED {
+                return bad(if real { "REAL" } else { "COMPLEX" });
+            }
+            // binary32, binary64, binary128.
+            if fits(6, 37) {
+                Ok(if real { MPI_REAL4 } else { MPI_COMPLEX8 })
+            } else if fits(15, 307) {
+                Ok(if real { MPI_REAL8 } else { MPI_COMPLEX16 })
+            } else if fits(33, 4931) {
+                Ok(if real { MPI_REAL16 } else { MPI_COMPLEX32 })
+            } else {
+                bad(if real { "REAL" } else { "COMPLEX" })
+            }
+        }
+        _ => fail(ErrorClass::Intern, "not a Fortran 90 combiner"),
+    }
+}
+
+unsafe fn create_f90(combiner: Combiner, p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> Result<()> {
+    let key = (combiner_code(combiner), p, r);
+    if let Some(&h) = registry().f90.get(&key) {
+        return unsafe { out(newtype, h) };
+    }
+    let base = f90_base(combiner, p, r)?;
+    // A sized type this build has no C equivalent for (REAL16 where long double is not
+    // binary128) fails here with MPI_ERR_TYPE.
+    let old = handles::type_map(base)?;
+    let ints = if combiner == Combiner::F90Integer { vec![r as i64] } else { vec![p as i64, r as i64] };
+    let map = Arc::new(TypeMap::f90(&old, combiner, ints));
+    let mut reg = registry();
+    // Another thread may have made it since the look-up above.
+    let h = match reg.f90.get(&key) {
+        Some(&h) => h,
+        None => {
+            // Committed, and named after the sized type it is.
+            let name = handles::datatype_name(base).to_string();
+            let h = MPI_Datatype(reg.types.insert(Entry { map, committed: true, name }).token() as usize);
+            reg.f90.insert(key, h);
+            h
+        }
+    };
+    drop(reg);
+    unsafe { out(newtype, h) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Type_create_f90_integer", || unsafe { create_f90(Combiner::F90Integer, MPI_UNDEFINED, r, newtype) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Type_create_f90_real", || unsafe { create_f90(Combiner::F90Real, p, r, newtype) })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
+    api(MPI_COMM_SELF, "MPI_Type_create_f90_complex", || unsafe { create_f90(Combiner::F90Complex, p, r, newtype) })
 }

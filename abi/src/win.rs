@@ -249,6 +249,11 @@ pub unsafe extern "C" fn PMPI_Win_set_name(win: MPI_Win, win_name: *const c_char
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Win_get_name(win: MPI_Win, win_name: *mut c_char, resultlen: *mut c_int) -> c_int {
     api_win(win, "MPI_Win_get_name", || {
+        // MPI-4.1: a null handle's name is the handle's name (as MPICH answers).
+        if win == MPI_WIN_NULL {
+            check_out(resultlen, "resultlen")?;
+            return unsafe { write_c_string(win_name, resultlen, "MPI_WIN_NULL", MPI_MAX_OBJECT_NAME) };
+        }
         live(win)?;
         check_out(resultlen, "resultlen")?;
         let name = windows().get(&win.0).map(|m| m.name.clone()).unwrap_or_default();
@@ -329,10 +334,12 @@ fn element(d: MPI_Datatype) -> Result<Kind> {
     Ok(pair)
 }
 
-/// The op of an accumulate on `elem`, checked at the origin.
-fn acc_op(op: MPI_Op, elem: Kind) -> Result<BuiltinOp> {
+/// The op of an accumulate of `count` target elements of `elem`, checked at the origin. With
+/// no element nothing is combined, so any predefined op goes (as in MPICH: mpi4py's
+/// testGetAccumulate starts with MPI_SUM on 0 MPI_BYTEs).
+fn acc_op(op: MPI_Op, elem: Kind, count: MPI_Count) -> Result<BuiltinOp> {
     let op = handles::op(op)?;
-    if !matches!(op, BuiltinOp::Replace | BuiltinOp::NoOp) {
+    if count > 0 && !matches!(op, BuiltinOp::Replace | BuiltinOp::NoOp) {
         mpi_core::op::check(op, elem)?;
     }
     Ok(op)
@@ -386,7 +393,7 @@ unsafe fn accumulate(name: &'static str, origin: *const c_void, ocount: MPI_Coun
                 if ocount > 0 && element(otype)? != elem {
                     return fail(ErrorClass::Type, "origin and target datatypes of an accumulate differ in their predefined type");
                 }
-                let op = acc_op(op, elem)?;
+                let op = acc_op(op, elem, t.count)?;
                 call(OpKind::Acc, &t, comm_buf(origin, ocount, otype)?.to_vec(), None, op, elem)
             },
             request,
@@ -413,7 +420,7 @@ unsafe fn get_accumulate(
             &t,
             || {
                 let elem = element(t.datatype)?;
-                let op = acc_op(op, elem)?;
+                let op = acc_op(op, elem, t.count)?;
                 let data = if op == BuiltinOp::NoOp {
                     Vec::new()
                 } else {
@@ -528,7 +535,7 @@ pub unsafe extern "C" fn PMPI_Fetch_and_op(origin_addr: *const c_void, result_ad
             &t,
             || {
                 let elem = predefined(datatype)?;
-                let op = acc_op(op, elem)?;
+                let op = acc_op(op, elem, t.count)?;
                 let data = if op == BuiltinOp::NoOp { Vec::new() } else { comm_buf(origin_addr, 1, datatype)?.to_vec() };
                 call(OpKind::GetAcc, &t, data, Some(comm_buf(result_addr, 1, datatype)?), op, elem)
             },

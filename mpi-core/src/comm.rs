@@ -339,6 +339,8 @@ impl Engine {
         match st.comms.remove(Id::from_token(comm.0)) {
             Some(c) => {
                 st.ctx.ids.release(c.ctx / 2);
+                // A buffer still attached goes with the communicator; its sends in flight go on.
+                st.comm_bsend.remove(&comm);
                 Ok(())
             }
             None => fail(ErrorClass::Comm, "invalid communicator"),

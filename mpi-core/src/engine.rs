@@ -7,7 +7,7 @@
 //! `Backoff` between rounds (spin, then yield, then block on the shared-memory doorbell), so
 //! that ranks outnumbering cores hand their core to the rank that has work.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -121,6 +121,20 @@ enum Req {
     Coll(Box<Coll>),
     /// An RMA operation with a request (`MPI_Rput`, ...): operation `op` of window `win`.
     Rma { win: Id, op: u64 },
+    /// `MPI_Isendrecv(_replace)`: a send and a receive, complete when both are; its status
+    /// is the receive's.
+    Pair { send: ReqId, recv: ReqId, comm: CommId },
+    /// `MPI_Buffer_iflush` / `MPI_Comm_iflush_buffer`: complete once the buffered sends of
+    /// that buffer have left it.
+    Flush(BufferScope),
+}
+
+/// Whose attached buffer for buffered sends (MPI-4.1 3.6): a communicator's, used by its
+/// buffered sends before the process's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BufferScope {
+    Process,
+    Comm(CommId),
 }
 
 /// `MPI_BSEND_OVERHEAD`: what each buffered message costs in the attached buffer besides its data.
@@ -142,6 +156,8 @@ pub struct State {
     ctx: ContextState,
     requests: Slab<Req>,
     bsend: BsendBuffer,
+    /// Buffers attached to communicators (`MPI_Comm_attach_buffer`).
+    comm_bsend: HashMap<CommId, BsendBuffer>,
     /// Records sent by this process to itself.
     loopback: VecDeque<Vec<u8>>,
     /// RDMA reads in flight, by the token their transport reports them with.
@@ -309,6 +325,7 @@ impl Engine {
                 ctx: ContextState::default(),
                 requests: Slab::default(),
                 bsend: BsendBuffer::default(),
+                comm_bsend: HashMap::new(),
                 loopback: VecDeque::new(),
                 rdma_reads: Slab::default(),
                 colls: Vec::new(),
@@ -592,6 +609,23 @@ impl Engine {
         Ok(Request(req))
     }
 
+    /// `MPI_Isendrecv` (`send` the user's buffer) and `MPI_Isendrecv_replace` (`send` an
+    /// owned copy of the buffer the receive overwrites): one request for both.
+    pub fn isendrecv(&self, comm: CommId, send: SendData, dest: i32, sendtag: i32, recv: Buf, src: i32, recvtag: i32) -> Result<Request> {
+        let mut st = self.lock();
+        // Checks both ends before starting either, so that a bad argument leaves nothing behind.
+        st.resolve_send(comm, dest, sendtag)?;
+        st.selector(comm, src, recvtag)?;
+        let recv = st.start_recv(comm, src, recvtag, recv)?;
+        let send = match st.resolve_send(comm, dest, sendtag)? {
+            None => st.proto.completed(proc_null_status()),
+            Some((peer, env)) => st.proto.isend(peer, env, send, SendMode::Standard),
+        };
+        let req = st.requests.insert(Req::Pair { send, recv, comm });
+        self.progress(&mut st)?;
+        Ok(Request(req))
+    }
+
     /// Blocking send.
     pub fn send(&self, comm: CommId, dest: i32, tag: i32, buf: Buf, kind: SendKind) -> Result<()> {
         if matches!(kind, SendKind::Standard | SendKind::Ready) {
@@ -710,36 +744,65 @@ impl Engine {
             Some(Req::Coll(_)) => return fail(ErrorClass::Request, "a collective request cannot be cancelled"),
             // The standard lets an RMA request's cancel do nothing: it completes as it would.
             Some(Req::Rma { .. }) => return Ok(()),
+            // The receive is what can be cancelled; the send completes as it would.
+            Some(Req::Pair { recv, .. }) => *recv,
+            Some(Req::Flush(_)) => return fail(ErrorClass::Request, "a buffer flush cannot be cancelled"),
             None => return fail(ErrorClass::Request, "invalid request"),
         };
         st.proto.cancel(r)
     }
 
     /// `MPI_Buffer_attach`: `size` bytes at `addr` available to buffered sends.
-    pub fn buffer_attach(&self, size: usize, addr: usize) -> Result<()> {
+    /// (`MPI_Comm_attach_buffer`: the communicator's; `MPI_BUFFER_AUTOMATIC` is a size of
+    /// `usize::MAX`, the ABI's address kept to hand back.)
+    pub fn buffer_attach(&self, scope: BufferScope, size: usize, addr: usize) -> Result<()> {
         let mut st = self.lock();
-        if st.bsend.attached.is_some() {
+        if let BufferScope::Comm(c) = scope {
+            st.comm(c)?;
+        }
+        let b = st.bsend_mut(scope);
+        if b.attached.is_some() {
             return fail(ErrorClass::Buffer, "a buffer is already attached");
         }
-        st.bsend.attached = Some((size, addr));
+        b.attached = Some((size, addr));
         Ok(())
     }
 
     /// `MPI_Buffer_detach`: waits until every buffered send has left the buffer, then returns
     /// its size and address.
-    pub fn buffer_detach(&self) -> Result<(usize, usize)> {
+    pub fn buffer_detach(&self, scope: BufferScope) -> Result<(usize, usize)> {
         self.wait_until(|st| {
-            let Some(attached) = st.bsend.attached else {
+            let Some(attached) = st.bsend_mut(scope).attached else {
                 return fail(ErrorClass::Buffer, "no buffer is attached");
             };
-            st.reap_bsends();
-            if st.bsend.pending.is_empty() {
-                st.bsend.attached = None;
+            if st.bsend_flushed(scope) {
+                st.bsend_mut(scope).attached = None;
+                if let BufferScope::Comm(c) = scope {
+                    st.comm_bsend.remove(&c);
+                }
                 Ok(Some(attached))
             } else {
                 Ok(None)
             }
         })
+    }
+
+    /// `MPI_Buffer_flush` / `MPI_Comm_flush_buffer`: waits until every buffered send has
+    /// left the buffer, which stays attached (no buffer: nothing to wait for).
+    pub fn buffer_flush(&self, scope: BufferScope) -> Result<()> {
+        self.wait_until(|st| Ok(st.bsend_flushed(scope).then_some(())))
+    }
+
+    /// `MPI_Buffer_iflush` / `MPI_Comm_iflush_buffer`: a request that completes as
+    /// `buffer_flush` returns.
+    pub fn buffer_iflush(&self, scope: BufferScope) -> Result<Request> {
+        let mut st = self.lock();
+        if let BufferScope::Comm(c) = scope {
+            st.comm(c)?;
+        }
+        let req = st.requests.insert(Req::Flush(scope));
+        self.progress(&mut st)?;
+        Ok(Request(req))
     }
 
     // ---- collectives ---------------------------------------------------------------------
@@ -868,26 +931,55 @@ impl State {
             SendKind::Buffered => {
                 // The data is copied now, so the user's request is complete at once; the copy
                 // travels on a detached request whose bytes count against the attached buffer.
-                self.reap_bsends();
-                let Some((cap, _)) = self.bsend.attached else {
+                // The communicator's buffer if it has one, else the process's (MPI-4.1 3.6).
+                let scope = if self.comm_bsend.get(&comm).is_some_and(|b| b.attached.is_some()) {
+                    BufferScope::Comm(comm)
+                } else {
+                    BufferScope::Process
+                };
+                self.reap_bsends(scope);
+                let Some((cap, _)) = self.bsend_mut(scope).attached else {
                     return fail(ErrorClass::Buffer, "buffered send without an attached buffer");
                 };
-                let used: usize = self.bsend.pending.iter().map(|p| p.1).sum();
+                let used: usize = self.bsend_mut(scope).pending.iter().map(|p| p.1).sum();
                 let need = buf.len() + BSEND_OVERHEAD;
-                if used + need > cap {
+                if used.saturating_add(need) > cap {
                     return fail(ErrorClass::Buffer, format!("buffered send of {} bytes does not fit: {} of {cap} bytes in use", buf.len(), used));
                 }
                 let inner = self.proto.isend(peer, env, SendData::Owned(buf.to_vec()), SendMode::Standard);
                 self.proto.detach(inner)?;
-                self.bsend.pending.push((inner, need));
+                self.bsend_mut(scope).pending.push((inner, need));
                 self.proto.completed(Status::default())
             }
         })
     }
 
-    fn reap_bsends(&mut self) {
+    fn bsend_mut(&mut self, scope: BufferScope) -> &mut BsendBuffer {
+        match scope {
+            BufferScope::Process => &mut self.bsend,
+            BufferScope::Comm(c) => self.comm_bsend.entry(c).or_default(),
+        }
+    }
+
+    fn reap_bsends(&mut self, scope: BufferScope) {
         let proto = &self.proto;
-        self.bsend.pending.retain(|(r, _)| proto.is_request(*r));
+        let b = match scope {
+            BufferScope::Process => &mut self.bsend,
+            BufferScope::Comm(c) => match self.comm_bsend.get_mut(&c) {
+                Some(b) => b,
+                None => return,
+            },
+        };
+        b.pending.retain(|(r, _)| proto.is_request(*r));
+    }
+
+    /// Whether no buffered send of that buffer is in flight.
+    fn bsend_flushed(&mut self, scope: BufferScope) -> bool {
+        self.reap_bsends(scope);
+        match scope {
+            BufferScope::Process => self.bsend.pending.is_empty(),
+            BufferScope::Comm(c) => self.comm_bsend.get(&c).is_none_or(|b| b.pending.is_empty()),
+        }
     }
 
     /// The selector for a receive or probe, or `None` for `MPI_PROC_NULL`.
@@ -953,6 +1045,20 @@ impl State {
                 }
                 Ok(status)
             }
+            Some(&mut Req::Flush(scope)) => {
+                if !self.bsend_flushed(scope) {
+                    return Ok(None);
+                }
+                self.requests.remove(req.0);
+                Ok(Some(Status::default()))
+            }
+            Some(&mut Req::Pair { send, recv, .. }) => {
+                let Some(status) = self.pair_peek(send, recv)? else { return Ok(None) };
+                self.proto.take(send)?;
+                self.proto.take(recv)?;
+                self.requests.remove(req.0);
+                Ok(Some(status))
+            }
             Some(Req::Persistent { active: Some(r), .. }) => {
                 let r = *r;
                 let status = self.proto.take(r)?;
@@ -974,6 +1080,9 @@ impl State {
             Req::Persistent { spec: Persistent::Send { comm, .. } | Persistent::Recv { comm, .. }, .. } => Some(*comm),
             Req::Coll(c) => Some(c.comm()),
             Req::Rma { .. } => None,
+            Req::Pair { comm, .. } => Some(*comm),
+            Req::Flush(BufferScope::Comm(c)) => Some(*c),
+            Req::Flush(BufferScope::Process) => None,
         }
     }
 
@@ -985,7 +1094,29 @@ impl State {
             Some(Req::Persistent { active: None, .. }) => Ok(Some(empty_status())),
             Some(Req::Coll(c)) => Ok(c.peek()),
             Some(&Req::Rma { win, op }) => Ok(self.rma_peek(win, op)),
+            Some(&Req::Pair { send, recv, .. }) => self.pair_peek(send, recv),
+            Some(&Req::Flush(scope)) => {
+                let proto = &self.proto;
+                let b = match scope {
+                    BufferScope::Process => Some(&self.bsend),
+                    BufferScope::Comm(c) => self.comm_bsend.get(&c),
+                };
+                let done = b.is_none_or(|b| b.pending.iter().all(|(r, _)| !proto.is_request(*r)));
+                Ok(done.then(Status::default))
+            }
         }
+    }
+
+    /// The status of a send-receive pair once both are complete: the receive's, with the
+    /// send's error if only the send failed.
+    fn pair_peek(&self, send: ReqId, recv: ReqId) -> Result<Option<Status>> {
+        let (Some(s), Some(mut r)) = (self.proto.peek(send)?, self.proto.peek(recv)?) else {
+            return Ok(None);
+        };
+        if r.error.is_none() {
+            r.error = s.error;
+        }
+        Ok(Some(r))
     }
 
     /// Whether `req` is a persistent request that is not started (`MPI_Waitany` skips those).
@@ -1032,6 +1163,11 @@ impl State {
             None => fail(ErrorClass::Request, "invalid or already freed request"),
             Some(Req::Active { r, .. }) | Some(Req::Persistent { active: Some(r), .. }) => self.proto.detach(r),
             Some(Req::Persistent { active: None, .. }) | Some(Req::Coll(_)) | Some(Req::Rma { .. }) => Ok(()),
+            Some(Req::Pair { send, recv, .. }) => {
+                self.proto.detach(send)?;
+                self.proto.detach(recv)
+            }
+            Some(Req::Flush(_)) => Ok(()),
         }
     }
 }

@@ -237,6 +237,9 @@ pub fn combine(op: BuiltinOp, kind: Kind, old: &[u8], origin: &[u8]) -> Result<V
     }
     match op {
         BuiltinOp::Replace => Ok(origin.to_vec()),
+        // No element: nothing to combine, whatever the op (the origin lets any predefined op
+        // through then, as MPICH does).
+        _ if old.is_empty() => Ok(Vec::new()),
         _ => {
             let mut inout = unpacked_pairs(kind, old);
             reduce_into(op, kind, &mut inout, &unpacked_pairs(kind, origin))?;

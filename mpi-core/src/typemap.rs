@@ -71,6 +71,11 @@ pub enum Combiner {
     Subarray,
     Darray,
     Resized,
+    /// `MPI_Type_create_f90_real/complex/integer`: a predefined type chosen by precision
+    /// and range, with those as its contents.
+    F90Real,
+    F90Complex,
+    F90Integer,
 }
 
 /// The arguments a constructor got, in the arrays `MPI_Type_get_contents` returns them in.
@@ -452,6 +457,15 @@ impl TypeMap {
         t.named_id = None;
         t.contents = Contents { combiner: Combiner::Resized, ..Contents::named() };
         Ok(t)
+    }
+
+    /// `MPI_Type_create_f90_*`: `old`'s type map (a predefined type), made by `combiner`
+    /// with the arguments `ints` (precision and range, or range).
+    pub fn f90(old: &TypeMap, combiner: Combiner, ints: Vec<i64>) -> TypeMap {
+        let mut t = old.clone();
+        t.named_id = None;
+        t.contents = Contents { combiner, ints, ..Contents::named() };
+        t
     }
 
     /// `MPI_Type_dup`: the same type map.

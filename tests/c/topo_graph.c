@@ -5,7 +5,8 @@
  *   Neighbor_alltoall on it, every block checked against the sender's rank arithmetic.
  * - A periodic 1-D Cartesian ring and a 2-D grid: Neighbor_alltoall (the block sent to the -1
  *   neighbour arrives in that neighbour's +1 block, also when both are one process),
- *   Neighbor_allgatherv with reversed displacements, Neighbor_alltoallw with byte displacements;
+ *   Neighbor_allgatherv with reversed displacements, Neighbor_alltoallw with byte displacements
+ *   (and from MPI_BOTTOM with absolute addresses);
  *   MPI_PROC_NULL neighbours leave their blocks untouched.
  * - MPI_Dist_graph_create_adjacent (r -> r+1, r+2, weighted) and MPI_Dist_graph_create of the
  *   same graph, all edges given by rank 0 and then each rank giving its own, unweighted:
@@ -101,6 +102,23 @@ static void cart_collectives(MPI_Comm cart, int rank, int ndims, const int *dims
         double want = nb[j] == MPI_PROC_NULL ? -1 : nb[j] + 0.25 * (j ^ 1);
         CHECK(rd[n - 1 - j] == want, "alltoallw block %d: %g, expected %g", j, rd[n - 1 - j],
               want);
+    }
+    /* The same from MPI_BOTTOM, the displacements absolute addresses (as mpi4py's
+     * testNeighborAlltoallwBottom does). */
+    MPI_Aint sbase, rbase;
+    MPI_CHECK(MPI_Get_address(sd, &sbase));
+    MPI_CHECK(MPI_Get_address(rd, &rbase));
+    for (int i = 0; i < n; i++) {
+        rd[i] = -1;
+        sdis[i] = MPI_Aint_add(sbase, sdis[i]);
+        rdis[i] = MPI_Aint_add(rbase, rdis[i]);
+    }
+    MPI_CHECK(MPI_Neighbor_alltoallw(MPI_BOTTOM, ones, sdis, types, MPI_BOTTOM, ones, rdis, types,
+                                     cart));
+    for (int j = 0; j < n; j++) {
+        double want = nb[j] == MPI_PROC_NULL ? -1 : nb[j] + 0.25 * (j ^ 1);
+        CHECK(rd[n - 1 - j] == want, "alltoallw (MPI_BOTTOM) block %d: %g, expected %g", j,
+              rd[n - 1 - j], want);
     }
 }
 

@@ -13,40 +13,8 @@ pub unsafe extern "C" fn PMPI_Abi_get_fortran_booleans(logical_size: c_int, logi
     crate::errors::unsupported("MPI_Abi_get_fortran_booleans", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Abi_get_fortran_info(info: *mut MPI_Info) -> c_int {
-    crate::errors::unsupported("MPI_Abi_get_fortran_info", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Abi_get_info(info: *mut MPI_Info) -> c_int {
-    crate::errors::unsupported("MPI_Abi_get_info", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Abi_set_fortran_booleans(logical_size: c_int, logical_true: *mut c_void, logical_false: *mut c_void) -> c_int {
     crate::errors::unsupported("MPI_Abi_set_fortran_booleans", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Abi_set_fortran_info(info: MPI_Info) -> c_int {
-    crate::errors::unsupported("MPI_Abi_set_fortran_info", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Add_error_class(errorclass: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Add_error_class", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Add_error_code(errorclass: c_int, errorcode: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Add_error_code", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Add_error_string(errorcode: c_int, string: *const c_char) -> c_int {
-    crate::errors::unsupported("MPI_Add_error_string", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_flush() -> c_int {
-    crate::errors::unsupported("MPI_Buffer_flush", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_iflush(request: *mut MPI_Request) -> c_int {
-    crate::errors::unsupported("MPI_Buffer_iflush", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Close_port(port_name: *const c_char) -> c_int {
@@ -57,40 +25,12 @@ pub unsafe extern "C" fn PMPI_Comm_accept(port_name: *const c_char, info: MPI_In
     crate::errors::unsupported("MPI_Comm_accept", comm)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_attach_buffer(comm: MPI_Comm, buffer: *mut c_void, size: c_int) -> c_int {
-    crate::errors::unsupported("MPI_Comm_attach_buffer", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_attach_buffer_c(comm: MPI_Comm, buffer: *mut c_void, size: MPI_Count) -> c_int {
-    crate::errors::unsupported("MPI_Comm_attach_buffer_c", comm)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_connect(port_name: *const c_char, info: MPI_Info, root: c_int, comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
     crate::errors::unsupported("MPI_Comm_connect", comm)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_detach_buffer(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    crate::errors::unsupported("MPI_Comm_detach_buffer", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_detach_buffer_c(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    crate::errors::unsupported("MPI_Comm_detach_buffer_c", comm)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
     crate::errors::unsupported("MPI_Comm_disconnect", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_flush_buffer(comm: MPI_Comm) -> c_int {
-    crate::errors::unsupported("MPI_Comm_flush_buffer", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
-    crate::errors::unsupported("MPI_Comm_get_parent", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_iflush_buffer(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    crate::errors::unsupported("MPI_Comm_iflush_buffer", comm)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_join(fd: c_int, intercomm: *mut MPI_Comm) -> c_int {
@@ -441,32 +381,12 @@ pub unsafe extern "C" fn PMPI_File_write_shared_c(fh: MPI_File, buf: *const c_vo
     crate::errors::unsupported("MPI_File_write_shared_c", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
-    crate::errors::unsupported("MPI_Get_hw_resource_info", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
 pub unsafe extern "C" fn PMPI_Grequest_complete(request: MPI_Request) -> c_int {
     crate::errors::unsupported("MPI_Grequest_complete", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Grequest_start(query_fn: MPI_Grequest_query_function, free_fn: MPI_Grequest_free_function, cancel_fn: MPI_Grequest_cancel_function, extra_state: *mut c_void, request: *mut MPI_Request) -> c_int {
     crate::errors::unsupported("MPI_Grequest_start", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Isendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    crate::errors::unsupported("MPI_Isendrecv", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Isendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    crate::errors::unsupported("MPI_Isendrecv_c", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Isendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    crate::errors::unsupported("MPI_Isendrecv_replace", comm)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Isendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    crate::errors::unsupported("MPI_Isendrecv_replace_c", comm)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Lookup_name(service_name: *const c_char, info: MPI_Info, port_name: *mut c_char) -> c_int {
@@ -511,30 +431,6 @@ pub unsafe extern "C" fn PMPI_Register_datarep(datarep: *const c_char, read_conv
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Register_datarep_c(datarep: *const c_char, read_conversion_fn: MPI_Datarep_conversion_function_c, write_conversion_fn: MPI_Datarep_conversion_function_c, dtype_file_extent_fn: MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
     crate::errors::unsupported("MPI_Register_datarep_c", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Remove_error_class(errorclass: c_int) -> c_int {
-    crate::errors::unsupported("MPI_Remove_error_class", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Remove_error_code(errorcode: c_int) -> c_int {
-    crate::errors::unsupported("MPI_Remove_error_code", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Remove_error_string(errorcode: c_int) -> c_int {
-    crate::errors::unsupported("MPI_Remove_error_string", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Request_get_status_all(count: c_int, array_of_requests: *const MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    crate::errors::unsupported("MPI_Request_get_status_all", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Request_get_status_any(count: c_int, array_of_requests: *const MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    crate::errors::unsupported("MPI_Request_get_status_any", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Request_get_status_some(incount: c_int, array_of_requests: *const MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    crate::errors::unsupported("MPI_Request_get_status_some", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Session_attach_buffer(session: MPI_Session, buffer: *mut c_void, size: c_int) -> c_int {
@@ -767,18 +663,6 @@ pub unsafe extern "C" fn PMPI_T_source_get_num(num_sources: *mut c_int) -> c_int
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_T_source_get_timestamp(source_index: c_int, timestamp: *mut MPI_Count) -> c_int {
     crate::errors::unsupported("MPI_T_source_get_timestamp", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_f90_complex", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_f90_integer", super::consts::MPI_COMM_SELF)
-}
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    crate::errors::unsupported("MPI_Type_create_f90_real", super::consts::MPI_COMM_SELF)
 }
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Unpublish_name(service_name: *const c_char, info: MPI_Info, port_name: *const c_char) -> c_int {

@@ -119,3 +119,11 @@ fn locks_grant_in_order_shared_together() {
     assert_eq!(t.release(2, LockType::Exclusive).unwrap(), vec![(3, 13)]);
     assert_eq!(t.release(2, LockType::Exclusive).unwrap_err().class, ErrorClass::RmaSync);
 }
+
+#[test]
+fn no_element_combines_with_any_op() {
+    // MPI_SUM on MPI_BYTE is no valid reduction, but with no element there is nothing to
+    // combine (mpi4py's testGetAccumulate sends 0 MPI_BYTEs with MPI_SUM).
+    assert_eq!(combine(BuiltinOp::Sum, Kind::Byte, &[], &[]).unwrap(), Vec::<u8>::new());
+    assert!(combine(BuiltinOp::Sum, Kind::Byte, &[1], &[2]).is_err());
+}
