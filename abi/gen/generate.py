@@ -14,6 +14,7 @@ Outputs (all committed; `--check` verifies they are up to date)
   abi/src/generated/consts.rs        every constant, typed
   abi/src/generated/forwarders.rs    `MPI_Xxx` -> `crate::PMPI_Xxx` for every function
   abi/src/generated/unsupported.rs   `PMPI_Xxx` stubs for functions not hand-written
+  abi/src/generated/collectives.rs   `PMPI_Xxx` of every collective form -> its family's function
   docs/functions.md                  implemented / unsupported list with counts
   tests/abi/abi_constants.c          program printing every constant (header check)
 
@@ -402,6 +403,8 @@ pub mod consts;
 pub mod forwarders;
 #[rustfmt::skip]
 pub mod unsupported;
+#[rustfmt::skip]
+pub mod collectives;
 """
 
 
@@ -614,6 +617,90 @@ def gen_unsupported_rs(funcs: list[Func], rt: RustTypes, hand: set[str]) -> str:
     return "\n".join(o) + "\n"
 
 
+# The collectives: each family's forms (blocking, `I` nonblocking, `_init` persistent, each
+# also as `_c`) are generated entry points that call one hand-written function, which takes
+# the `_c` form's arguments (a scalar `int` count widened to `MPI_Count`; an array passed as
+# it is, the function being generic over its element type), then the function's MPI name, the
+# form (`None` blocking, `Some(CollMode::...)`), and the request pointer (null when blocking).
+# {family stem: the hand-written function, as a path under `crate::`}
+COLLECTIVES = {
+    "Barrier": "coll::barrier",
+    "Bcast": "coll::bcast",
+    "Reduce": "coll::reduce",
+    "Allreduce": "coll::allreduce",
+    "Gather": "gather::gather",
+    "Scatter": "gather::scatter",
+    "Allgather": "gather::allgather",
+    "Alltoall": "gather::alltoall",
+    "Gatherv": "gatherv::gatherv",
+    "Scatterv": "gatherv::scatterv",
+    "Allgatherv": "gatherv::allgatherv",
+    "Alltoallv": "gatherv::alltoallv",
+    "Alltoallw": "gatherv::alltoallw",
+    "Reduce_scatter_block": "scan::reduce_scatter_block",
+    "Reduce_scatter": "scan::reduce_scatter",
+    "Scan": "scan::scan",
+    "Exscan": "scan::exscan",
+    "Neighbor_allgather": "topo::neighbor_allgather",
+    "Neighbor_allgatherv": "topo::neighbor_allgatherv",
+    "Neighbor_alltoall": "topo::neighbor_alltoall",
+    "Neighbor_alltoallv": "topo::neighbor_alltoallv",
+    "Neighbor_alltoallw": "topo::neighbor_alltoallw",
+}
+
+
+def collective_forms(stem: str) -> list[tuple[str, str]]:
+    """(function stem, form expression) of every form of a collective family."""
+    nb = "I" + stem[0].lower() + stem[1:]
+    forms = [(stem, "None"), (nb, "Some(CollMode::Nonblocking)"),
+             (stem + "_init", "Some(CollMode::Persistent)")]
+    return [(s + c, form) for s, form in forms for c in ("", "_c")]
+
+
+def gen_collectives_rs(funcs: list[Func], rt: RustTypes) -> str:
+    by_stem = {f.stem: f for f in funcs}
+    o = [RUST_HEADER.format(note=GEN_NOTE)]
+    w = o.append
+    w("//! `PMPI_Xxx` of every form of every collective: each calls its family's hand-written")
+    w("//! function (the table `COLLECTIVES` in abi/gen/generate.py) with the `_c` form's")
+    w("//! arguments (`int` counts widened), its MPI name, its form and its request pointer.")
+    w("")
+    w("use mpi_core::engine::CollMode;")
+    w("")
+    w("use super::types::*;")
+    for stem, path in COLLECTIVES.items():
+        base = by_stem.get(stem)
+        if base is None:
+            raise SystemExit(f"generate.py: COLLECTIVES names {stem}, which the standard lacks")
+        wide = by_stem.get(stem + "_c", base)
+        for name, form in collective_forms(stem):
+            f = by_stem.get(name)
+            if f is None:
+                continue  # MPI_Barrier has no `_c` forms
+            args = []
+            for i, p in enumerate(f.params):
+                if p.name in ("info", "request"):
+                    continue
+                q = wide.params[i]
+                if p.name != q.name:
+                    raise SystemExit(f"generate.py: {f.name}: parameter {p.name} is not {wide.name}'s {q.name}")
+                scalar = p.stars == 0 and not p.arrays
+                if scalar and p.base == "int" and q.base == "MPI_Count":
+                    args.append(f"MPI_Count::from({p.name})")
+                else:
+                    args.append(rust_ident(p.name))
+            names = [p.name for p in f.params]
+            request = "request" if "request" in names else "std::ptr::null_mut()"
+            args += [f'"{f.name}"', form, request]
+            sig = rust_sig(rt, f, "PMPI_").replace("info: MPI_Info", "_info: MPI_Info")
+            w("")
+            w("#[no_mangle]")
+            w(f"{sig} {{")
+            w(f"    crate::{path}({', '.join(args)})")
+            w("}")
+    return "\n".join(o) + "\n"
+
+
 # --------------------------------------------------------------------------
 # Docs and the header-check program
 # --------------------------------------------------------------------------
@@ -730,6 +817,10 @@ def generate(allow_missing_nonint: bool) -> tuple[dict[str, str], list[Func], di
         if stem not in known:
             print(f"generate.py: warning: {where}: PMPI_{stem} is not a standard-ABI function",
                   file=sys.stderr)
+    for stem, path in COLLECTIVES.items():  # their entry points are generated
+        for name, _form in collective_forms(stem):
+            if name in known:
+                hand.setdefault(name, f"abi/src/{path.split('::')[0]}.rs")
     missing = [f.name for f in funcs if is_nonint(f) and f.stem not in hand]
     if missing and not allow_missing_nonint:
         sys.exit(
@@ -746,6 +837,7 @@ def generate(allow_missing_nonint: bool) -> tuple[dict[str, str], list[Func], di
         "abi/src/generated/consts.rs": gen_consts_rs(),
         "abi/src/generated/forwarders.rs": gen_forwarders_rs(funcs, rt),
         "abi/src/generated/unsupported.rs": gen_unsupported_rs(funcs, rt, set(hand)),
+        "abi/src/generated/collectives.rs": gen_collectives_rs(funcs, rt),
         "docs/functions.md": gen_functions_md(funcs, hand),
         "tests/abi/abi_constants.c": gen_check_c(callbacks),
     }

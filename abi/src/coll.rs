@@ -1,5 +1,11 @@
-//! Collectives: Barrier, Bcast, Reduce, Allreduce, their nonblocking (`MPI_Ibarrier`, ...)
-//! and persistent (`MPI_Barrier_init`, ...) forms (issue 5 brings the rest).
+//! Collectives: Barrier, Bcast, Reduce, Allreduce, and what every collective shares.
+//!
+//! Each collective has one function here or in `gather.rs`, `gatherv.rs`, `scan.rs`,
+//! `topo.rs` that serves all its forms: blocking, nonblocking (`MPI_Ibarrier`, ...) and
+//! persistent (`MPI_Barrier_init`, ...), each with `int` counts and as `_c`. Their C entry
+//! points are generated (`generated/collectives.rs`, from the table `COLLECTIVES` in
+//! abi/gen/generate.py): each passes the `_c` form's arguments (an `int` count widened, an
+//! array as it is, read through [`Widen`]), its MPI name, its [`Form`] and its request pointer.
 //!
 //! Blocking `MPI_Bcast` stages its buffer here, as below. The reductions, in every form, and
 //! the nonblocking and persistent bcast hand the engine the buffers as they are (`Buf`): the
@@ -115,30 +121,38 @@ impl Staged {
     }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Barrier(comm: MPI_Comm) -> c_int {
-    api(comm, "MPI_Barrier", || crate::engine()?.barrier(handles::comm(comm)?))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Bcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    api(comm, "MPI_Bcast", || {
+/// `MPI_Barrier` in the form asked for (the entry points: `generated/collectives.rs`).
+pub(crate) unsafe fn barrier(comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request) -> c_int {
+    call(comm, name, form, request, |form| {
         let e = crate::engine()?;
         let c = handles::comm(comm)?;
-        // On an intercommunicator the root passes MPI_ROOT, and MPI_PROC_NULL receives nothing.
-        let (is_root, takes_part) = e.root_role(c, root)?;
-        let mut buf = Staged::new(buffer, count, datatype, is_root)?;
-        e.bcast(c, buf.bytes_mut(), root)?;
-        if takes_part && !is_root {
-            buf.done();
+        match form {
+            None => e.barrier(c).map(|()| None),
+            Some(mode) => e.ibarrier(c, mode).map(Some),
         }
-        Ok(())
     })
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Bcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    PMPI_Bcast_c(buffer, count.into(), datatype, root, comm)
+/// `MPI_Bcast` in the form asked for. The blocking form stages its buffer (module doc).
+pub(crate) unsafe fn bcast(
+    buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm,
+    name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    call(comm, name, form, request, |form| {
+        let e = crate::engine()?;
+        let c = handles::comm(comm)?;
+        let Some(mode) = form else {
+            // On an intercommunicator the root passes MPI_ROOT, and MPI_PROC_NULL receives nothing.
+            let (is_root, takes_part) = e.root_role(c, root)?;
+            let mut buf = Staged::new(buffer, count, datatype, is_root)?;
+            e.bcast(c, buf.bytes_mut(), root)?;
+            if takes_part && !is_root {
+                buf.done();
+            }
+            return Ok(None);
+        };
+        e.ibcast(c, comm_buf(buffer, count, datatype)?, root, mode).map(Some)
+    })
 }
 
 /// Reduce (`root: Some`) or allreduce in the form asked for. On an intercommunicator only
@@ -179,57 +193,25 @@ unsafe fn reduction(
     })
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Reduce_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
+/// `MPI_Reduce` in the form asked for.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn reduce(
+    sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype,
+    op: MPI_Op, root: c_int, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
 ) -> c_int {
-    reduction(sendbuf, recvbuf, count, datatype, op, Some(root), comm, "MPI_Reduce", None, std::ptr::null_mut())
+    reduction(sendbuf, recvbuf, count, datatype, op, Some(root), comm, name, form, request)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Reduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
+/// `MPI_Allreduce` in the form asked for.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn allreduce(
+    sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype,
+    op: MPI_Op, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
 ) -> c_int {
-    PMPI_Reduce_c(sendbuf, recvbuf, count.into(), datatype, op, root, comm)
+    reduction(sendbuf, recvbuf, count, datatype, op, None, comm, name, form, request)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Allreduce_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> c_int {
-    reduction(sendbuf, recvbuf, count, datatype, op, None, comm, "MPI_Allreduce", None, std::ptr::null_mut())
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Allreduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> c_int {
-    PMPI_Allreduce_c(sendbuf, recvbuf, count.into(), datatype, op, comm)
-}
-
-// ---- nonblocking and persistent forms ---------------------------------------------------------
+// ---- what every form of every collective shares ----------------------------------------------
 
 /// Which form of a collective: blocking (`None`), or the mode of its request.
 pub(crate) type Form = Option<CollMode>;
@@ -251,7 +233,7 @@ pub(crate) fn in_place(p: *const c_void) -> bool {
 }
 
 /// Runs a collective in the form asked for: a blocking one in `api`, a nonblocking or
-/// persistent one through `coll_request`.
+/// persistent one storing its request at `request` (which must not be null).
 pub(crate) unsafe fn call(
     comm: MPI_Comm,
     name: &'static str,
@@ -259,233 +241,37 @@ pub(crate) unsafe fn call(
     request: *mut MPI_Request,
     f: impl FnOnce(Form) -> Result<Option<Request>>,
 ) -> c_int {
-    match form {
-        None => api(comm, name, || f(None).map(drop)),
-        Some(mode) => coll_request(comm, name, request, || match f(Some(mode))? {
-            Some(r) => Ok(r),
-            None => fail(ErrorClass::Intern, "collective made no request"),
-        }),
-    }
-}
-
-/// Stores the request of a nonblocking or persistent collective made by `start`.
-pub(crate) unsafe fn coll_request(comm: MPI_Comm, name: &'static str, request: *mut MPI_Request, start: impl FnOnce() -> Result<Request>) -> c_int {
     api(comm, name, || {
+        let Some(mode) = form else { return f(None).map(drop) };
         if request.is_null() {
             return fail(ErrorClass::Arg, "null request argument");
         }
-        let r = start()?;
+        let Some(r) = f(Some(mode))? else { return fail(ErrorClass::Intern, "collective made no request") };
         // SAFETY: the application passes a valid request pointer (checked non-null).
         unsafe { out(request, handles::request_handle(r)) }
     })
 }
 
-unsafe fn ibarrier(comm: MPI_Comm, name: &'static str, mode: CollMode, request: *mut MPI_Request) -> c_int {
-    coll_request(comm, name, request, || crate::engine()?.ibarrier(handles::comm(comm)?, mode))
+/// An element of a count or displacement array: `int` in the plain forms, `MPI_Count` and
+/// `MPI_Aint` in the `_c` forms (and `MPI_Aint` for alltoallw's displacements in both).
+pub(crate) trait Widen: Copy {
+    fn widen(self) -> i64;
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Ibarrier(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    ibarrier(comm, "MPI_Ibarrier", CollMode::Nonblocking, request)
+impl Widen for c_int {
+    fn widen(self) -> i64 {
+        self.into()
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Barrier_init(comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    ibarrier(comm, "MPI_Barrier_init", CollMode::Persistent, request)
+impl Widen for MPI_Count {
+    fn widen(self) -> i64 {
+        self
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-unsafe fn ibcast(
-    buffer: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-    name: &'static str,
-    mode: CollMode,
-    request: *mut MPI_Request,
-) -> c_int {
-    coll_request(comm, name, request, || {
-        let e = crate::engine()?;
-        e.ibcast(handles::comm(comm)?, comm_buf(buffer, count, datatype)?, root, mode)
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Ibcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    ibcast(buffer, count, datatype, root, comm, "MPI_Ibcast", CollMode::Nonblocking, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Ibcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    ibcast(buffer, count.into(), datatype, root, comm, "MPI_Ibcast", CollMode::Nonblocking, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Bcast_init_c(
-    buffer: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-    _info: MPI_Info,
-    request: *mut MPI_Request,
-) -> c_int {
-    ibcast(buffer, count, datatype, root, comm, "MPI_Bcast_init", CollMode::Persistent, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Bcast_init(
-    buffer: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-    _info: MPI_Info,
-    request: *mut MPI_Request,
-) -> c_int {
-    ibcast(buffer, count.into(), datatype, root, comm, "MPI_Bcast_init", CollMode::Persistent, request)
-}
-
-#[allow(clippy::too_many_arguments)]
-unsafe fn ireduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
-    name: &'static str,
-    mode: CollMode,
-    request: *mut MPI_Request,
-) -> c_int {
-    reduction(sendbuf, recvbuf, count, datatype, op, Some(root), comm, name, Some(mode), request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Ireduce_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    ireduce(sendbuf, recvbuf, count, datatype, op, root, comm, "MPI_Ireduce", CollMode::Nonblocking, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Ireduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    ireduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, "MPI_Ireduce", CollMode::Nonblocking, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Reduce_init_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
-    _info: MPI_Info,
-    request: *mut MPI_Request,
-) -> c_int {
-    ireduce(sendbuf, recvbuf, count, datatype, op, root, comm, "MPI_Reduce_init", CollMode::Persistent, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Reduce_init(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
-    _info: MPI_Info,
-    request: *mut MPI_Request,
-) -> c_int {
-    ireduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, "MPI_Reduce_init", CollMode::Persistent, request)
-}
-
-#[allow(clippy::too_many_arguments)]
-unsafe fn iallreduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-    name: &'static str,
-    mode: CollMode,
-    request: *mut MPI_Request,
-) -> c_int {
-    reduction(sendbuf, recvbuf, count, datatype, op, None, comm, name, Some(mode), request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Iallreduce_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    iallreduce(sendbuf, recvbuf, count, datatype, op, comm, "MPI_Iallreduce", CollMode::Nonblocking, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Iallreduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    iallreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, "MPI_Iallreduce", CollMode::Nonblocking, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Allreduce_init_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-    _info: MPI_Info,
-    request: *mut MPI_Request,
-) -> c_int {
-    iallreduce(sendbuf, recvbuf, count, datatype, op, comm, "MPI_Allreduce_init", CollMode::Persistent, request)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Allreduce_init(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-    _info: MPI_Info,
-    request: *mut MPI_Request,
-) -> c_int {
-    iallreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, "MPI_Allreduce_init", CollMode::Persistent, request)
+impl Widen for MPI_Aint {
+    fn widen(self) -> i64 {
+        self as i64
+    }
 }

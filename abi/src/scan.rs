@@ -15,11 +15,11 @@
 use std::ffi::c_void;
 
 use mpi_core::buffer::Buf;
-use mpi_core::engine::{CollMode, Request};
+use mpi_core::engine::Request;
 use mpi_core::error::{fail, ErrorClass, Result};
 use mpi_core::op::Op;
 
-use crate::coll::{call, in_place, Form};
+use crate::coll::{call, in_place, Form, Widen};
 use crate::generated::types::*;
 use crate::handles;
 use crate::p2p::comm_buf;
@@ -27,7 +27,7 @@ use crate::p2p::comm_buf;
 
 
 /// The buffers and byte blocks of a reduce-scatter whose rank i gets `counts[i]` elements.
-fn reduce_scatter(
+fn reduce_scatter_counts(
     sendbuf: *const c_void, recvbuf: *mut c_void, counts: &[MPI_Count], datatype: MPI_Datatype,
     op: MPI_Op, comm: MPI_Comm, form: Form,
 ) -> Result<Option<Request>> {
@@ -76,41 +76,38 @@ fn reduce_scatter(
     e.reduce_scatter(c, send, recv, &blocks, &packed, red, form)
 }
 
-/// `size` counts from the application's array, read with `get`.
-unsafe fn counts_of<T: Copy>(comm: MPI_Comm, counts: *const T, get: impl Fn(T) -> MPI_Count) -> Result<Vec<MPI_Count>> {
-    let e = crate::engine()?;
-    let size = e.comm_size(handles::comm(comm)?)?;
-    if counts.is_null() && size > 0 {
-        return fail(ErrorClass::Arg, "null recvcounts argument");
-    }
-    // SAFETY: the standard makes recvcounts an array of the group's size.
-    Ok((0..size).map(|i| get(unsafe { *counts.add(i) })).collect())
-}
-
+/// `MPI_Reduce_scatter_block` in the form asked for (entry points: `generated/collectives.rs`).
 #[allow(clippy::too_many_arguments)]
-unsafe fn rs_block(
+pub(crate) unsafe fn reduce_scatter_block(
     sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype,
     op: MPI_Op, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
 ) -> c_int {
     call(comm, name, form, request, |form| {
         let size = crate::engine()?.comm_size(handles::comm(comm)?)?;
-        reduce_scatter(sendbuf, recvbuf, &vec![recvcount; size], datatype, op, comm, form)
+        reduce_scatter_counts(sendbuf, recvbuf, &vec![recvcount; size], datatype, op, comm, form)
     })
 }
 
+/// `MPI_Reduce_scatter` in the form asked for.
 #[allow(clippy::too_many_arguments)]
-unsafe fn rs<T: Copy>(
-    sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const T, get: impl Fn(T) -> MPI_Count,
-    datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+pub(crate) unsafe fn reduce_scatter<C: Widen>(
+    sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const C, datatype: MPI_Datatype,
+    op: MPI_Op, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
 ) -> c_int {
     call(comm, name, form, request, |form| {
-        let counts = unsafe { counts_of(comm, recvcounts, get) }?;
-        reduce_scatter(sendbuf, recvbuf, &counts, datatype, op, comm, form)
+        let size = crate::engine()?.comm_size(handles::comm(comm)?)?;
+        if recvcounts.is_null() && size > 0 {
+            return fail(ErrorClass::Arg, "null recvcounts argument");
+        }
+        // SAFETY: the standard makes recvcounts an array of the group's size.
+        let counts: Vec<MPI_Count> = (0..size).map(|i| unsafe { *recvcounts.add(i) }.widen()).collect();
+        reduce_scatter_counts(sendbuf, recvbuf, &counts, datatype, op, comm, form)
     })
 }
 
+/// Scan or exscan.
 #[allow(clippy::too_many_arguments)]
-unsafe fn scan(
+unsafe fn prefix(
     sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype,
     op: MPI_Op, comm: MPI_Comm, exclusive: bool, name: &'static str, form: Form, request: *mut MPI_Request,
 ) -> c_int {
@@ -124,148 +121,20 @@ unsafe fn scan(
     })
 }
 
-// ---- the C entry points ------------------------------------------------------------------------
-
-#[no_mangle]
+/// `MPI_Scan` in the form asked for.
 #[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Reduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    rs_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, "MPI_Reduce_scatter_block", None, std::ptr::null_mut())
+pub(crate) unsafe fn scan(
+    sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype,
+    op: MPI_Op, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    prefix(sendbuf, recvbuf, count, datatype, op, comm, false, name, form, request)
 }
 
-#[no_mangle]
+/// `MPI_Exscan` in the form asked for.
 #[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ireduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    rs_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, "MPI_Ireduce_scatter_block", Some(CollMode::Nonblocking), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Reduce_scatter_block_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    rs_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, "MPI_Reduce_scatter_block_init", Some(CollMode::Persistent), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Reduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    rs_block(sendbuf, recvbuf, recvcount, datatype, op, comm, "MPI_Reduce_scatter_block", None, std::ptr::null_mut())
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ireduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    rs_block(sendbuf, recvbuf, recvcount, datatype, op, comm, "MPI_Ireduce_scatter_block", Some(CollMode::Nonblocking), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Reduce_scatter_block_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    rs_block(sendbuf, recvbuf, recvcount, datatype, op, comm, "MPI_Reduce_scatter_block_init", Some(CollMode::Persistent), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Reduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    rs(sendbuf, recvbuf, recvcounts, MPI_Count::from, datatype, op, comm, "MPI_Reduce_scatter", None, std::ptr::null_mut())
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ireduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    rs(sendbuf, recvbuf, recvcounts, MPI_Count::from, datatype, op, comm, "MPI_Ireduce_scatter", Some(CollMode::Nonblocking), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Reduce_scatter_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    rs(sendbuf, recvbuf, recvcounts, MPI_Count::from, datatype, op, comm, "MPI_Reduce_scatter_init", Some(CollMode::Persistent), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Reduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    rs(sendbuf, recvbuf, recvcounts, |n| n, datatype, op, comm, "MPI_Reduce_scatter", None, std::ptr::null_mut())
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ireduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    rs(sendbuf, recvbuf, recvcounts, |n| n, datatype, op, comm, "MPI_Ireduce_scatter", Some(CollMode::Nonblocking), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Reduce_scatter_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    rs(sendbuf, recvbuf, recvcounts, |n| n, datatype, op, comm, "MPI_Reduce_scatter_init", Some(CollMode::Persistent), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Scan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, "MPI_Scan", None, std::ptr::null_mut())
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Iscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, "MPI_Iscan", Some(CollMode::Nonblocking), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Scan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, "MPI_Scan_init", Some(CollMode::Persistent), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Scan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    scan(sendbuf, recvbuf, count, datatype, op, comm, false, "MPI_Scan", None, std::ptr::null_mut())
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Iscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    scan(sendbuf, recvbuf, count, datatype, op, comm, false, "MPI_Iscan", Some(CollMode::Nonblocking), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Scan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    scan(sendbuf, recvbuf, count, datatype, op, comm, false, "MPI_Scan_init", Some(CollMode::Persistent), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Exscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, "MPI_Exscan", None, std::ptr::null_mut())
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Iexscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, "MPI_Iexscan", Some(CollMode::Nonblocking), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Exscan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, "MPI_Exscan_init", Some(CollMode::Persistent), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Exscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    scan(sendbuf, recvbuf, count, datatype, op, comm, true, "MPI_Exscan", None, std::ptr::null_mut())
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Iexscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    scan(sendbuf, recvbuf, count, datatype, op, comm, true, "MPI_Iexscan", Some(CollMode::Nonblocking), request)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Exscan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    scan(sendbuf, recvbuf, count, datatype, op, comm, true, "MPI_Exscan_init", Some(CollMode::Persistent), request)
+pub(crate) unsafe fn exscan(
+    sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype,
+    op: MPI_Op, comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    prefix(sendbuf, recvbuf, count, datatype, op, comm, true, name, form, request)
 }

@@ -10,10 +10,11 @@ use std::ffi::c_void;
 
 use mpi_core::buffer::UserBuf;
 use mpi_core::engine::topology::{self, Topology};
-use mpi_core::engine::{CollMode, CommId};
+use mpi_core::engine::{CommId, Request};
 use mpi_core::error::{fail, ErrorClass, Result};
 
 use crate::comm::{check_out, created};
+use crate::coll::{call, Form, Widen};
 use crate::errors::api;
 use crate::generated::consts::*;
 use crate::generated::types::*;
@@ -455,124 +456,73 @@ fn degrees(comm: MPI_Comm) -> Result<(usize, usize, CommId)> {
     Ok((s.len(), d.len(), c))
 }
 
-/// Integer arguments that widen to a count or a displacement.
-trait Wide: Copy {
-    fn wide(self) -> i64;
-}
-
-impl Wide for c_int {
-    fn wide(self) -> i64 {
-        self.into()
-    }
-}
-
-impl Wide for i64 {
-    fn wide(self) -> i64 {
-        self
-    }
-}
-
-impl Wide for isize {
-    fn wide(self) -> i64 {
-        self as i64
-    }
-}
-
 /// `n` counts at `p` (one per neighbour), widened.
-unsafe fn widen_counts<T: Wide>(p: *const T, n: usize, what: &str) -> Result<Vec<MPI_Count>> {
-    Ok(unsafe { ints(p, n as c_int, what) }?.iter().map(|&x| x.wide()).collect())
+unsafe fn widen_counts<T: Widen>(p: *const T, n: usize, what: &str) -> Result<Vec<MPI_Count>> {
+    Ok(unsafe { ints(p, n as c_int, what) }?.iter().map(|&x| x.widen()).collect())
 }
 
 /// `n` displacements at `p` (one per neighbour), widened.
-unsafe fn widen_displs<T: Wide>(p: *const T, n: usize, what: &str) -> Result<Vec<MPI_Aint>> {
-    Ok(unsafe { ints(p, n as c_int, what) }?.iter().map(|&x| x.wide() as MPI_Aint).collect())
+unsafe fn widen_displs<T: Widen>(p: *const T, n: usize, what: &str) -> Result<Vec<MPI_Aint>> {
+    Ok(unsafe { ints(p, n as c_int, what) }?.iter().map(|&x| x.widen() as MPI_Aint).collect())
 }
 
-/// How a neighbor collective runs: to completion now, or as a request (`MPI_Ineighbor_*`
-/// starts it, `MPI_Neighbor_*_init` makes it persistent) stored at the pointer given.
-#[derive(Clone, Copy)]
-enum How {
-    Blocking,
-    Request(CollMode, *mut MPI_Request),
-}
-
-/// The exchange itself: `sends[i]` to the i-th destination, `recvs[j]` from the j-th source.
-fn exchange(c: CommId, sends: &[UserBuf], recvs: &[UserBuf], how: How) -> Result<()> {
-    match how {
-        How::Blocking => engine()?.neighbor_exchange(c, sends, recvs),
-        How::Request(mode, request) => {
-            if request.is_null() {
-                return fail(ErrorClass::Arg, "null request argument");
-            }
-            let r = engine()?.ineighbor(c, sends, recvs, mode)?;
-            // SAFETY: the application passes a valid request pointer (checked non-null).
-            unsafe { out(request, handles::request_handle(r)) }
-        }
+/// The exchange itself, in the form asked for: `sends[i]` to the i-th destination,
+/// `recvs[j]` from the j-th source.
+fn exchange(c: CommId, sends: &[UserBuf], recvs: &[UserBuf], form: Form) -> Result<Option<Request>> {
+    match form {
+        None => engine()?.neighbor_exchange(c, sends, recvs).map(|()| None),
+        Some(mode) => engine()?.ineighbor(c, sends, recvs, mode).map(Some),
     }
 }
 
+/// `MPI_Neighbor_allgather` in the form asked for (entry points: `generated/collectives.rs`).
 #[allow(clippy::too_many_arguments)]
-unsafe fn allgather(
-    name: &'static str,
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: MPI_Count,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-    how: How,
+pub(crate) unsafe fn neighbor_allgather(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
 ) -> c_int {
-    api(comm, name, || {
+    call(comm, name, form, request, |form| {
         let (indeg, outdeg, c) = degrees(comm)?;
         let send = unsafe { block(sendbuf, 0, sendcount, sendtype) }?;
         let step = handles::extent_bytes(recvcount, recvtype)? as isize;
         let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, j as isize * step, recvcount, recvtype) }).collect::<Result<Vec<_>>>()?;
-        exchange(c, &vec![send; outdeg], &recvs, how)
+        exchange(c, &vec![send; outdeg], &recvs, form)
     })
 }
 
+/// `MPI_Neighbor_allgatherv` in the form asked for.
 #[allow(clippy::too_many_arguments)]
-unsafe fn allgatherv(
-    name: &'static str,
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: impl FnOnce(usize) -> Result<Vec<MPI_Count>>,
-    displs: impl FnOnce(usize) -> Result<Vec<MPI_Aint>>,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-    how: How,
+pub(crate) unsafe fn neighbor_allgatherv<C: Widen, D: Widen>(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcounts: *const C, displs: *const D, recvtype: MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
 ) -> c_int {
-    api(comm, name, || {
+    call(comm, name, form, request, |form| {
         let (indeg, outdeg, c) = degrees(comm)?;
         let send = unsafe { block(sendbuf, 0, sendcount, sendtype) }?;
-        let (counts, displs, ext) = (recvcounts(indeg)?, displs(indeg)?, extent(recvtype)?);
+        let counts = unsafe { widen_counts(recvcounts, indeg, "recvcounts") }?;
+        let displs = unsafe { widen_displs(displs, indeg, "displs") }?;
+        let ext = extent(recvtype)?;
         let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, displs[j].wrapping_mul(ext), counts[j], recvtype) }).collect::<Result<Vec<_>>>()?;
-        exchange(c, &vec![send; outdeg], &recvs, how)
+        exchange(c, &vec![send; outdeg], &recvs, form)
     })
 }
 
+/// `MPI_Neighbor_alltoall` in the form asked for.
 #[allow(clippy::too_many_arguments)]
-unsafe fn alltoall(
-    name: &'static str,
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: MPI_Count,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-    how: How,
+pub(crate) unsafe fn neighbor_alltoall(
+    sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
 ) -> c_int {
-    api(comm, name, || {
+    call(comm, name, form, request, |form| {
         let (indeg, outdeg, c) = degrees(comm)?;
         let sstep = handles::extent_bytes(sendcount, sendtype)? as isize;
         let rstep = handles::extent_bytes(recvcount, recvtype)? as isize;
         let sends = (0..outdeg).map(|i| unsafe { block(sendbuf, i as isize * sstep, sendcount, sendtype) }).collect::<Result<Vec<_>>>()?;
         let recvs = (0..indeg).map(|j| unsafe { block(recvbuf, j as isize * rstep, recvcount, recvtype) }).collect::<Result<Vec<_>>>()?;
-        exchange(c, &sends, &recvs, how)
+        exchange(c, &sends, &recvs, form)
     })
 }
 
@@ -585,10 +535,20 @@ struct Side {
 
 impl Side {
     /// Displacements in elements of one datatype (alltoallv).
-    fn typed(counts: Vec<MPI_Count>, displs: Vec<MPI_Aint>, d: MPI_Datatype) -> Result<Side> {
+    unsafe fn typed<C: Widen, D: Widen>(counts: *const C, displs: *const D, d: MPI_Datatype, n: usize, what: &str) -> Result<Side> {
+        let counts = unsafe { widen_counts(counts, n, what) }?;
         let ext = extent(d)?;
-        let n = counts.len();
-        Ok(Side { counts, offsets: displs.iter().map(|&x| x.wrapping_mul(ext)).collect(), types: vec![d; n] })
+        let offsets = unsafe { widen_displs(displs, n, what) }?.iter().map(|&x| x.wrapping_mul(ext)).collect();
+        Ok(Side { counts, offsets, types: vec![d; n] })
+    }
+
+    /// Displacements in bytes, a datatype per neighbour (alltoallw).
+    unsafe fn general<C: Widen>(counts: *const C, displs: *const MPI_Aint, types: *const MPI_Datatype, n: usize, what: &str) -> Result<Side> {
+        Ok(Side {
+            counts: unsafe { widen_counts(counts, n, what) }?,
+            offsets: unsafe { widen_displs(displs, n, what) }?,
+            types: unsafe { ints(types, n as c_int, what) }?.to_vec(),
+        })
     }
 
     unsafe fn blocks(&self, base: *const c_void) -> Result<Vec<UserBuf>> {
@@ -596,315 +556,39 @@ impl Side {
     }
 }
 
+/// An alltoallv/alltoallw: `sides(outdegree, indegree)` reads the send and receive arrays.
 unsafe fn alltoall_sides(
-    name: &'static str,
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    comm: MPI_Comm,
-    how: How,
-    sides: impl FnOnce(usize, usize) -> Result<(Side, Side)>,
+    sendbuf: *const c_void, recvbuf: *mut c_void, comm: MPI_Comm, name: &'static str, form: Form,
+    request: *mut MPI_Request, sides: impl FnOnce(usize, usize) -> Result<(Side, Side)>,
 ) -> c_int {
-    api(comm, name, || {
+    call(comm, name, form, request, |form| {
         let (indeg, outdeg, c) = degrees(comm)?;
         let (s, r) = sides(outdeg, indeg)?;
         let (sends, recvs) = unsafe { (s.blocks(sendbuf)?, r.blocks(recvbuf)?) };
-        exchange(c, &sends, &recvs, how)
+        exchange(c, &sends, &recvs, form)
     })
 }
 
-/// One side of an alltoallw: counts, byte displacements and a datatype per neighbour.
-unsafe fn w_side<C: Wide>(c: *const C, d: *const MPI_Aint, types: *const MPI_Datatype, n: usize, what: &str) -> Result<Side> {
-    Ok(Side {
-        counts: unsafe { widen_counts(c, n, what) }?,
-        offsets: unsafe { widen_displs(d, n, what) }?,
-        types: unsafe { ints(types, n as c_int, what) }?.to_vec(),
+/// `MPI_Neighbor_alltoallv` in the form asked for.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn neighbor_alltoallv<C: Widen, D: Widen>(
+    sendbuf: *const c_void, sendcounts: *const C, sdispls: *const D, sendtype: MPI_Datatype,
+    recvbuf: *mut c_void, recvcounts: *const C, rdispls: *const D, recvtype: MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    alltoall_sides(sendbuf, recvbuf, comm, name, form, request, |o, i| unsafe {
+        Ok((Side::typed(sendcounts, sdispls, sendtype, o, "send arrays")?, Side::typed(recvcounts, rdispls, recvtype, i, "receive arrays")?))
     })
 }
 
-#[no_mangle]
+/// `MPI_Neighbor_alltoallw` in the form asked for.
 #[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    allgather("MPI_Neighbor_allgather", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Blocking)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    allgatherv(
-        "MPI_Neighbor_allgatherv",
-        sendbuf,
-        sendcount,
-        sendtype,
-        recvbuf,
-        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
-        |n| unsafe { widen_displs(displs, n, "displs") },
-        recvtype,
-        comm,
-        How::Blocking,
-    )
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    alltoall("MPI_Neighbor_alltoall", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Blocking)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallv", sendbuf, recvbuf, comm, How::Blocking, |o, i| unsafe {
-        Ok((
-            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
-            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
-        ))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallw", sendbuf, recvbuf, comm, How::Blocking, |o, i| unsafe {
-        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    allgather("MPI_Neighbor_allgather", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Blocking)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    allgatherv(
-        "MPI_Neighbor_allgatherv",
-        sendbuf,
-        sendcount.into(),
-        sendtype,
-        recvbuf,
-        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
-        |n| unsafe { widen_displs(displs, n, "displs") },
-        recvtype,
-        comm,
-        How::Blocking,
-    )
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    alltoall("MPI_Neighbor_alltoall", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Blocking)
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallv", sendbuf, recvbuf, comm, How::Blocking, |o, i| unsafe {
-        Ok((
-            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
-            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
-        ))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallw", sendbuf, recvbuf, comm, How::Blocking, |o, i| unsafe {
-        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    allgather("MPI_Ineighbor_allgather", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Request(CollMode::Nonblocking, request))
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    allgatherv(
-        "MPI_Ineighbor_allgatherv",
-        sendbuf,
-        sendcount,
-        sendtype,
-        recvbuf,
-        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
-        |n| unsafe { widen_displs(displs, n, "displs") },
-        recvtype,
-        comm,
-        How::Request(CollMode::Nonblocking, request),
-    )
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    alltoall("MPI_Ineighbor_alltoall", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Request(CollMode::Nonblocking, request))
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    alltoall_sides("MPI_Ineighbor_alltoallv", sendbuf, recvbuf, comm, How::Request(CollMode::Nonblocking, request), |o, i| unsafe {
-        Ok((
-            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
-            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
-        ))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    alltoall_sides("MPI_Ineighbor_alltoallw", sendbuf, recvbuf, comm, How::Request(CollMode::Nonblocking, request), |o, i| unsafe {
-        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    allgather("MPI_Ineighbor_allgather", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Request(CollMode::Nonblocking, request))
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    allgatherv(
-        "MPI_Ineighbor_allgatherv",
-        sendbuf,
-        sendcount.into(),
-        sendtype,
-        recvbuf,
-        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
-        |n| unsafe { widen_displs(displs, n, "displs") },
-        recvtype,
-        comm,
-        How::Request(CollMode::Nonblocking, request),
-    )
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    alltoall("MPI_Ineighbor_alltoall", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Request(CollMode::Nonblocking, request))
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    alltoall_sides("MPI_Ineighbor_alltoallv", sendbuf, recvbuf, comm, How::Request(CollMode::Nonblocking, request), |o, i| unsafe {
-        Ok((
-            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
-            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
-        ))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Ineighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    alltoall_sides("MPI_Ineighbor_alltoallw", sendbuf, recvbuf, comm, How::Request(CollMode::Nonblocking, request), |o, i| unsafe {
-        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    allgather("MPI_Neighbor_allgather_init", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Request(CollMode::Persistent, request))
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    allgatherv(
-        "MPI_Neighbor_allgatherv_init",
-        sendbuf,
-        sendcount,
-        sendtype,
-        recvbuf,
-        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
-        |n| unsafe { widen_displs(displs, n, "displs") },
-        recvtype,
-        comm,
-        How::Request(CollMode::Persistent, request),
-    )
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    alltoall("MPI_Neighbor_alltoall_init", sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, How::Request(CollMode::Persistent, request))
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallv_init", sendbuf, recvbuf, comm, How::Request(CollMode::Persistent, request), |o, i| unsafe {
-        Ok((
-            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
-            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
-        ))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallw_init", sendbuf, recvbuf, comm, How::Request(CollMode::Persistent, request), |o, i| unsafe {
-        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    allgather("MPI_Neighbor_allgather_init", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Request(CollMode::Persistent, request))
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    allgatherv(
-        "MPI_Neighbor_allgatherv_init",
-        sendbuf,
-        sendcount.into(),
-        sendtype,
-        recvbuf,
-        |n| unsafe { widen_counts(recvcounts, n, "recvcounts") },
-        |n| unsafe { widen_displs(displs, n, "displs") },
-        recvtype,
-        comm,
-        How::Request(CollMode::Persistent, request),
-    )
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    alltoall("MPI_Neighbor_alltoall_init", sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, How::Request(CollMode::Persistent, request))
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallv_init", sendbuf, recvbuf, comm, How::Request(CollMode::Persistent, request), |o, i| unsafe {
-        Ok((
-            Side::typed(widen_counts(sendcounts, o, "sendcounts")?, widen_displs(sdispls, o, "sdispls")?, sendtype)?,
-            Side::typed(widen_counts(recvcounts, i, "recvcounts")?, widen_displs(rdispls, i, "rdispls")?, recvtype)?,
-        ))
-    })
-}
-
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, _info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    alltoall_sides("MPI_Neighbor_alltoallw_init", sendbuf, recvbuf, comm, How::Request(CollMode::Persistent, request), |o, i| unsafe {
-        Ok((w_side(sendcounts, sdispls, sendtypes, o, "send arrays")?, w_side(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
+pub(crate) unsafe fn neighbor_alltoallw<C: Widen>(
+    sendbuf: *const c_void, sendcounts: *const C, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void, recvcounts: *const C, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype,
+    comm: MPI_Comm, name: &'static str, form: Form, request: *mut MPI_Request,
+) -> c_int {
+    alltoall_sides(sendbuf, recvbuf, comm, name, form, request, |o, i| unsafe {
+        Ok((Side::general(sendcounts, sdispls, sendtypes, o, "send arrays")?, Side::general(recvcounts, rdispls, recvtypes, i, "receive arrays")?))
     })
 }

@@ -9,3 +9,5 @@ pub mod consts;
 pub mod forwarders;
 #[rustfmt::skip]
 pub mod unsupported;
+#[rustfmt::skip]
+pub mod collectives;
