@@ -134,6 +134,7 @@ pub(crate) unsafe fn barrier(comm: MPI_Comm, name: &'static str, form: Form, req
 }
 
 /// `MPI_Bcast` in the form asked for. The blocking form stages its buffer (module doc).
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn bcast(
     buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm,
     name: &'static str, form: Form, request: *mut MPI_Request,
