@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use pmi::server::{Action, JobInfo, NodeServer};
 
 use crate::job::{cleanup_shm, DRAIN, GRACE};
+use crate::pmi_conn::PmiConn;
 use crate::proto::{Conn, ConnError, JobMsg, Msg, VERSION};
 use crate::signals::{SignalPipe, FORWARDED};
 use crate::spawn::{spawn_rank_with, JobSpec, Placement};
@@ -204,9 +205,7 @@ struct DRank {
     rank: usize,
     child: Option<std::process::Child>,
     pgid: i32,
-    pmi: Option<std::os::unix::net::UnixStream>,
-    pmi_out: Vec<u8>,
-    pmi_used: bool,
+    pmi: PmiConn,
     finalized: bool,
     exited: bool,
     stdout: Option<ChildStdout>,
@@ -301,9 +300,7 @@ impl Daemon {
                         rank,
                         child: Some(p.child),
                         pgid: p.pgid,
-                        pmi: Some(p.pmi),
-                        pmi_out: Vec::new(),
-                        pmi_used: false,
+                        pmi: PmiConn::new(p.pmi),
                         finalized: false,
                         exited: false,
                         stdout: Some(p.stdout),
@@ -319,9 +316,7 @@ impl Daemon {
                         rank,
                         child: None,
                         pgid: 0,
-                        pmi: None,
-                        pmi_out: Vec::new(),
-                        pmi_used: false,
+                        pmi: PmiConn::none(),
                         finalized: false,
                         exited: true,
                         stdout: None,
@@ -334,7 +329,7 @@ impl Daemon {
         // Ranks after a failed start: not started at all.
         while self.ranks.len() < local_size {
             let rank = self.job.ranks[self.ranks.len()] as usize;
-            self.ranks.push(DRank { rank, child: None, pgid: 0, pmi: None, pmi_out: Vec::new(), pmi_used: false, finalized: false, exited: true, stdout: None, stderr: None });
+            self.ranks.push(DRank { rank, child: None, pgid: 0, pmi: PmiConn::none(), finalized: false, exited: true, stdout: None, stderr: None });
         }
         if self.stdin_dst.is_none() {
             self.stdin_eof = true;
@@ -423,7 +418,7 @@ impl Daemon {
                     Slot::StdinDst => self.write_stdin(),
                     Slot::Pmi(i) => {
                         if pfd.revents & libc::POLLOUT != 0 {
-                            self.flush_pmi(i);
+                            self.ranks[i].pmi.flush();
                         }
                         if pfd.revents & !libc::POLLOUT != 0 {
                             self.read_pmi(i);
@@ -473,9 +468,8 @@ impl Daemon {
             }
         }
         for (i, r) in self.ranks.iter().enumerate() {
-            if let Some(s) = &r.pmi {
-                let ev = if r.pmi_out.is_empty() { libc::POLLIN } else { libc::POLLIN | libc::POLLOUT };
-                add(s.as_raw_fd(), ev, Slot::Pmi(i));
+            if let Some((fd, ev)) = r.pmi.poll_events() {
+                add(fd, ev, Slot::Pmi(i));
             }
             if backlog < OUT_HIGH_WATER {
                 if let Some(s) = &r.stdout {
@@ -625,7 +619,7 @@ impl Daemon {
             if r.rank == 0 {
                 self.stdin_dst = None;
             }
-            let (rank, pmi_used, finalized) = (r.rank as u32, r.pmi_used, r.finalized);
+            let (rank, pmi_used, finalized) = (r.rank as u32, r.pmi.used(), r.finalized);
             let signal = status.signal().unwrap_or(0);
             let code = status.code().unwrap_or(if signal > 0 { 0 } else { 1 });
             self.send(Msg::Exited { rank, code, signal, pmi_used, finalized });
@@ -634,55 +628,17 @@ impl Daemon {
 
     fn read_pmi(&mut self, i: usize) -> bool {
         let mut buf = [0u8; 16 * 1024];
-        let Some(sock) = &mut self.ranks[i].pmi else { return false };
-        match sock.read(&mut buf) {
-            Ok(0) => {
-                self.ranks[i].pmi = None;
-                false
-            }
-            Ok(n) => {
-                self.ranks[i].pmi_used = true;
-                let acts = self.server.recv(i, &buf[..n]);
-                self.apply(acts);
-                true
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-            Err(_) => {
-                self.ranks[i].pmi = None;
-                false
-            }
-        }
-    }
-
-    fn flush_pmi(&mut self, i: usize) {
-        let r = &mut self.ranks[i];
-        let Some(sock) = &mut r.pmi else {
-            r.pmi_out.clear();
-            return;
-        };
-        while !r.pmi_out.is_empty() {
-            match sock.write(&r.pmi_out) {
-                Ok(n) => {
-                    r.pmi_out.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => {
-                    r.pmi = None;
-                    r.pmi_out.clear();
-                    return;
-                }
-            }
-        }
+        let Some(data) = self.ranks[i].pmi.read(&mut buf) else { return false };
+        let acts = self.server.recv(i, data);
+        self.apply(acts);
+        true
     }
 
     fn apply(&mut self, acts: Vec<Action>) {
         for a in acts {
             match a {
                 Action::Send { conn, data } => {
-                    self.ranks[conn].pmi_out.extend_from_slice(&data);
-                    self.flush_pmi(conn);
+                    self.ranks[conn].pmi.send(&data);
                 }
                 Action::FenceReady { puts } => self.send(Msg::Fence { puts }),
                 Action::Finalized { rank } => {
@@ -693,7 +649,7 @@ impl Daemon {
                 }
                 Action::Abort { rank, code, message } => self.send(Msg::Abort { rank: rank as u32, code, message }),
                 Action::ProtocolError { conn, rank, error } => {
-                    self.ranks[conn].pmi = None;
+                    self.ranks[conn].pmi.close();
                     self.send(Msg::ProtocolError { rank: rank as u32, error });
                 }
             }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use pmi::server::{block_process_mapping, Action, JobInfo, NodeServer};
 
 use crate::output::{Dest, LineBuffer, Sink};
+use crate::pmi_conn::PmiConn;
 use crate::signals::{self, SignalPipe};
 use crate::spawn::{spawn_rank, JobSpec, Placement, RankProc};
 
@@ -30,9 +31,7 @@ struct Rank {
     rank: usize,
     child: std::process::Child,
     pgid: i32,
-    pmi: Option<std::os::unix::net::UnixStream>,
-    pmi_out: Vec<u8>,
-    pmi_used: bool,
+    pmi: PmiConn,
     finalized: bool,
     exited: bool,
     stdout: Option<(ChildStdout, LineBuffer)>,
@@ -131,9 +130,7 @@ impl Job {
             rank: p.rank,
             child: p.child,
             pgid: p.pgid,
-            pmi: Some(p.pmi),
-            pmi_out: Vec::new(),
-            pmi_used: false,
+            pmi: PmiConn::new(p.pmi),
             finalized: false,
             exited: false,
             stdout: Some((p.stdout, LineBuffer::new(p.rank, Dest::Stdout))),
@@ -237,7 +234,7 @@ impl Job {
                     Slot::StdinDst => self.write_stdin(),
                     Slot::Pmi(i) => {
                         if pfd.revents & libc::POLLOUT != 0 {
-                            self.flush_pmi(i);
+                            self.ranks[i].pmi.flush();
                         }
                         if pfd.revents & !libc::POLLOUT != 0 {
                             self.read_pmi(i);
@@ -275,9 +272,8 @@ impl Job {
             }
         }
         for (i, r) in self.ranks.iter().enumerate() {
-            if let Some(s) = &r.pmi {
-                let ev = if r.pmi_out.is_empty() { libc::POLLIN } else { libc::POLLIN | libc::POLLOUT };
-                add(s.as_raw_fd(), ev, Slot::Pmi(i));
+            if let Some((fd, ev)) = r.pmi.poll_events() {
+                add(fd, ev, Slot::Pmi(i));
             }
             if let Some((s, _)) = &r.stdout {
                 add(s.as_raw_fd(), libc::POLLIN, Slot::Out(i));
@@ -342,7 +338,7 @@ impl Job {
                 } else if code != 0 {
                     self.sink.notice(&format!("mpirun: rank {rank} exited with code {code} after MPI_Finalize"));
                     self.exit_code.get_or_insert(code);
-                } else if self.ranks[i].pmi_used && !finalized && self.ranks.iter().any(|r| !r.exited && !r.finalized) {
+                } else if self.ranks[i].pmi.used() && !finalized && self.ranks.iter().any(|r| !r.exited && !r.finalized) {
                     self.sink.notice(&format!("mpirun: rank {rank} exited without finalizing PMI (no MPI_Finalize?) while other ranks run; ending the job"));
                     self.fail(1);
                 }
@@ -416,51 +412,14 @@ impl Job {
     /// Read once from rank `i`'s PMI socket. Returns false when nothing more is to be read now.
     fn read_pmi(&mut self, i: usize) -> bool {
         let mut buf = [0u8; 16 * 1024];
-        let Some(sock) = &mut self.ranks[i].pmi else { return false };
-        match sock.read(&mut buf) {
-            Ok(0) => {
-                self.ranks[i].pmi = None;
-                false
-            }
-            Ok(n) => {
-                self.ranks[i].pmi_used = true;
-                let acts = self.server.recv(i, &buf[..n]);
-                self.apply(acts);
-                true
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-            Err(_) => {
-                self.ranks[i].pmi = None;
-                false
-            }
-        }
+        let Some(data) = self.ranks[i].pmi.read(&mut buf) else { return false };
+        let acts = self.server.recv(i, data);
+        self.apply(acts);
+        true
     }
 
     fn read_pmi_all(&mut self, i: usize) {
         while self.read_pmi(i) {}
-    }
-
-    fn flush_pmi(&mut self, i: usize) {
-        let r = &mut self.ranks[i];
-        let Some(sock) = &mut r.pmi else {
-            r.pmi_out.clear();
-            return;
-        };
-        while !r.pmi_out.is_empty() {
-            match sock.write(&r.pmi_out) {
-                Ok(n) => {
-                    r.pmi_out.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => {
-                    r.pmi = None;
-                    r.pmi_out.clear();
-                    return;
-                }
-            }
-        }
     }
 
     fn apply(&mut self, acts: Vec<Action>) {
@@ -468,8 +427,7 @@ impl Job {
         while let Some(a) = queue.pop_front() {
             match a {
                 Action::Send { conn, data } => {
-                    self.ranks[conn].pmi_out.extend_from_slice(&data);
-                    self.flush_pmi(conn);
+                    self.ranks[conn].pmi.send(&data);
                 }
                 // Single host: every rank is local, so the fence is complete.
                 Action::FenceReady { puts } => queue.extend(self.server.fence_complete(puts)),
@@ -487,7 +445,7 @@ impl Job {
                 }
                 Action::ProtocolError { conn, rank, error } => {
                     self.sink.notice(&format!("mpirun: rank {rank}: PMI protocol error: {error}; closing its PMI connection"));
-                    self.ranks[conn].pmi = None;
+                    self.ranks[conn].pmi.close();
                 }
             }
         }

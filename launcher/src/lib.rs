@@ -12,6 +12,7 @@ pub mod head;
 pub mod hosts;
 pub mod job;
 pub mod output;
+pub mod pmi_conn;
 pub mod proto;
 pub mod signals;
 pub mod slurm;
