@@ -206,12 +206,20 @@ unsafe fn write_statuses(done: &[(usize, Status)], status_of: impl Fn(usize, usi
 pub unsafe extern "C" fn PMPI_Waitall(count: c_int, array_of_requests: *mut MPI_Request, array_of_statuses: *mut MPI_Status) -> c_int {
     api_blamed("MPI_Waitall", |blame| {
         let reqs = requests(count, array_of_requests)?;
-        let e = engine()?;
-        let mut done = Vec::with_capacity(reqs.len());
-        for (i, h) in reqs.iter_mut().enumerate() {
-            let st = e.wait_until(|state| test_one(state, h, blame))?;
-            done.push((i, st));
-        }
+        // One progress round serves every request still open: a window of sends that
+        // completed at once costs one pass, not one round per request.
+        let mut statuses: Vec<Option<Status>> = vec![None; reqs.len()];
+        let mut open = reqs.len();
+        engine()?.wait_until(|state| {
+            for (h, slot) in reqs.iter_mut().zip(statuses.iter_mut()) {
+                if slot.is_none() {
+                    *slot = test_one(state, h, blame)?;
+                    open -= slot.is_some() as usize;
+                }
+            }
+            Ok((open == 0).then_some(()))
+        })?;
+        let done: Vec<(usize, Status)> = statuses.into_iter().enumerate().map(|(i, st)| (i, st.unwrap_or_else(empty_status))).collect();
         write_statuses(&done, |_, i| status_at(array_of_statuses, i))
     })
 }
