@@ -368,8 +368,14 @@ impl Engine {
 
     // ---- progress ------------------------------------------------------------------------
 
-    /// One round of progress on every transport.
+    /// One round of progress: what the transports received, then everything it moves on.
     fn progress(&self, st: &mut State) -> Result<()> {
+        self.poll(st)?;
+        self.advance(st)
+    }
+
+    /// Hands what every transport received to the protocol.
+    fn poll(&self, st: &mut State) -> Result<()> {
         let State { proto, loopback, rdma_reads, .. } = st;
         let mut bad = None;
         for attached in &self.transports {
@@ -393,9 +399,18 @@ impl Engine {
         while let Some(rec) = loopback.pop_front() {
             proto.on_packet(self.rank, &rec)?;
         }
-        if let Some(e) = bad {
-            return Err(e);
+        match bad {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
+    }
+
+    /// Moves on what is queued without looking for new arrivals: packets out, single-copy
+    /// transfers, collective schedules, windows. A call that only starts an operation
+    /// (`irecv`, a send that could not leave at once) needs this and not a poll of every
+    /// transport, which costs more than the rest of the call.
+    fn advance(&self, st: &mut State) -> Result<()> {
+        let State { proto, loopback, rdma_reads, .. } = st;
         // Control packets first: a `Write` must reach the sender before we spend a long time
         // on our own half of the copy, or the two halves run one after the other.
         self.flush_all(proto, loopback);
@@ -596,7 +611,7 @@ impl Engine {
         }
         let r = st.start_send(comm, dest, tag, buf, kind)?;
         let req = st.requests.insert(Req::Active { r, comm: Some(comm) });
-        self.progress(&mut st)?;
+        self.advance(&mut st)?;
         Ok(Request(req))
     }
 
@@ -605,7 +620,7 @@ impl Engine {
         let mut st = self.lock();
         let r = st.start_recv(comm, src, tag, buf)?;
         let req = st.requests.insert(Req::Active { r, comm: Some(comm) });
-        self.progress(&mut st)?;
+        self.advance(&mut st)?;
         Ok(Request(req))
     }
 
@@ -622,7 +637,7 @@ impl Engine {
             Some((peer, env)) => st.proto.isend(peer, env, send, SendMode::Standard),
         };
         let req = st.requests.insert(Req::Pair { send, recv, comm });
-        self.progress(&mut st)?;
+        self.advance(&mut st)?;
         Ok(Request(req))
     }
 
