@@ -57,16 +57,22 @@ mod tests {
     #[test]
     fn ranks_get_disjoint_shares_covering_the_set() {
         let cpus = allowed();
-        for size in 2..=cpus.len().min(5) {
+        assert!(!cpus.is_empty());
+        for size in 2..=cpus.len().clamp(2, 5) {
             let mut seen = Vec::new();
             for rank in 0..size {
                 let (bound, now) = on_thread(move || (bind_local_rank(rank, size).unwrap(), allowed()));
-                let bound = bound.expect("enough CPUs: bound");
+                let Some(bound) = bound else {
+                    assert!(cpus.len() < size, "rank {rank} of {size} left unbound with {} CPUs", cpus.len());
+                    continue;
+                };
                 assert_eq!(bound, now, "rank {rank} of {size}: the thread runs where it was told");
                 assert!(bound.len() == cpus.len() / size || bound.len() == cpus.len().div_ceil(size));
                 seen.extend(bound);
             }
-            assert_eq!(seen, cpus, "{size} ranks: disjoint, in order, covering every CPU");
+            if cpus.len() >= size {
+                assert_eq!(seen, cpus, "{size} ranks: disjoint, in order, covering every CPU");
+            }
         }
     }
 
