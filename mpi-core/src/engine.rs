@@ -316,6 +316,11 @@ impl Engine {
             }
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Ranks that fit the host's cores get one each from the start (shm::bind_local_rank says
+        // why); a rank that cannot be bound runs unbound, as it would have anyway.
+        if local_size <= cores {
+            let _ = shm::bind_local_rank(world.local_rank(), local_size);
+        }
         let tuning = Tuning::from_env()?;
         let host_of = if local_size == size { Vec::new() } else { world.host_of.clone() };
         Ok(Engine {

@@ -252,6 +252,7 @@ mod tests {
         assert_eq!(t.lines.iter().map(Vec::len).sum::<usize>(), parse(DEFAULT_TABLE).unwrap().len());
         assert_eq!(t.choose(Collective::Allreduce, call(4, 8)), Algorithm::RecursiveDoubling);
         assert_eq!(t.choose(Collective::Allreduce, call(4, 1 << 20)), Algorithm::Rabenseifner);
+        assert_eq!(t.choose(Collective::Allreduce, call(2, 1 << 20)), Algorithm::Ring);
         // A user op's operand is not cut into pieces.
         assert_eq!(t.choose(Collective::Allreduce, Call { splittable: false, ..call(4, 1 << 20) }), Algorithm::RecursiveDoubling);
         assert_eq!(t.choose(Collective::Reduce, Call { splittable: false, ..call(4, 1 << 20) }), Algorithm::Binomial);

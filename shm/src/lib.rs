@@ -24,10 +24,13 @@
 //! Environment: `FERROMPI_SHM_RING_BYTES` (read by [`Config::from_env`]; bytes, or with a
 //! `K`/`KiB`/`M`/`MiB` suffix), `FERROMPI_SHM_SINGLE_COPY=0` (disable single copy),
 //! `FERROMPI_SHM_ATTACH_TIMEOUT_MS` (bound on the wait for the other local ranks in `attach`,
-//! default 60000).
+//! default 60000), `FERROMPI_BIND=0` (leave the process's CPU set alone: [`bind_local_rank`]).
 
 mod layout;
+mod placement;
 mod sys;
+
+pub use placement::bind_local_rank;
 
 use std::fs::File;
 use std::io;

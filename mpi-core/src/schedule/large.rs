@@ -77,11 +77,16 @@ pub fn bcast_scatter_allgather(s: &mut Schedule, rank: usize, size: usize, root:
 /// in. Returns the steps taken, `(partner core rank, kept pieces, given pieces)`, from which
 /// the allgather retraces them; the last kept range is the one piece this rank then holds
 /// reduced over the whole core.
+///
+/// `start`: where this rank's contribution lies when `buf` does not hold it yet. The first
+/// step then sends the half it gives straight from there and copies only the half it keeps
+/// into `buf`, instead of the caller copying the whole contribution first.
 #[allow(clippy::too_many_arguments)]
 fn reduce_scatter_halving(
     s: &mut Schedule,
     core: super::Core,
     buf: Range,
+    start: Option<Range>,
     tmp: Range,
     at: &[usize],
     red: &Reduction,
@@ -96,7 +101,14 @@ fn reduce_scatter_halving(
         let (keep, give) = if core.rank & mask == 0 { ((lo, mid), (mid, hi)) } else { ((mid, hi), (lo, mid)) };
         let dst = Peer::Local(core.real(partner));
         let (mine, theirs) = (span(buf, at, keep.0, keep.1), span(tmp, at, keep.0, keep.1));
-        s.send(dst, tag, span(buf, at, give.0, give.1));
+        let from = match start {
+            Some(contribution) if mask == 1 => {
+                s.copy(span(contribution, at, keep.0, keep.1), mine);
+                contribution
+            }
+            _ => buf,
+        };
+        s.send(dst, tag, span(from, at, give.0, give.1));
         s.recv(dst, tag, theirs);
         // The partner's data covers the aligned group of `mask` core ranks beside ours.
         combine(s, red, mine, theirs, partner < core.rank);
@@ -118,7 +130,7 @@ pub fn allreduce_rabenseifner(s: &mut Schedule, rank: usize, size: usize, buf: R
     let tmp = s.scratch(buf.len());
     if let Some(core) = fold(s, rank, size, buf, tmp, red, tag) {
         let at = cut(buf, unit(red, buf), core.size);
-        let steps = reduce_scatter_halving(s, core, buf, tmp, &at, red, tag);
+        let steps = reduce_scatter_halving(s, core, buf, None, tmp, &at, red, tag);
         for &(partner, keep, give) in steps.iter().rev() {
             let dst = Peer::Local(core.real(partner));
             s.send(dst, tag, span(buf, &at, keep.0, keep.1));
@@ -134,30 +146,32 @@ pub fn allreduce_rabenseifner(s: &mut Schedule, rank: usize, size: usize, buf: R
 /// is this rank's contribution (`None`: `MPI_IN_PLACE` at the root, whose contribution is in
 /// `recv`); `recv` gets the result on `root` (unused elsewhere). Combines in rank order
 /// whatever the root.
+///
+/// The result is built in `recv` on the root, in scratch elsewhere. A rank that [`fold`]s
+/// (one of the first `2 * rem`) starts from a copy of its whole contribution there; a core
+/// rank from the start copies only the half it keeps in the first step (half the bytes).
 #[allow(clippy::too_many_arguments)]
 pub fn reduce_scatter_gather(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, red: &Reduction, tag: i32) {
-    let acc = match (rank == root, send) {
-        (true, Some(send)) => {
-            s.copy(send, recv);
-            recv
-        }
-        (true, None) => recv,
-        (false, Some(send)) => {
-            let acc = s.scratch(send.len());
-            s.copy(send, acc);
-            acc
-        }
+    let (contribution, acc) = match (rank == root, send) {
+        (true, Some(send)) => (send, recv),
+        (true, None) => (recv, recv),
+        (false, Some(send)) => (send, s.scratch(send.len())),
         (false, None) => return,
     };
+    let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros());
+    let folds = rank < 2 * (size - pof2);
+    if size == 1 || acc.is_empty() || folds {
+        s.copy(contribution, acc);
+    }
     if size == 1 || acc.is_empty() {
         return;
     }
     let tmp = s.scratch(acc.len());
     let core = fold(s, rank, size, acc, tmp, red, tag);
-    let pof2 = 1usize << (usize::BITS - 1 - size.leading_zeros());
     let at = cut(acc, unit(red, acc), pof2);
     if let Some(core) = core {
-        let steps = reduce_scatter_halving(s, core, acc, tmp, &at, red, tag);
+        let start = (!folds).then_some(contribution);
+        let steps = reduce_scatter_halving(s, core, acc, start, tmp, &at, red, tag);
         let piece = steps.last().map_or((0, 1), |&(_, keep, _)| keep);
         if rank != root {
             s.send(Peer::Local(root), tag, span(acc, &at, piece.0, piece.1));
