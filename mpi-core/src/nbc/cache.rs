@@ -72,10 +72,9 @@ impl Cache {
     /// The schedule is ready to restart; the frame still carries the earlier call's number.
     pub(super) fn take(&mut self, comm: CommId, shape: Option<Shape>) -> Option<(Box<Schedule>, Frame)> {
         let shape = shape?;
-        // From the most recently kept: a loop of one collective finds it last, and takes it
-        // out without moving the others.
+        // From the most recently kept: a loop of one collective finds it last, and pops it.
         let i = self.entries.iter().rposition(|e| e.comm == comm && e.shape == Some(shape))?;
-        let mut e = self.entries.remove(i);
+        let mut e = if i + 1 == self.entries.len() { self.entries.pop()? } else { self.entries.remove(i) };
         e.sched.restart();
         Some((e.sched, e.frame))
     }
