@@ -164,8 +164,9 @@ pub struct State {
     rdma_reads: Slab<RemoteRead>,
     /// Collective requests whose schedules are running, in the order they started.
     colls: Vec<Id>,
-    /// The memory of the last blocking collective's schedule and member list (`nbc.rs`).
-    spare: (Option<Box<crate::schedule::Schedule>>, Vec<usize>),
+    /// Blocking collectives' finished schedules, for identical calls and their memory
+    /// (`nbc/cache.rs`).
+    coll_cache: nbc::Cache,
     /// Which algorithm each collective uses (`tuning.rs`).
     tuning: Tuning,
     /// The host of each world rank (`World::host_of`); empty when the job is on one host.
@@ -335,7 +336,7 @@ impl Engine {
                 rdma_reads: Slab::default(),
                 colls: Vec::new(),
                 user_steps: Vec::new(),
-                spare: Default::default(),
+                coll_cache: Default::default(),
                 tuning,
                 host_of,
                 idups: Vec::new(),

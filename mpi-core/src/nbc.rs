@@ -4,9 +4,9 @@
 //! Every collective on a communicator, blocking or not, is a [`Schedule`] built by
 //! `schedule.rs`'s algorithms and run through protocol requests on the communicator's
 //! collective context (`ctx + 1`):
-//! - a blocking call builds the schedule and advances it in its own wait loop, never
-//!   entering the request table (so `MPI_Allreduce` costs no more than it did as blocking
-//!   point-to-point);
+//! - a blocking call builds the schedule (or restarts the one an identical earlier call
+//!   left, `nbc/cache.rs`) and advances it in its own wait loop, never entering the request
+//!   table;
 //! - a nonblocking call (`MPI_Iallreduce`, ...) puts it in a request (`Req::Coll`) and on the
 //!   engine's list of active schedules, which `progress` advances after every round of
 //!   transport work, so the collective moves on during any MPI call, and the wait and test
@@ -52,6 +52,10 @@ use choose::Site;
 
 #[path = "nbc/inter.rs"] mod inter;
 use inter::Blocks;
+
+#[path = "nbc/cache.rs"] mod cache;
+pub(super) use cache::Cache;
+use cache::Shape;
 
 /// Base of the tags of schedule messages (module doc).
 const SCHED_TAG: i32 = 1 << 25;
@@ -149,36 +153,38 @@ impl Wire for EngineWire<'_> {
 }
 
 impl State {
-    /// The frame of the next collective call on `comm`, which takes its number.
-    pub(super) fn coll_frame(&mut self, comm: CommId) -> Result<(Frame, usize, usize, bool)> {
+    /// The next collective call on `comm`, which takes its number: the communicator and the
+    /// tag of class 0 of the call.
+    fn number_call(&mut self, comm: CommId) -> Result<(&super::Comm, i32)> {
         self.comm(comm)?;
         let Some(c) = self.comms.get_mut(Id::from_token(comm.0)) else {
             return fail(ErrorClass::Comm, "invalid communicator");
         };
         let seq = c.coll_seq % SEQ_SPAN;
         c.coll_seq = c.coll_seq.wrapping_add(1);
-        let mut members = std::mem::take(&mut self.spare.1);
-        members.clear();
+        Ok((c, SCHED_TAG + seq as i32 * CLASSES))
+    }
+
+    /// The frame of the next collective call on `comm`, which takes its number.
+    pub(super) fn coll_frame(&mut self, comm: CommId) -> Result<(Frame, usize, usize, bool)> {
+        let mut members = self.coll_cache.members();
+        let (c, tag_base) = self.number_call(comm)?;
         members.extend_from_slice(&c.members);
-        let frame = Frame {
-            ctx: c.ctx + 1,
-            me: c.rank,
-            members,
-            remote: c.remote.clone().unwrap_or_default(),
-            tag_base: SCHED_TAG + seq as i32 * CLASSES,
-        };
+        let frame = Frame { ctx: c.ctx + 1, me: c.rank, members, remote: c.remote.clone().unwrap_or_default(), tag_base };
         Ok((frame, c.rank as usize, c.members.len(), c.remote.is_some()))
     }
 
-    /// An empty schedule: the spare one a blocking collective left, or a new one.
+    /// An empty schedule for a build (`Cache::new_sched`).
     fn new_sched(&mut self) -> Box<Schedule> {
-        self.spare.0.take().unwrap_or_default()
+        self.coll_cache.new_sched()
     }
 
-    /// Keeps a finished blocking collective's memory for the next one.
-    fn recycle(&mut self, mut sched: Box<Schedule>, frame: Frame) {
-        sched.clear();
-        self.spare = (Some(sched), frame.members);
+    /// The schedule and frame of an earlier blocking call of `shape` on `comm`, restarted
+    /// and numbered as the next call (`nbc/cache.rs`).
+    fn cached_sched(&mut self, comm: CommId, shape: Option<Shape>) -> Result<Option<(Box<Schedule>, Frame)>> {
+        let Some((sched, mut frame)) = self.coll_cache.take(comm, shape) else { return Ok(None) };
+        frame.tag_base = self.number_call(comm)?.1;
+        Ok(Some((sched, frame)))
     }
 
     /// Advances every active collective request (`Engine::progress`). A schedule that stops
@@ -298,9 +304,10 @@ impl Engine {
     /// lock the schedule was built under, before any progress round: on the critical path of
     /// a small collective, a transport poll first would add its cost to every call. The
     /// calling thread runs the schedule's user steps itself, with the lock released.
-    fn run_sched(&self, mut st: MutexGuard<'_, State>, mut sched: Box<Schedule>, frame: Frame) -> Result<()> {
+    /// The finished schedule is kept (`nbc/cache.rs`) under `comm` and `shape`.
+    fn run_sched(&self, mut st: MutexGuard<'_, State>, mut sched: Box<Schedule>, frame: Frame, comm: CommId, shape: Option<Shape>) -> Result<()> {
         if self.advance_sched(&mut st, &mut sched, &frame)? {
-            st.recycle(sched, frame);
+            st.coll_cache.keep(comm, shape, sched, frame);
             return Ok(());
         }
         let mut step: Option<UserStep> = sched.take_user_step();
@@ -318,7 +325,7 @@ impl Engine {
                     return Ok(s.take_user_step().map(Some));
                 }
                 if let (Some(s), Some(f)) = (sched.take(), frame.take()) {
-                    st.recycle(s, f);
+                    st.coll_cache.keep(comm, shape, s, f);
                 }
                 Ok(Some(None))
             })?;
@@ -650,16 +657,13 @@ impl Engine {
 
     /// `MPI_Barrier`.
     pub fn barrier(&self, comm: CommId) -> Result<()> {
-        let mut st = self.lock();
-        let (s, f) = Self::barrier_sched(&mut st, comm)?;
-        self.run_sched(st, s, f)
+        self.blocking(comm, Shape::of(TAG_BARRIER, 0, None, None, None), |st| Self::barrier_sched(st, comm))
     }
 
     /// `MPI_Bcast`; on an intercommunicator `root` is `ROOT`, `PROC_NULL` or a remote rank.
     pub fn bcast(&self, comm: CommId, buf: &mut [u8], root: i32) -> Result<()> {
-        let mut st = self.lock();
-        let (s, f) = Self::bcast_sched(&mut st, comm, &UserBuf::from_slice(buf).into(), root)?;
-        self.run_sched(st, s, f)
+        let buf: Buf = UserBuf::from_slice(buf).into();
+        self.blocking(comm, Shape::of(TAG_BCAST, root, None, Some(&buf), None), |st| Self::bcast_sched(st, comm, &buf, root))
     }
 
     /// `MPI_Reduce` (`mode == None`), `MPI_Ireduce` or `MPI_Reduce_init`. `send == None` is
@@ -667,22 +671,22 @@ impl Engine {
     /// `ROOT` (`send` unused), `PROC_NULL` (neither buffer used) or a remote rank (`recv`
     /// unused). Buffers as for `gather`.
     pub fn reduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, red: Reduction, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::reduce_sched(st, comm, send.as_ref(), &recv, &red, root))
+        let shape = || Shape::of(TAG_REDUCE, root, send.as_ref(), Some(&recv), Some(&red));
+        self.gather_like(comm, mode, shape, |st| Self::reduce_sched(st, comm, send.as_ref(), &recv, &red, root))
     }
 
     /// `MPI_Allreduce` / `MPI_Iallreduce` / `MPI_Allreduce_init` (as `reduce`). `send ==
     /// None` is `MPI_IN_PLACE` (not on an intercommunicator, where each group gets the
     /// reduction of the other group's data).
     pub fn allreduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, red: Reduction, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::allreduce_sched(st, comm, send.as_ref(), &recv, &red))
+        let shape = || Shape::of(TAG_ALLREDUCE, 0, send.as_ref(), Some(&recv), Some(&red));
+        self.gather_like(comm, mode, shape, |st| Self::allreduce_sched(st, comm, send.as_ref(), &recv, &red))
     }
 
     /// A blocking neighbour exchange (`neighbor_sched`).
     pub fn neighbor_exchange(&self, comm: CommId, sends: &[UserBuf], recvs: &[UserBuf]) -> Result<()> {
         let topo = self.topology_required(comm)?;
-        let mut st = self.lock();
-        let (s, f) = Self::neighbor_sched(&mut st, &topo, comm, sends, recvs)?;
-        self.run_sched(st, s, f)
+        self.blocking(comm, None, |st| Self::neighbor_sched(st, &topo, comm, sends, recvs))
     }
 
     /// `MPI_Ibarrier` / `MPI_Barrier_init`.
@@ -707,14 +711,26 @@ impl Engine {
         self.coll_request(st, s, f, comm, mode)
     }
 
-    /// Runs a gather-like collective now (`mode == None`) or makes its request.
-    fn gather_like(&self, comm: CommId, mode: Option<CollMode>, build: impl FnOnce(&mut State) -> Result<(Box<Schedule>, Frame)>) -> Result<Option<Request>> {
+    /// Runs a blocking collective: the kept schedule of an identical earlier call restarted,
+    /// or a new one from `build`.
+    fn blocking(&self, comm: CommId, shape: Option<Shape>, build: impl FnOnce(&mut State) -> Result<(Box<Schedule>, Frame)>) -> Result<()> {
+        let mut st = self.lock();
+        let (s, f) = match st.cached_sched(comm, shape)? {
+            Some(kept) => kept,
+            None => build(&mut st)?,
+        };
+        self.run_sched(st, s, f, comm, shape)
+    }
+
+    /// Runs a gather-like collective now (`mode == None`; `shape` as `blocking`'s) or makes
+    /// its request.
+    fn gather_like(&self, comm: CommId, mode: Option<CollMode>, shape: impl FnOnce() -> Option<Shape>, build: impl FnOnce(&mut State) -> Result<(Box<Schedule>, Frame)>) -> Result<Option<Request>> {
+        let Some(mode) = mode else {
+            return self.blocking(comm, shape(), build).map(|()| None);
+        };
         let mut st = self.lock();
         let (s, f) = build(&mut st)?;
-        match mode {
-            None => self.run_sched(st, s, f).map(|()| None),
-            Some(mode) => self.coll_request(st, s, f, comm, mode).map(Some),
-        }
+        self.coll_request(st, s, f, comm, mode).map(Some)
     }
 
     /// `MPI_Gather` (`mode == None`), `MPI_Igather` or `MPI_Gather_init`: `send == None` is
@@ -722,24 +738,28 @@ impl Engine {
     /// given (a scattered one packed and unpacked by the schedule), and must stay valid until
     /// the call returns or its request is freed; the request is `None` for the blocking form.
     pub fn gather(&self, comm: CommId, send: Option<Buf>, recv: Buf, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::gather_sched(st, comm, send.as_ref(), &recv, root))
+        let shape = || Shape::of(TAG_GATHER, root, send.as_ref(), Some(&recv), None);
+        self.gather_like(comm, mode, shape, |st| Self::gather_sched(st, comm, send.as_ref(), &recv, root))
     }
 
     /// `MPI_Scatter` / `MPI_Iscatter` / `MPI_Scatter_init` (as `gather`): `recv == None` is
     /// `MPI_IN_PLACE` at the root; `send` matters at the root only.
     pub fn scatter(&self, comm: CommId, send: Buf, recv: Option<Buf>, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::scatter_sched(st, comm, &send, recv.as_ref(), root))
+        let shape = || Shape::of(TAG_SCATTER, root, Some(&send), recv.as_ref(), None);
+        self.gather_like(comm, mode, shape, |st| Self::scatter_sched(st, comm, &send, recv.as_ref(), root))
     }
 
     /// `MPI_Allgather` / `MPI_Iallgather` / `MPI_Allgather_init` (as `gather`): `send ==
     /// None` is `MPI_IN_PLACE`.
     pub fn allgather(&self, comm: CommId, send: Option<Buf>, recv: Buf, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::allgather_sched(st, comm, send.as_ref(), &recv))
+        let shape = || Shape::of(TAG_ALLGATHER, 0, send.as_ref(), Some(&recv), None);
+        self.gather_like(comm, mode, shape, |st| Self::allgather_sched(st, comm, send.as_ref(), &recv))
     }
 
     /// `MPI_Alltoall` / `MPI_Ialltoall` / `MPI_Alltoall_init` (as `gather`): `send == None`
     /// is `MPI_IN_PLACE`.
     pub fn alltoall(&self, comm: CommId, send: Option<Buf>, recv: Buf, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::alltoall_sched(st, comm, send.as_ref(), &recv))
+        let shape = || Shape::of(TAG_ALLTOALL, 0, send.as_ref(), Some(&recv), None);
+        self.gather_like(comm, mode, shape, |st| Self::alltoall_sched(st, comm, send.as_ref(), &recv))
     }
 }

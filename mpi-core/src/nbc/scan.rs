@@ -100,7 +100,7 @@ impl Engine {
     /// valid until the call returns or its request is freed.
     #[allow(clippy::too_many_arguments)]
     pub fn reduce_scatter(&self, comm: CommId, send: Option<Buf>, recv: Buf, blocks: &[(usize, usize)], packed: &[usize], red: Reduction, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::reduce_scatter_sched(st, comm, send.as_ref(), &recv, blocks, packed, &red))
+        self.gather_like(comm, mode, || None, |st| Self::reduce_scatter_sched(st, comm, send.as_ref(), &recv, blocks, packed, &red))
     }
 
     /// `MPI_Scan` (`exclusive == false`) or `MPI_Exscan`, and their nonblocking and persistent
@@ -108,6 +108,6 @@ impl Engine {
     /// `recv` untouched.
     #[allow(clippy::too_many_arguments)]
     pub fn scan(&self, comm: CommId, send: Option<Buf>, recv: Buf, exclusive: bool, red: Reduction, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::scan_sched(st, comm, send.as_ref(), &recv, exclusive, &red))
+        self.gather_like(comm, mode, || None, |st| Self::scan_sched(st, comm, send.as_ref(), &recv, exclusive, &red))
     }
 }

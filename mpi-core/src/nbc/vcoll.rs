@@ -150,24 +150,24 @@ impl Engine {
     /// is `MPI_IN_PLACE` at the root; `recv` (one block per rank, in rank order) matters at
     /// the root only. Buffers as for `gather`.
     pub fn gatherv(&self, comm: CommId, send: Option<Buf>, recv: Vec<Buf>, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::gatherv_sched(st, comm, send.as_ref(), &recv, root))
+        self.gather_like(comm, mode, || None, |st| Self::gatherv_sched(st, comm, send.as_ref(), &recv, root))
     }
 
     /// `MPI_Scatterv` / `MPI_Iscatterv` / `MPI_Scatterv_init` (as `gatherv`): `recv == None`
     /// is `MPI_IN_PLACE` at the root; `send` matters at the root only.
     pub fn scatterv(&self, comm: CommId, send: Vec<Buf>, recv: Option<Buf>, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::scatterv_sched(st, comm, &send, recv.as_ref(), root))
+        self.gather_like(comm, mode, || None, |st| Self::scatterv_sched(st, comm, &send, recv.as_ref(), root))
     }
 
     /// `MPI_Allgatherv` / `MPI_Iallgatherv` / `MPI_Allgatherv_init` (as `gatherv`): `send ==
     /// None` is `MPI_IN_PLACE`.
     pub fn allgatherv(&self, comm: CommId, send: Option<Buf>, recv: Vec<Buf>, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::allgatherv_sched(st, comm, send.as_ref(), &recv))
+        self.gather_like(comm, mode, || None, |st| Self::allgatherv_sched(st, comm, send.as_ref(), &recv))
     }
 
     /// `MPI_Alltoallv` / `MPI_Alltoallw` and their nonblocking and persistent forms (as
     /// `gatherv`; `what` names the call in errors): `send == None` is `MPI_IN_PLACE`.
     pub fn alltoallv(&self, comm: CommId, send: Option<Vec<Buf>>, recv: Vec<Buf>, what: &'static str, mode: Option<CollMode>) -> Result<Option<Request>> {
-        self.gather_like(comm, mode, |st| Self::alltoallv_sched(st, comm, send.as_deref(), &recv, what))
+        self.gather_like(comm, mode, || None, |st| Self::alltoallv_sched(st, comm, send.as_deref(), &recv, what))
     }
 }
