@@ -3,7 +3,7 @@
  * Only plain MPI-1 calls are used by the benchmarks so they build with any
  * implementation's mpicc. This header is plain C (no MPI calls).
  *
- * Options common to both programs:
+ * Options common to all programs:
  *   -m MAX     largest message size in bytes (default 4194304)
  *   -n MIN     smallest message size (default 0 for latency, 1 for bandwidth)
  *   -s LIST    explicit comma-separated size list (overrides -n/-m)
@@ -112,12 +112,13 @@ static char *bench_alloc(long size, int fill)
     return (char *)p;
 }
 
-/* What both benchmarks start with: MPI_Init, the options, exactly two ranks, and send and
- * receive buffers of the largest size. Returns 0, or the status main should exit with after
- * MPI_Finalize. */
-static inline int bench_start(int *argc, char ***argv, const char *name, struct bench_opts *o,
-                       long min_default, int iters_small, int iters_large, int skip_small,
-                       int skip_large, int *rank, char **sbuf, char **rbuf)
+/* What the point-to-point benchmarks start with: MPI_Init, the options, the rank count
+ * (exactly two, or with `pairs` any even count: rank r < N/2 pairs with r + N/2, as OSU's
+ * multi-pair tests do), and send and receive buffers of the largest size. Returns 0, or the
+ * status main should exit with after MPI_Finalize. */
+static inline int bench_start(int *argc, char ***argv, const char *name, int pairs,
+                       struct bench_opts *o, long min_default, int iters_small, int iters_large,
+                       int skip_small, int skip_large, int *rank, char **sbuf, char **rbuf)
 {
     int size;
     MPI_Init(argc, argv);
@@ -126,8 +127,9 @@ static inline int bench_start(int *argc, char ***argv, const char *name, struct 
     if (bench_parse(*argc, *argv, o, min_default, iters_small, iters_large, skip_small,
                     skip_large) != 0)
         return 2;
-    if (size != 2) {
-        if (*rank == 0) fprintf(stderr, "%s needs exactly 2 ranks (got %d)\n", name, size);
+    if (pairs ? (size < 2 || size % 2 != 0) : size != 2) {
+        if (*rank == 0)
+            fprintf(stderr, "%s needs %s ranks (got %d)\n", name, pairs ? "an even number of" : "exactly 2", size);
         return 2;
     }
     *sbuf = bench_alloc(o->max_size, 'a');
@@ -151,6 +153,37 @@ static inline long bench_check(const char *buf, long size, int rank, int seq)
     for (long i = 0; i < size; i++)
         if (buf[i] != (char)((i * 131 + size * 7 + rank * 17 + seq * 29) & 0xff)) return i;
     return -1;
+}
+
+/* One checked message of n bytes from `from` to `to` (tag 7, not timed): the sender fills a
+ * pattern for size index k, the receiver verifies it. Returns 1 on the receiver when the data
+ * is wrong (reported on stderr), else 0. Ranks that are neither do nothing. */
+static inline int bench_checked_send(char *sbuf, char *rbuf, long n, int k, int rank, int from, int to)
+{
+    MPI_Status st;
+    if (rank == from) {
+        bench_pattern(sbuf, n, from, k);
+        MPI_Send(sbuf, (int)n, MPI_CHAR, to, 7, MPI_COMM_WORLD);
+    } else if (rank == to) {
+        memset(rbuf, 0, (size_t)(n > 0 ? n : 1));
+        MPI_Recv(rbuf, (int)n, MPI_CHAR, from, 7, MPI_COMM_WORLD, &st);
+        long bad = bench_check(rbuf, n, from, k);
+        if (bad >= 0) {
+            fprintf(stderr, "rank %d: data mismatch at byte %ld of %ld-byte message from rank %d\n",
+                    rank, bad, n, from);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Both directions of a pair (the lower rank sends first): what the ping-pong and
+ * bidirectional tests check once per size. */
+static inline int bench_checked_exchange(char *sbuf, char *rbuf, long n, int k, int rank, int peer)
+{
+    int lo = rank < peer ? rank : peer, hi = rank < peer ? peer : rank;
+    int failed = bench_checked_send(sbuf, rbuf, n, k, rank, lo, hi);
+    return bench_checked_send(sbuf, rbuf, n, k, rank, hi, lo) | failed;
 }
 
 #endif
