@@ -13,6 +13,9 @@
  *   -X N       warm-up iterations for large messages
  *   -q         quick: divide the timed iteration counts by 10 (at least 2);
  *              warm-up counts stay (they are cheap and the first size needs them)
+ *   -t SECONDS time budget per size: the timed iterations are cut so that they take about
+ *              this long at the pace of the warm-up (measured on rank 0; at least 2
+ *              iterations, at least 1 warm-up); bounds runs where an MPI collapses
  */
 #ifndef FERROMPI_BENCH_COMMON_H
 #define FERROMPI_BENCH_COMMON_H
@@ -29,6 +32,7 @@ struct bench_opts {
     int nsizes;
     long max_size;
     int iters_small, iters_large, skip_small, skip_large;
+    double budget; /* -t: seconds of timed iterations per size, 0 = no limit */
 };
 
 static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_default,
@@ -41,6 +45,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_def
     o->iters_large = iters_large;
     o->skip_small = skip_small;
     o->skip_large = skip_large;
+    o->budget = 0.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
@@ -57,6 +62,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_def
         case 'I': o->iters_large = atoi(v); break;
         case 'x': o->skip_small = atoi(v); break;
         case 'X': o->skip_large = atoi(v); break;
+        case 't': o->budget = atof(v); break;
         default:
             fprintf(stderr, "unknown option '%s'\n", a);
             return -1;
@@ -95,9 +101,13 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_def
     o->max_size = 0;
     for (int k = 0; k < o->nsizes; k++)
         if (o->sizes[k] > o->max_size) o->max_size = o->sizes[k];
-    if (o->iters_small < 1 || o->iters_large < 1 || o->skip_small < 0 || o->skip_large < 0) {
-        fprintf(stderr, "iteration counts must be positive\n");
+    if (o->iters_small < 1 || o->iters_large < 1 || o->skip_small < 0 || o->skip_large < 0 || o->budget < 0) {
+        fprintf(stderr, "iteration counts and the time budget must be positive\n");
         return -1;
+    }
+    if (o->budget > 0) { /* the pace comes from the warm-up */
+        if (o->skip_small < 1) o->skip_small = 1;
+        if (o->skip_large < 1) o->skip_large = 1;
     }
     return 0;
 }
@@ -153,6 +163,22 @@ static inline long bench_check(const char *buf, long size, int rank, int seq)
     for (long i = 0; i < size; i++)
         if (buf[i] != (char)((i * 131 + size * 7 + rank * 17 + seq * 29) & 0xff)) return i;
     return -1;
+}
+
+/* The timed iteration count of a size under -t: `iters`, cut so that the timed loop takes
+ * about o->budget seconds at the pace of the `skip` warm-up iterations that took `warm_s`
+ * seconds on rank 0 (at least 2). Every rank takes rank 0's count (MPI_Bcast, called outside
+ * the timing, and only under -t, so runs without it make no extra call). */
+static inline int bench_timed_iters(const struct bench_opts *o, int iters, int skip, double warm_s)
+{
+    if (o->budget <= 0) return iters;
+    int n = iters;
+    if (skip > 0 && warm_s > 0) {
+        double fit = o->budget / (warm_s / skip);
+        if (fit < n) n = fit < 2 ? 2 : (int)fit;
+    }
+    MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return n;
 }
 
 /* One checked message of n bytes from `from` to `to` (tag 7, not timed): the sender fills a

@@ -44,9 +44,12 @@ int main(int argc, char **argv)
         failed |= bench_checked_send(sbuf, rbuf, n, k, rank, 0, 1);
 
         MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0;
+        double t0 = 0.0, warm = MPI_Wtime();
         for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) t0 = MPI_Wtime();
+            if (i == skip) {
+                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
+                t0 = MPI_Wtime();
+            }
             if (rank == 0) {
                 for (int w = 0; w < WINDOW; w++)
                     MPI_Isend(sbuf, (int)n, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &req[w]);

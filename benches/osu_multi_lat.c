@@ -42,9 +42,12 @@ int main(int argc, char **argv)
         failed |= bench_checked_exchange(sbuf, rbuf, n, k, rank, peer);
 
         MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0;
+        double t0 = 0.0, warm = MPI_Wtime();
         for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) t0 = MPI_Wtime();
+            if (i == skip) {
+                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
+                t0 = MPI_Wtime();
+            }
             if (first) {
                 MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD);
                 MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD, &st);

@@ -77,11 +77,17 @@ def fmt_x(x, series):
 
 def message_rate(series):
     """A multi-pair bandwidth series turned into messages per second (MB/s x 1e6 / size)."""
-    rate = dict(series, unit="msg/s", title=series["title"].split(",")[0] + ", " +
-                series["title"].split(",")[1].strip() + ": message rate, messages/s (higher is better)")
+    pairs = series["title"].split(",")[1].strip()
+    rate = dict(series, unit="msg/s", title="Multi-pair message rate, %s, messages/s summed over "
+                "pairs (higher is better)" % pairs)
     rate["samples"] = {k: {x: [v * 1e6 / int(x) for v in vals] for x, vals in d.items() if int(x) > 0}
                        for k, d in series["samples"].items()}
     return rate
+
+
+def measured(series):
+    """The x values (as JSON keys) any implementation has samples at."""
+    return {x for d in series["samples"].values() for x in d}
 
 
 def table(series, impls):
@@ -170,7 +176,8 @@ def header_lines(meta, failures):
         if i["skip_reason"]:
             out.append("- %s: **skipped**: %s" % (i["label"], i["skip_reason"].splitlines()[0]))
         else:
-            out.append("- %s: %s; run as `%s`" % (i["label"], i["version"], i["recipe"]))
+            out.append("- %s: %s; run as `%s`%s" % (i["label"], i["version"], i["recipe"],
+                       " (with `%s` above %d ranks)" % (i["oversubscribe"], h["cores"]) if i.get("oversubscribe") else ""))
     fams = ", ".join("%s %d reps (runs bounded at %d s, took %d s)" % (f, d["reps"], d["bound_s"], d["seconds"])
                      for f, d in meta["families"].items())
     out.append("- repetitions: " + fams)
@@ -178,8 +185,11 @@ def header_lines(meta, failures):
                "Open MPI at that size; ratio = ferrompi median / best peer median (below 1 is "
                "better for times and memory, above 1 for bandwidths). Runs interleave the "
                "implementations (A,B,C / B,C,A / ...). With more ranks than cores every "
-               "implementation gets the same reduced iteration counts (%s)."
-               % "; ".join("%s: `%s`" % (k, " ".join(v)) for k, v in sorted(meta.get("oversubscribed_args", {}).items())))
+               "implementation gets the same reduced iteration counts and time budget per size "
+               "(%s; `-t` cuts the timed iterations to fit the budget at the warm-up's pace, "
+               "benches/common.h), and each such run is bounded at %s s."
+               % ("; ".join("%s: `%s`" % (k, " ".join(v)) for k, v in sorted(meta.get("oversubscribed_args", {}).items())),
+                  meta.get("oversubscribed_bound_s", "?")))
     if failures:
         out.append("- **%d runs failed or timed out** (listed under Failures)" % len(failures))
     return out
@@ -189,6 +199,9 @@ def render(results, outdir):
     meta, all_series, failures = results["meta"], results["series"], results["failures"]
     imgdir = os.path.join(outdir, "performance")
     os.makedirs(imgdir, exist_ok=True)
+    for old in os.listdir(imgdir):  # plots of series this run does not have
+        if old.endswith(".png"):
+            os.remove(os.path.join(imgdir, old))
     if any(n.startswith("p2p/mbw_mr") for n in all_series):
         for n in [n for n in all_series if n.startswith("p2p/mbw_mr")]:
             all_series[n.replace("mbw_mr", "msg_rate")] = message_rate(all_series[n])
@@ -224,7 +237,7 @@ def render(results, outdir):
                 if m in HEADLINE:
                     cells = ["%s: %s" % (fmt_x(x, all_series[m]),
                                          "%.2fx" % stats[("ratio", x)] if ("ratio", x) in stats else "n/a")
-                             for x in HEADLINE[m]]
+                             for x in HEADLINE[m] if str(x) in measured(all_series[m])]
                     headline[m] = "| %s | %s |" % (all_series[m]["title"].split(" (")[0], ", ".join(cells))
     md += [headline[m] for m in HEADLINE if m in headline]
     md += ["", "## Analysis (hand-written)", ""]

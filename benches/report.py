@@ -44,7 +44,8 @@ HOSTS_PROVIDER = "tcp;ofi_rxm"
 # Each family: what it runs, its repetitions (full, quick) and its per-run time bound in
 # seconds (full, quick). The bounds keep a collapsing implementation (MPICH busy-polls when
 # ranks outnumber cores) from taking the whole run; a run past its bound is killed and the
-# sizes it did not reach read "timed out".
+# sizes it did not reach read "timed out". Runs with more ranks than cores are bounded at
+# OVERSUBSCRIBED_BOUND_S whatever their family says.
 FAMILIES = {
     "p2p": {"benches": ["latency", "bw", "bibw", "mbw_mr@2", "mbw_mr@4"], "reps": (5, 2), "bound": (120, 60)},
     "coll": {"benches": ["%s@%d" % (c, n) for c in harness.COLLECTIVES for n in (2, 3, 4)],
@@ -55,6 +56,7 @@ FAMILIES = {
                 "args": ["-s", OVERSUB_SIZES], "reps": (3, 1), "bound": (120, 60)},
     "hosts": {"reps": (3, 1), "bound": (1200, 600)},
 }
+OVERSUBSCRIBED_BOUND_S = 20
 MEMORY_FIELDS = ["VmRSS", "RssAnon", "RssFile", "RssShmem", "Pss"]
 
 
@@ -128,15 +130,18 @@ def run_benches(fam, names, impls, gate, rec, args, reps, bound):
         rec.new("%s/%s" % (fam, n), fam, b.title, b.unit, b.higher)
 
     def do(rep, name, impl):
-        extra = harness.bench(name).args(args.quick) + extra_fam
-        res, err = harness.run_one(impl, name, extra, bound, args.nice)
+        b = harness.bench(name)
+        extra = b.args(args.quick) + extra_fam
+        t0 = time.time()
+        res, err = harness.run_one(impl, name, extra,
+                                   min(bound, OVERSUBSCRIBED_BOUND_S) if b.oversubscribed() else bound, args.nice)
         key = "%s/%s" % (fam, name)
         for size, v in res.items():
             rec.add(key, impl.key, size, v)
         if err:
             rec.fail(key, impl.key, impl.label, rep, err)
         else:
-            log("%s rep %d/%d %s ok" % (key, rep + 1, reps, impl.label))
+            log("%s rep %d/%d %s ok, %.1f s" % (key, rep + 1, reps, impl.label, time.time() - t0))
 
     harness.interleaved(impls, reps, names, gate, do)
 
@@ -239,10 +244,14 @@ def main():
     ap.add_argument("--results", default=RESULTS, help="the JSON file of raw samples")
     ap.add_argument("--render-only", action="store_true",
                     help="only render docs/performance.md and the plots from --results")
+    ap.add_argument("--check-renderer", action="store_true",
+                    help="run the renderer's check (benches/test_render.py) and nothing else")
     ap.set_defaults(timeout=None)
     args = ap.parse_args()
     if args.render_only:
         return render(args.results)
+    if args.check_renderer:
+        return subprocess.run([ensure_render_venv(), os.path.join(HERE, "test_render.py")]).returncode
     families = [f.strip() for f in args.only.split(",") if f.strip()]
     for f in families:
         if f not in FAMILIES:
@@ -263,7 +272,7 @@ def main():
         "mode": "quick" if args.quick else "full",
         "load_before": harness.loadavg(),
         "impls": [{"key": i.key, "label": i.label, "version": i.version, "recipe": i.recipe(),
-                   "skip_reason": i.skip_reason} for i in impls],
+                   "oversubscribe": " ".join(i.oversubscribe), "skip_reason": i.skip_reason} for i in impls],
         "families": {},
     }
     rec = Recorder()
@@ -286,6 +295,7 @@ def main():
     meta["load_after"] = harness.loadavg()
     meta["quiet_gate"] = gate.summary()
     meta["oversubscribed_args"] = harness.OVERSUBSCRIBED_ARGS
+    meta["oversubscribed_bound_s"] = OVERSUBSCRIBED_BOUND_S
     os.makedirs(os.path.dirname(args.results), exist_ok=True)
     with open(args.results, "w") as f:
         json.dump({"meta": meta, "series": rec.series, "failures": rec.failures}, f, indent=1, sort_keys=True)

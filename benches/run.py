@@ -39,12 +39,15 @@ class Bench:
         self.src, self.unit, self.higher = src, unit, higher
         self.full, self.quick, self.ranks, self.title = full, quick, ranks, title
 
+    def oversubscribed(self):
+        return self.ranks > (os.cpu_count() or 1)
+
     def args(self, quick):
         """Program arguments. With more ranks than cores every implementation gets the same
         reduced iteration counts (1/10 of the defaults): an MPI that busy-polls there takes
         milliseconds per operation (field notes: MPICH's 8 B allreduce at 4 ranks, 8 ms)."""
         extra = list(self.quick if quick else self.full)
-        if self.ranks > (os.cpu_count() or 1) and "-i" not in extra:
+        if self.oversubscribed() and "-i" not in extra:
             extra += OVERSUBSCRIBED_ARGS[self.src]
         return extra
 
@@ -65,11 +68,13 @@ BENCHES = {
 COLLECTIVES = ["allreduce", "bcast", "reduce", "allgather", "alltoall", "barrier"]
 COLL_SIZES = "8,64,512,4096,32768,262144,1048576,4194304"
 COLL_QUICK_SIZES = "8,4096,262144,4194304"
-# Iterations with more ranks than cores (Bench.args): timed / warm-up, small / large sizes.
+# With more ranks than cores (Bench.args): timed / warm-up iterations for small / large sizes,
+# and a time budget per size (-t, common.h) that cuts the timed iterations of an MPI that
+# collapses there (MPICH's 4 MiB allreduce at 4 ranks on 2 cores: about 7 s per call).
 OVERSUBSCRIBED_ARGS = {
-    "osu_coll.c": ["-i", "100", "-I", "10", "-x", "10", "-X", "1"],
-    "osu_multi_lat.c": ["-i", "1000", "-I", "100", "-x", "100", "-X", "1"],
-    "osu_mbw_mr.c": ["-i", "10", "-I", "2", "-x", "1", "-X", "1"],
+    "osu_coll.c": ["-i", "100", "-I", "10", "-x", "10", "-X", "1", "-t", "0.5"],
+    "osu_multi_lat.c": ["-i", "1000", "-I", "100", "-x", "100", "-X", "1", "-t", "0.5"],
+    "osu_mbw_mr.c": ["-i", "10", "-I", "2", "-x", "1", "-X", "1", "-t", "0.5"],
 }
 
 
