@@ -191,7 +191,7 @@ def header_lines(meta, failures):
                % ("; ".join("%s: `%s`" % (k, " ".join(v)) for k, v in sorted(meta.get("oversubscribed_args", {}).items())),
                   meta.get("oversubscribed_bound_s", "?")))
     if failures:
-        out.append("- **%d runs failed or timed out** (listed under Failures)" % len(failures))
+        out.append("- **%d runs failed or timed out** (listed at the end)" % len(failures))
     return out
 
 
@@ -249,7 +249,7 @@ def render(results, outdir):
         md.append("(no docs/performance-notes.md yet)")
     md += sections
     if failures:
-        md += ["", "## Failures", ""] + ["- " + f for f in failures]
+        md += ["", "## Failures and timed-out runs", ""] + ["- " + f for f in failures]
     with open(os.path.join(outdir, "performance.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 
