@@ -163,7 +163,7 @@ def run_startup(impls, gate, rec, args, reps, bound):
 
 def run_memory(impls, gate, rec, args, reps, bound):
     for field in MEMORY_FIELDS:
-        rec.new("memory/" + field, "memory", "Memory per rank right after MPI_Init: %s, kB "
+        rec.new("memory/" + field, "memory", "%s per rank right after MPI_Init, kB "
                 "(lower is better; all ranks of all repetitions)" % field, "kB", False, xlabel="ranks")
 
     def do(rep, n, impl):
