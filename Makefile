@@ -7,7 +7,7 @@ NP ?= 4
 CARGO ?= cargo
 VENV := $(CURDIR)/.venv
 
-.PHONY: all build install run test test-unit test-generated test-abi test-install test-c test-hosts test-slurm test-mpi4py bench deps clean
+.PHONY: all build install run test test-unit test-generated test-abi test-install test-c test-hosts test-slurm test-mpi4py bench report report-check deps clean
 
 all: build
 
@@ -128,6 +128,20 @@ test-mpi4py: install
 
 bench: install
 	python3 benches/run.py --prefix $(PREFIX)
+
+# The performance report: benches/report.py measures ferrompi, MPICH 5 and Open MPI 5 (PyPI
+# wheels) in one run (point-to-point within a host and across two namespace test hosts,
+# collectives, start-up, memory, oversubscription; about 30-35 min on 2 cores), writes the
+# samples to docs/performance/results.json and renders docs/performance.md and its plots
+# (matplotlib in benches/.venv-report, made when missing). REPORT_ARGS=--quick: a few minutes;
+# REPORT_ARGS="--only p2p,startup": a subset; REPORT_ARGS=--render-only: redraw from the JSON.
+report: install
+	@tools/ensure-deps.sh --with-venv
+	python3 benches/report.py --prefix $(PREFIX) $(REPORT_ARGS)
+
+# The renderer on a small fixture (benches/test_render.py): page, headline, tables, plots.
+report-check:
+	python3 benches/report.py --check-renderer
 
 clean:
 	$(CARGO) clean

@@ -3,7 +3,7 @@
  * Only plain MPI-1 calls are used by the benchmarks so they build with any
  * implementation's mpicc. This header is plain C (no MPI calls).
  *
- * Options common to both programs:
+ * Options common to all programs:
  *   -m MAX     largest message size in bytes (default 4194304)
  *   -n MIN     smallest message size (default 0 for latency, 1 for bandwidth)
  *   -s LIST    explicit comma-separated size list (overrides -n/-m)
@@ -13,6 +13,9 @@
  *   -X N       warm-up iterations for large messages
  *   -q         quick: divide the timed iteration counts by 10 (at least 2);
  *              warm-up counts stay (they are cheap and the first size needs them)
+ *   -t SECONDS time budget per size: the timed iterations are cut so that they take about
+ *              this long at the pace of the warm-up (measured on rank 0; at least 2
+ *              iterations, at least 1 warm-up); bounds runs where an MPI collapses
  */
 #ifndef FERROMPI_BENCH_COMMON_H
 #define FERROMPI_BENCH_COMMON_H
@@ -29,6 +32,7 @@ struct bench_opts {
     int nsizes;
     long max_size;
     int iters_small, iters_large, skip_small, skip_large;
+    double budget; /* -t: seconds of timed iterations per size, 0 = no limit */
 };
 
 static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_default,
@@ -41,6 +45,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_def
     o->iters_large = iters_large;
     o->skip_small = skip_small;
     o->skip_large = skip_large;
+    o->budget = 0.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
@@ -57,6 +62,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_def
         case 'I': o->iters_large = atoi(v); break;
         case 'x': o->skip_small = atoi(v); break;
         case 'X': o->skip_large = atoi(v); break;
+        case 't': o->budget = atof(v); break;
         default:
             fprintf(stderr, "unknown option '%s'\n", a);
             return -1;
@@ -95,9 +101,13 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, long min_def
     o->max_size = 0;
     for (int k = 0; k < o->nsizes; k++)
         if (o->sizes[k] > o->max_size) o->max_size = o->sizes[k];
-    if (o->iters_small < 1 || o->iters_large < 1 || o->skip_small < 0 || o->skip_large < 0) {
-        fprintf(stderr, "iteration counts must be positive\n");
+    if (o->iters_small < 1 || o->iters_large < 1 || o->skip_small < 0 || o->skip_large < 0 || o->budget < 0) {
+        fprintf(stderr, "iteration counts and the time budget must be positive\n");
         return -1;
+    }
+    if (o->budget > 0) { /* the pace comes from the warm-up */
+        if (o->skip_small < 1) o->skip_small = 1;
+        if (o->skip_large < 1) o->skip_large = 1;
     }
     return 0;
 }
@@ -112,12 +122,13 @@ static char *bench_alloc(long size, int fill)
     return (char *)p;
 }
 
-/* What both benchmarks start with: MPI_Init, the options, exactly two ranks, and send and
- * receive buffers of the largest size. Returns 0, or the status main should exit with after
- * MPI_Finalize. */
-static inline int bench_start(int *argc, char ***argv, const char *name, struct bench_opts *o,
-                       long min_default, int iters_small, int iters_large, int skip_small,
-                       int skip_large, int *rank, char **sbuf, char **rbuf)
+/* What the point-to-point benchmarks start with: MPI_Init, the options, the rank count
+ * (exactly two, or with `pairs` any even count: rank r < N/2 pairs with r + N/2, as OSU's
+ * multi-pair tests do), and send and receive buffers of the largest size. Returns 0, or the
+ * status main should exit with after MPI_Finalize. */
+static inline int bench_start(int *argc, char ***argv, const char *name, int pairs,
+                       struct bench_opts *o, long min_default, int iters_small, int iters_large,
+                       int skip_small, int skip_large, int *rank, char **sbuf, char **rbuf)
 {
     int size;
     MPI_Init(argc, argv);
@@ -126,8 +137,9 @@ static inline int bench_start(int *argc, char ***argv, const char *name, struct 
     if (bench_parse(*argc, *argv, o, min_default, iters_small, iters_large, skip_small,
                     skip_large) != 0)
         return 2;
-    if (size != 2) {
-        if (*rank == 0) fprintf(stderr, "%s needs exactly 2 ranks (got %d)\n", name, size);
+    if (pairs ? (size < 2 || size % 2 != 0) : size != 2) {
+        if (*rank == 0)
+            fprintf(stderr, "%s needs %s ranks (got %d)\n", name, pairs ? "an even number of" : "exactly 2", size);
         return 2;
     }
     *sbuf = bench_alloc(o->max_size, 'a');
@@ -151,6 +163,53 @@ static inline long bench_check(const char *buf, long size, int rank, int seq)
     for (long i = 0; i < size; i++)
         if (buf[i] != (char)((i * 131 + size * 7 + rank * 17 + seq * 29) & 0xff)) return i;
     return -1;
+}
+
+/* The timed iteration count of a size under -t: `iters`, cut so that the timed loop takes
+ * about o->budget seconds at the pace of the `skip` warm-up iterations that took `warm_s`
+ * seconds on rank 0 (at least 2). Every rank takes rank 0's count (MPI_Bcast, called outside
+ * the timing, and only under -t, so runs without it make no extra call). */
+static inline int bench_timed_iters(const struct bench_opts *o, int iters, int skip, double warm_s)
+{
+    if (o->budget <= 0) return iters;
+    int n = iters;
+    if (skip > 0 && warm_s > 0) {
+        double fit = o->budget / (warm_s / skip);
+        if (fit < n) n = fit < 2 ? 2 : (int)fit;
+    }
+    MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return n;
+}
+
+/* One checked message of n bytes from `from` to `to` (tag 7, not timed): the sender fills a
+ * pattern for size index k, the receiver verifies it. Returns 1 on the receiver when the data
+ * is wrong (reported on stderr), else 0. Ranks that are neither do nothing. */
+static inline int bench_checked_send(char *sbuf, char *rbuf, long n, int k, int rank, int from, int to)
+{
+    MPI_Status st;
+    if (rank == from) {
+        bench_pattern(sbuf, n, from, k);
+        MPI_Send(sbuf, (int)n, MPI_CHAR, to, 7, MPI_COMM_WORLD);
+    } else if (rank == to) {
+        memset(rbuf, 0, (size_t)(n > 0 ? n : 1));
+        MPI_Recv(rbuf, (int)n, MPI_CHAR, from, 7, MPI_COMM_WORLD, &st);
+        long bad = bench_check(rbuf, n, from, k);
+        if (bad >= 0) {
+            fprintf(stderr, "rank %d: data mismatch at byte %ld of %ld-byte message from rank %d\n",
+                    rank, bad, n, from);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Both directions of a pair (the lower rank sends first): what the ping-pong and
+ * bidirectional tests check once per size. */
+static inline int bench_checked_exchange(char *sbuf, char *rbuf, long n, int k, int rank, int peer)
+{
+    int lo = rank < peer ? rank : peer, hi = rank < peer ? peer : rank;
+    int failed = bench_checked_send(sbuf, rbuf, n, k, rank, lo, hi);
+    return bench_checked_send(sbuf, rbuf, n, k, rank, hi, lo) | failed;
 }
 
 #endif

