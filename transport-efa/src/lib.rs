@@ -358,7 +358,7 @@ impl Endpoint {
     /// Open this process's endpoint (see the crate docs).
     pub fn open(cfg: &Config) -> io::Result<Endpoint> {
         request_fork_safety();
-        let lib = sys::library_version();
+        let lib = sys::library_version()?;
         limit_rxd_window(lib);
         let api = if lib >= sys::fi_version(1, 18) { sys::fi_version(1, 18) } else { sys::fi_version(1, 17) };
         let forced = cfg.provider.as_deref().filter(|p| !p.is_empty());

@@ -574,22 +574,66 @@ pub struct fi_context2 {
     pub internal: [*mut c_void; 8],
 }
 
-#[link(name = "fabric")]
-extern "C" {
-    fn fi_getinfo(
-        version: u32,
-        node: *const c_char,
-        service: *const c_char,
-        flags: u64,
-        hints: *const fi_info,
-        info: *mut *mut fi_info,
-    ) -> c_int;
-    fn fi_freeinfo(info: *mut fi_info);
-    fn fi_dupinfo(info: *const fi_info) -> *mut fi_info;
-    fn fi_fabric(attr: *mut fi_fabric_attr, fabric: *mut *mut fid_fabric, context: *mut c_void) -> c_int;
-    fn fi_strerror(errnum: c_int) -> *const c_char;
-    #[link_name = "fi_version"]
-    fn fi_version_c() -> u32;
+/// libfabric's exported entry points; everything else is reached through the ops tables of
+/// the objects they return. The library is loaded on first use (`dlopen`), not linked: a job
+/// that never leaves its host opens no endpoint, and Debian's libfabric pulls in the PSM
+/// libraries, whose load-time constructors sleep about 0.2 s in every process that links it
+/// (an `int main() { return 0; }` linked with `-lfabric`: 0.20 s against 0.00 s). Each symbol
+/// is bound at the version a link against libfabric 1.17's headers records, so that a newer
+/// run-time libfabric (2.x) keeps giving us the `struct fi_info` layout these bindings mirror.
+struct Lib {
+    getinfo: unsafe extern "C" fn(u32, *const c_char, *const c_char, u64, *const fi_info, *mut *mut fi_info) -> c_int,
+    freeinfo: unsafe extern "C" fn(*mut fi_info),
+    dupinfo: unsafe extern "C" fn(*const fi_info) -> *mut fi_info,
+    fabric: unsafe extern "C" fn(*mut fi_fabric_attr, *mut *mut fid_fabric, *mut c_void) -> c_int,
+    strerror: unsafe extern "C" fn(c_int) -> *const c_char,
+    version: unsafe extern "C" fn() -> u32,
+}
+
+/// The loaded library, or why it could not be loaded.
+fn lib() -> io::Result<&'static Lib> {
+    static LIB: std::sync::OnceLock<Result<Lib, String>> = std::sync::OnceLock::new();
+    LIB.get_or_init(load).as_ref().map_err(|e| io::Error::new(io::ErrorKind::NotFound, e.clone()))
+}
+
+fn dl_error() -> String {
+    // SAFETY: dlerror returns null or a NUL-terminated message owned by libc.
+    let e = unsafe { libc::dlerror() };
+    if e.is_null() {
+        "unknown error".into()
+    } else {
+        // SAFETY: non-null, NUL-terminated.
+        unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
+    }
+}
+
+fn load() -> Result<Lib, String> {
+    // SAFETY: a NUL-terminated name; the handle is never closed, so the library stays for the
+    // life of the process, as a linked one would.
+    let h = unsafe { libc::dlopen(c"libfabric.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if h.is_null() {
+        return Err(format!("cannot load libfabric.so.1 (install libfabric1): {}", dl_error()));
+    }
+    let sym = |name: &CStr, version: &CStr| -> Result<*mut c_void, String> {
+        // SAFETY: a live handle and NUL-terminated names.
+        let p = unsafe { libc::dlvsym(h, name.as_ptr(), version.as_ptr()) };
+        if p.is_null() {
+            return Err(format!("libfabric.so.1 has no {}@{}: {}", name.to_string_lossy(), version.to_string_lossy(), dl_error()));
+        }
+        Ok(p)
+    };
+    // SAFETY (each transmute): the symbol is libfabric's function of that name and version,
+    // whose C prototype (rdma/fabric.h, rdma/fi_errno.h) the field's type mirrors.
+    unsafe {
+        Ok(Lib {
+            getinfo: std::mem::transmute::<*mut c_void, _>(sym(c"fi_getinfo", c"FABRIC_1.3")?),
+            freeinfo: std::mem::transmute::<*mut c_void, _>(sym(c"fi_freeinfo", c"FABRIC_1.3")?),
+            dupinfo: std::mem::transmute::<*mut c_void, _>(sym(c"fi_dupinfo", c"FABRIC_1.3")?),
+            fabric: std::mem::transmute::<*mut c_void, _>(sym(c"fi_fabric", c"FABRIC_1.1")?),
+            strerror: std::mem::transmute::<*mut c_void, _>(sym(c"fi_strerror", c"FABRIC_1.0")?),
+            version: std::mem::transmute::<*mut c_void, _>(sym(c"fi_version", c"FABRIC_1.0")?),
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,9 +643,10 @@ extern "C" {
 /// libfabric's text for an error number (positive or negative).
 pub fn strerror(errnum: isize) -> String {
     let e = errnum.unsigned_abs().min(c_int::MAX as usize) as c_int;
+    let Ok(lib) = lib() else { return format!("libfabric error {e}") };
     // SAFETY: fi_strerror accepts any int and returns a pointer to a static NUL-terminated string
     // (or NULL, checked).
-    let p = unsafe { fi_strerror(e) };
+    let p = unsafe { (lib.strerror)(e) };
     if p.is_null() {
         return format!("libfabric error {e}");
     }
@@ -616,10 +661,10 @@ pub fn fi_err(what: &str, ret: isize) -> io::Error {
     io::Error::new(kind, format!("{what}: {} (libfabric error {e})", strerror(ret)))
 }
 
-/// The runtime library's version, `major << 16 | minor`.
-pub fn library_version() -> u32 {
+/// The runtime library's version, `major << 16 | minor` (loading the library).
+pub fn library_version() -> io::Result<u32> {
     // SAFETY: no arguments, returns a plain integer.
-    unsafe { fi_version_c() }
+    Ok(unsafe { (lib()?.version)() })
 }
 
 fn cstr_opt(p: *const c_char) -> String {
@@ -684,23 +729,28 @@ unsafe impl Send for InfoList {}
 impl Drop for InfoList {
     fn drop(&mut self) {
         if !self.head.is_null() {
-            // SAFETY: head came from fi_getinfo and is freed once.
-            unsafe { fi_freeinfo(self.head) };
+            // SAFETY: head came from fi_getinfo (so the library is loaded) and is freed once.
+            if let Ok(lib) = lib() {
+                unsafe { (lib.freeinfo)(self.head) };
+            }
         }
     }
 }
 
 impl Drop for Info {
     fn drop(&mut self) {
-        // SAFETY: p came from fi_dupinfo and is freed once.
-        unsafe { fi_freeinfo(self.p.as_ptr()) };
+        // SAFETY: p came from fi_dupinfo (so the library is loaded) and is freed once.
+        if let Ok(lib) = lib() {
+            unsafe { (lib.freeinfo)(self.p.as_ptr()) };
+        }
     }
 }
 
 /// `fi_getinfo(version, NULL, NULL, 0, hints)` for `FI_EP_RDM`.
 pub fn getinfo(version: u32, h: &Hints) -> io::Result<InfoList> {
+    let lib = lib()?;
     // SAFETY: fi_dupinfo(NULL) allocates a zeroed fi_info with all attribute structs allocated.
-    let hints = unsafe { fi_dupinfo(ptr::null()) };
+    let hints = unsafe { (lib.dupinfo)(ptr::null()) };
     if hints.is_null() {
         return Err(io::Error::new(io::ErrorKind::OutOfMemory, "fi_allocinfo failed"));
     }
@@ -728,7 +778,7 @@ pub fn getinfo(version: u32, h: &Hints) -> io::Result<InfoList> {
     }
     let mut out: *mut fi_info = ptr::null_mut();
     // SAFETY: hints is a valid fi_info; out receives a list we own (freed by InfoList).
-    let ret = unsafe { fi_getinfo(version, ptr::null(), ptr::null(), 0, hints.p.as_ptr(), &mut out) };
+    let ret = unsafe { (lib.getinfo)(version, ptr::null(), ptr::null(), 0, hints.p.as_ptr(), &mut out) };
     if ret != 0 {
         return Err(fi_err("fi_getinfo", ret as isize));
     }
@@ -785,8 +835,9 @@ impl InfoList {
     }
     /// An owned copy of entry `i`.
     pub fn select(&self, i: usize) -> io::Result<Info> {
-        // SAFETY: entries[i] is a live entry; fi_dupinfo copies it (not the rest of the list).
-        let p = unsafe { fi_dupinfo(self.entries[i]) };
+        // SAFETY: entries[i] is a live entry (so the library is loaded); fi_dupinfo copies it
+        // (not the rest of the list).
+        let p = unsafe { (lib()?.dupinfo)(self.entries[i]) };
         NonNull::new(p)
             .map(|p| Info { p })
             .ok_or_else(|| io::Error::new(io::ErrorKind::OutOfMemory, "fi_dupinfo failed"))
@@ -1057,7 +1108,7 @@ impl Net {
         // out-pointers are our fields, written only on success; on error `net` is dropped and
         // closes what was opened. The attr structs live on our stack across the calls.
         unsafe {
-            ck("fi_fabric", fi_fabric((*ip).fabric_attr, &mut net.fabric, ptr::null_mut()))?;
+            ck("fi_fabric", (lib()?.fabric)((*ip).fabric_attr, &mut net.fabric, ptr::null_mut()))?;
             let fops = &*(*net.fabric).ops;
             let domain = fops.domain.ok_or_else(|| fi_err("fi_domain", -(libc::ENOSYS as isize)))?;
             ck("fi_domain", domain(net.fabric, ip, &mut net.domain, ptr::null_mut()))?;
