@@ -131,7 +131,7 @@ bench: install
 
 # The performance report: benches/report.py measures ferrompi, MPICH 5 and Open MPI 5 (PyPI
 # wheels) in one run (point-to-point within a host and across two namespace test hosts,
-# collectives, start-up, memory, oversubscription; about 30-35 min on 2 cores), writes the
+# collectives, start-up, memory, oversubscription; about 16-20 min on 2 cores), writes the
 # samples to docs/performance/results.json and renders docs/performance.md and its plots
 # (matplotlib in benches/.venv-report, made when missing). REPORT_ARGS=--quick: a few minutes;
 # REPORT_ARGS="--only p2p,startup": a subset; REPORT_ARGS=--render-only: redraw from the JSON.

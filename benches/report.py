@@ -6,7 +6,7 @@ runs every measurement interleaved across implementations, writes the raw sample
 docs/performance/results.json and renders docs/performance.md and docs/performance/*.png
 from that file (benches/render.py, with matplotlib from benches/.venv-report).
 
-    python3 benches/report.py                      # everything, about 30-35 min on 2 cores
+    python3 benches/report.py                      # everything, about 16-20 min on 2 cores
     python3 benches/report.py --quick              # whole pipeline in a few minutes
     python3 benches/report.py --only p2p,startup   # a subset (results.json holds only these)
     python3 benches/report.py --render-only        # re-render the page from results.json
