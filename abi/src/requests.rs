@@ -113,16 +113,20 @@ pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, 
     })
 }
 
+/// How a pass over a request array completes one request: `test_one` for the wait and test
+/// families, `peek_one` for `MPI_Request_get_status_*`, which leave every request as it is.
+type Complete<'a> = dyn FnMut(&mut State, &mut MPI_Request) -> Result<Option<Status>> + 'a;
+
 /// One pass of `MPI_Testany`: `Some(Some(i))` when request `i` completed, `Some(None)` when
 /// no request is active, `None` when active requests remain incomplete.
-fn any_pass(state: &mut State, reqs: &mut [MPI_Request], blame: &mut Blame) -> Result<Option<Option<(usize, Status)>>> {
+fn any_pass(state: &mut State, reqs: &mut [MPI_Request], complete: &mut Complete) -> Result<Option<Option<(usize, Status)>>> {
     let mut active = false;
     for (i, h) in reqs.iter_mut().enumerate() {
         if is_active(state, *h)?.is_none() {
             continue;
         }
         active = true;
-        if let Some(st) = test_one(state, h, blame)? {
+        if let Some(st) = complete(state, h)? {
             return Ok(Some(Some((i, st))));
         }
     }
@@ -146,6 +150,20 @@ unsafe fn finish_any(found: Option<(usize, Status)>, index: *mut c_int, status: 
     }
 }
 
+/// `MPI_Testany`'s outputs from `any_pass`'s answer.
+unsafe fn finish_testany(found: Option<Option<(usize, Status)>>, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> Result<()> {
+    match found {
+        Some(found) => {
+            out(flag, 1)?;
+            finish_any(found, index, status)
+        }
+        None => {
+            out(flag, 0)?;
+            out(index, MPI_UNDEFINED)
+        }
+    }
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Waitany(
     count: c_int,
@@ -155,7 +173,7 @@ pub unsafe extern "C" fn PMPI_Waitany(
 ) -> c_int {
     api_blamed("MPI_Waitany", |blame| {
         let reqs = requests(count, array_of_requests)?;
-        let found = engine()?.wait_until(|state| any_pass(state, reqs, blame))?;
+        let found = engine()?.wait_until(|state| any_pass(state, reqs, &mut |s, h| test_one(s, h, blame)))?;
         finish_any(found, index, status)
     })
 }
@@ -170,16 +188,8 @@ pub unsafe extern "C" fn PMPI_Testany(
 ) -> c_int {
     api_blamed("MPI_Testany", |blame| {
         let reqs = requests(count, array_of_requests)?;
-        match engine()?.with_state(|state| any_pass(state, reqs, blame))? {
-            Some(found) => {
-                out(flag, 1)?;
-                finish_any(found, index, status)
-            }
-            None => {
-                out(flag, 0)?;
-                out(index, MPI_UNDEFINED)
-            }
-        }
+        let found = engine()?.with_state(|state| any_pass(state, reqs, &mut |s, h| test_one(s, h, blame)))?;
+        finish_testany(found, index, flag, status)
     })
 }
 
@@ -257,7 +267,7 @@ pub unsafe extern "C" fn PMPI_Testall(
 }
 
 /// One pass of `MPI_Testsome`: every completed request, or `None` when no request is active.
-fn some_pass(state: &mut State, reqs: &mut [MPI_Request], blame: &mut Blame) -> Result<Option<Vec<(usize, Status)>>> {
+fn some_pass(state: &mut State, reqs: &mut [MPI_Request], complete: &mut Complete) -> Result<Option<Vec<(usize, Status)>>> {
     let mut active = false;
     let mut done = Vec::new();
     for (i, h) in reqs.iter_mut().enumerate() {
@@ -265,7 +275,7 @@ fn some_pass(state: &mut State, reqs: &mut [MPI_Request], blame: &mut Blame) -> 
             continue;
         }
         active = true;
-        if let Some(st) = test_one(state, h, blame)? {
+        if let Some(st) = complete(state, h)? {
             done.push((i, st));
         }
     }
@@ -302,7 +312,7 @@ pub unsafe extern "C" fn PMPI_Waitsome(
     api_blamed("MPI_Waitsome", |blame| {
         let reqs = requests(incount, array_of_requests)?;
         let done = engine()?.wait_until(|state| {
-            Ok(match some_pass(state, reqs, blame)? {
+            Ok(match some_pass(state, reqs, &mut |s, h| test_one(s, h, blame))? {
                 None => Some(None),
                 Some(d) if d.is_empty() => None,
                 Some(d) => Some(Some(d)),
@@ -322,7 +332,7 @@ pub unsafe extern "C" fn PMPI_Testsome(
 ) -> c_int {
     api_blamed("MPI_Testsome", |blame| {
         let reqs = requests(incount, array_of_requests)?;
-        let done = engine()?.with_state(|state| some_pass(state, reqs, blame))?;
+        let done = engine()?.with_state(|state| some_pass(state, reqs, &mut |s, h| test_one(s, h, blame)))?;
         finish_some(done, outcount, array_of_indices, array_of_statuses)
     })
 }
@@ -378,7 +388,8 @@ pub unsafe extern "C" fn PMPI_Startall(count: c_int, array_of_requests: *mut MPI
     })
 }
 
-/// The application's request array of the `MPI_Request_get_status_*` calls (read only).
+/// The application's request array of the `MPI_Request_get_status_*` calls (read only: the
+/// passes work on a copy).
 unsafe fn const_requests<'a>(count: c_int, reqs: *const MPI_Request) -> Result<&'a [MPI_Request]> {
     Ok(unsafe { requests(count, reqs as *mut MPI_Request) }?)
 }
@@ -405,30 +416,9 @@ pub unsafe extern "C" fn PMPI_Request_get_status_any(
     status: *mut MPI_Status,
 ) -> c_int {
     api(MPI_COMM_WORLD, "MPI_Request_get_status_any", || {
-        let reqs = const_requests(count, array_of_requests)?;
-        let found = engine()?.with_state(|state| {
-            let mut active = false;
-            for (i, h) in reqs.iter().enumerate() {
-                if is_active(state, *h)?.is_none() {
-                    continue;
-                }
-                active = true;
-                if let Some(st) = peek_one(state, *h)? {
-                    return Ok(Some(Some((i, st))));
-                }
-            }
-            Ok(if active { None } else { Some(None) })
-        })?;
-        match found {
-            Some(found) => {
-                out(flag, 1)?;
-                finish_any(found, index, status)
-            }
-            None => {
-                out(flag, 0)?;
-                out(index, MPI_UNDEFINED)
-            }
-        }
+        let mut reqs = const_requests(count, array_of_requests)?.to_vec();
+        let found = engine()?.with_state(|state| any_pass(state, &mut reqs, &mut |s, h| peek_one(s, *h)))?;
+        finish_testany(found, index, flag, status)
     })
 }
 
@@ -468,21 +458,8 @@ pub unsafe extern "C" fn PMPI_Request_get_status_some(
     array_of_statuses: *mut MPI_Status,
 ) -> c_int {
     api(MPI_COMM_WORLD, "MPI_Request_get_status_some", || {
-        let reqs = const_requests(incount, array_of_requests)?;
-        let done = engine()?.with_state(|state| {
-            let mut active = false;
-            let mut done = Vec::new();
-            for (i, h) in reqs.iter().enumerate() {
-                if is_active(state, *h)?.is_none() {
-                    continue;
-                }
-                active = true;
-                if let Some(st) = peek_one(state, *h)? {
-                    done.push((i, st));
-                }
-            }
-            Ok(active.then_some(done))
-        })?;
+        let mut reqs = const_requests(incount, array_of_requests)?.to_vec();
+        let done = engine()?.with_state(|state| some_pass(state, &mut reqs, &mut |s, h| peek_one(s, *h)))?;
         finish_some(done, outcount, array_of_indices, array_of_statuses)
     })
 }
