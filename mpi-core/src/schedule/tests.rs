@@ -227,6 +227,25 @@ fn restart_reuses_the_schedule() {
     }
 }
 
+#[test]
+fn large_scratch_starts_where_the_application_buffer_does_in_its_page() {
+    let mut app = vec![0u8; 3 * PAGE];
+    for offset in [0, 16, 1000, 4095] {
+        let mut s = Schedule::new();
+        s.user(UserBuf::from_slice(&mut app[offset..offset + PAGE]));
+        for _ in 0..2 {
+            // The second build takes the first one's memory from the pool.
+            let large = s.scratch(PAGE + 8);
+            let small = s.scratch(64);
+            assert_eq!(s.bufs[large.buf].addr() % PAGE, (app.as_ptr() as usize + offset) % PAGE);
+            assert_eq!(s.bufs[large.buf].len(), PAGE + 8);
+            assert_eq!(s.bufs[small.buf].len(), 64);
+            s.clear();
+            s.user(UserBuf::from_slice(&mut app[offset..offset + PAGE]));
+        }
+    }
+}
+
 /// Scattered buffers are packed when the schedule starts and unpacked at its end; the
 /// neighbour round moves several messages at once.
 #[test]
