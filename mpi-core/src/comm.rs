@@ -75,11 +75,13 @@ pub(super) struct Comm {
     /// order, so the count numbers each call alike everywhere and its messages' tags keep
     /// outstanding nonblocking collectives apart.
     pub(super) coll_seq: u32,
+    /// Its shared-memory board for small blocking collectives, once asked for (`nbc/board.rs`).
+    pub(super) board: super::nbc::BoardUse,
 }
 
 impl Comm {
     pub(super) fn new(ctx: u32, rank: u32, members: Vec<usize>, name: &str) -> Comm {
-        Comm { ctx, rank, members, remote: None, name: name.to_string(), topo: None, coll_seq: 0 }
+        Comm { ctx, rank, members, remote: None, name: name.to_string(), topo: None, coll_seq: 0, board: Default::default() }
     }
 
     /// The processes that point-to-point ranks name: the remote group of an

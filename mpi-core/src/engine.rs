@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::buffer::{Buf, UserBuf};
@@ -201,6 +201,11 @@ pub struct Engine {
     appnum: i32,
     transports: Vec<Attached>,
     routes: Vec<Route>,
+    /// The host's shared-memory segment (also `transports[0]`), where communicators on this
+    /// host claim their boards (`nbc/board.rs`); `None` alone on the host or network-only.
+    node: Option<Arc<shm::Node>>,
+    /// World rank of each local rank of this host.
+    local_ranks: Vec<usize>,
     /// How long a waiting thread may block in the first transport's `wait`: a transport
     /// cannot wake a waiter blocked in another one, so with several the block is short.
     block_for: Duration,
@@ -273,6 +278,7 @@ impl Engine {
         let mut transports = Vec::new();
         let mut routes: Vec<Option<Route>> = vec![None; size];
         routes[rank] = Some(Route::Loopback);
+        let mut node = None;
         if local_size > 1 && !net_only() {
             let t = transports.len();
             for (local, &r) in world.local_ranks.iter().enumerate() {
@@ -280,7 +286,9 @@ impl Engine {
                     routes[r] = Some(Route::Via { t, peer: local });
                 }
             }
-            transports.push(Attached { transport: Box::new(attach_shm(&world)?), world_rank_of: world.local_ranks.clone() });
+            let shm = Arc::new(attach_shm(&world)?);
+            transports.push(Attached { transport: Box::new(Arc::clone(&shm)), world_rank_of: world.local_ranks.clone() });
+            node = Some(shm);
         }
         // Ranks on other hosts, and with FERROMPI_NET_ONLY=1 every other rank, are reached
         // through libfabric. Every rank takes part in the address exchange, or none does:
@@ -345,10 +353,12 @@ impl Engine {
             rank,
             size,
             appnum: world.appnum,
+            local_ranks: world.local_ranks.clone(),
             world: Mutex::new(world),
             block_for: if transports.len() > 1 { Duration::from_millis(1) } else { Duration::from_millis(10) },
             transports,
             routes,
+            node,
             sleepers: AtomicUsize::new(0),
             oversubscribed: local_size > cores,
         })
@@ -1271,13 +1281,20 @@ impl Backoff {
     }
 
     fn snooze(&mut self, engine: &Engine) {
-        self.step = self.step.saturating_add(1);
         let Some(first) = engine.transports.first() else {
             // No other process on this host: nothing to block on.
             std::thread::yield_now();
             return;
         };
-        let block = if self.oversubscribed {
+        // Returns when a record arrives, when a ring we could not send into has room again,
+        // or when another thread of this process completes a request.
+        self.snooze_with(engine, || first.transport.wait(engine.block_for));
+    }
+
+    /// Spins, yields or, once the wait has been long, runs `block`, a transport's wait.
+    fn snooze_with(&mut self, engine: &Engine, block: impl FnOnce()) {
+        self.step = self.step.saturating_add(1);
+        let block_now = if self.oversubscribed {
             self.step > YIELDS_WHEN_OVERSUBSCRIBED
         } else if self.step <= SPIN_STEPS {
             std::hint::spin_loop();
@@ -1285,14 +1302,12 @@ impl Backoff {
         } else {
             self.started.get_or_insert_with(Instant::now).elapsed() > POLL_BEFORE_BLOCK
         };
-        if !block {
+        if !block_now {
             std::thread::yield_now();
             return;
         }
-        // Returns when a record arrives, when a ring we could not send into has room again,
-        // or when another thread of this process completes a request.
         engine.sleepers.fetch_add(1, Ordering::Relaxed);
-        first.transport.wait(engine.block_for);
+        block();
         engine.sleepers.fetch_sub(1, Ordering::Relaxed);
     }
 }

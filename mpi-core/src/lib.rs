@@ -3,6 +3,7 @@
 //! See `docs/architecture.md` for the layers. The engine knows no C types and no libfabric;
 //! transports move bytes between ranks and know no MPI semantics.
 
+pub mod board;
 pub mod buffer;
 pub mod collective;
 pub mod datatype;

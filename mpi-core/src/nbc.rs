@@ -38,6 +38,7 @@ use crate::op::{self, Op};
 use crate::protocol::{Protocol, ReqId, SendData, SendMode, Status};
 use crate::schedule::{self, InterRoot, Peer, Reduction, Schedule, UserStep, Wire};
 use crate::slab::Id;
+use crate::tuning::Collective;
 
 use super::intercomm::{check_inter_root, INTER_TAG};
 use super::topology::Topology;
@@ -52,6 +53,9 @@ use choose::Site;
 
 #[path = "nbc/inter.rs"] mod inter;
 use inter::Blocks;
+
+#[path = "nbc/board.rs"] mod board;
+pub(super) use board::BoardUse;
 
 #[path = "nbc/cache.rs"] mod cache;
 pub(super) use cache::Cache;
@@ -657,12 +661,19 @@ impl Engine {
 
     /// `MPI_Barrier`.
     pub fn barrier(&self, comm: CommId) -> Result<()> {
+        if let Some(b) = self.board(comm, Collective::Barrier, 0, None)? {
+            return b.barrier(&mut |ready| self.board_wait(ready));
+        }
         self.blocking(comm, Shape::of(TAG_BARRIER, 0, None, None, None), |st| Self::barrier_sched(st, comm))
     }
 
     /// `MPI_Bcast`; on an intercommunicator `root` is `ROOT`, `PROC_NULL` or a remote rank.
     pub fn bcast(&self, comm: CommId, buf: &mut [u8], root: i32) -> Result<()> {
         let buf: Buf = UserBuf::from_slice(buf).into();
+        if let Some(b) = self.board(comm, Collective::Bcast, buf.len(), None)? {
+            let root = check_root(root, b.size())?;
+            return b.bcast(root, &buf, &mut |ready| self.board_wait(ready));
+        }
         self.blocking(comm, Shape::of(TAG_BCAST, root, None, Some(&buf), None), |st| Self::bcast_sched(st, comm, &buf, root))
     }
 
@@ -671,6 +682,18 @@ impl Engine {
     /// `ROOT` (`send` unused), `PROC_NULL` (neither buffer used) or a remote rank (`recv`
     /// unused). Buffers as for `gather`.
     pub fn reduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, red: Reduction, root: i32, mode: Option<CollMode>) -> Result<Option<Request>> {
+        let contribution = send.as_ref().unwrap_or(&recv);
+        if let (None, &Op::Builtin { op, kind }) = (mode, &red.op) {
+            if let Some(b) = self.board(comm, Collective::Reduce, contribution.len(), Some(&red.op))? {
+                let root = check_root(root, b.size())?;
+                Self::check_operand(&red, contribution.len())?;
+                let result = (b.rank() == root).then_some(&recv);
+                if let Some(r) = result {
+                    check_result_len("reduce", contribution.len(), r.len())?;
+                }
+                return b.reduce(root, contribution, result, op, kind, &mut |ready| self.board_wait(ready)).map(|()| None);
+            }
+        }
         let shape = || Shape::of(TAG_REDUCE, root, send.as_ref(), Some(&recv), Some(&red));
         self.gather_like(comm, mode, shape, |st| Self::reduce_sched(st, comm, send.as_ref(), &recv, &red, root))
     }
@@ -679,6 +702,14 @@ impl Engine {
     /// None` is `MPI_IN_PLACE` (not on an intercommunicator, where each group gets the
     /// reduction of the other group's data).
     pub fn allreduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, red: Reduction, mode: Option<CollMode>) -> Result<Option<Request>> {
+        if let (None, &Op::Builtin { op, kind }) = (mode, &red.op) {
+            if let Some(b) = self.board(comm, Collective::Allreduce, recv.len(), Some(&red.op))? {
+                Self::check_operand(&red, recv.len())?;
+                let contribution = send.as_ref().unwrap_or(&recv);
+                check_result_len("allreduce", contribution.len(), recv.len())?;
+                return b.allreduce(contribution, &recv, op, kind, &mut |ready| self.board_wait(ready)).map(|()| None);
+            }
+        }
         let shape = || Shape::of(TAG_ALLREDUCE, 0, send.as_ref(), Some(&recv), Some(&red));
         self.gather_like(comm, mode, shape, |st| Self::allreduce_sched(st, comm, send.as_ref(), &recv, &red))
     }

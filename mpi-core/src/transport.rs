@@ -71,7 +71,8 @@ pub trait Transport: Send + Sync {
     }
 }
 
-impl Transport for shm::Node {
+/// The engine keeps the segment's `Node` shared: communicators' boards live in it too.
+impl Transport for std::sync::Arc<shm::Node> {
     fn name(&self) -> String {
         "shm".into()
     }

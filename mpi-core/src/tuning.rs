@@ -55,6 +55,10 @@ pub struct Call {
     pub splittable: bool,
     /// Hosts the communicator's ranks are on.
     pub hosts: usize,
+    /// Whether the call may meet on a shared-memory board: a blocking call on a communicator
+    /// whose ranks share a host with shared memory (`board.rs`). False for the calls whose
+    /// schedules the table chooses.
+    pub board: bool,
 }
 
 /// The algorithms (`schedule.rs` and its submodules build them).
@@ -81,19 +85,35 @@ pub enum Algorithm {
     /// In two levels: within each host through shared memory, across hosts among one
     /// leader per host (`schedule/node_aware.rs`).
     NodeAware,
+    /// Through a shared-memory board instead of messages (`board.rs`): blocking calls of up
+    /// to `board::PAYLOAD` bytes with a predefined op (or none).
+    Board,
 }
 
 /// The algorithms of each collective, by their names in the table; the first is the general
 /// one, which serves every call.
 pub const ALGORITHMS: [(Collective, &[(&str, Algorithm)]); 6] = [
-    (Collective::Barrier, &[("dissemination", Algorithm::Dissemination), ("node_aware", Algorithm::NodeAware)]),
+    (
+        Collective::Barrier,
+        &[("dissemination", Algorithm::Dissemination), ("node_aware", Algorithm::NodeAware), ("board", Algorithm::Board)],
+    ),
     (
         Collective::Bcast,
-        &[("binomial", Algorithm::Binomial), ("scatter_allgather", Algorithm::ScatterAllgather), ("node_aware", Algorithm::NodeAware)],
+        &[
+            ("binomial", Algorithm::Binomial),
+            ("scatter_allgather", Algorithm::ScatterAllgather),
+            ("node_aware", Algorithm::NodeAware),
+            ("board", Algorithm::Board),
+        ],
     ),
     (
         Collective::Reduce,
-        &[("binomial", Algorithm::Binomial), ("reduce_scatter_gather", Algorithm::ReduceScatterGather), ("node_aware", Algorithm::NodeAware)],
+        &[
+            ("binomial", Algorithm::Binomial),
+            ("reduce_scatter_gather", Algorithm::ReduceScatterGather),
+            ("node_aware", Algorithm::NodeAware),
+            ("board", Algorithm::Board),
+        ],
     ),
     (
         Collective::Allreduce,
@@ -102,6 +122,7 @@ pub const ALGORITHMS: [(Collective, &[(&str, Algorithm)]); 6] = [
             ("rabenseifner", Algorithm::Rabenseifner),
             ("ring", Algorithm::Ring),
             ("node_aware", Algorithm::NodeAware),
+            ("board", Algorithm::Board),
         ],
     ),
     (
@@ -130,6 +151,7 @@ impl Algorithm {
             (_, Algorithm::Rabenseifner | Algorithm::ReduceScatterGather) => call.splittable,
             // Two levels exist only with several hosts and several ranks on one of them.
             (_, Algorithm::NodeAware) => call.commutative && call.hosts > 1 && call.hosts < call.ranks,
+            (_, Algorithm::Board) => call.board && call.ranks > 1 && call.bytes <= crate::board::PAYLOAD && call.splittable,
             _ => true,
         }
     }
@@ -243,7 +265,7 @@ mod tests {
     use super::*;
 
     fn call(ranks: usize, bytes: usize) -> Call {
-        Call { ranks, bytes, commutative: true, splittable: true, hosts: 1 }
+        Call { ranks, bytes, commutative: true, splittable: true, hosts: 1, board: false }
     }
 
     #[test]
@@ -259,6 +281,15 @@ mod tests {
         assert_eq!(t.choose(Collective::Bcast, call(4, 1024)), Algorithm::Binomial);
         assert_eq!(t.choose(Collective::Bcast, call(4, 1 << 20)), Algorithm::ScatterAllgather);
         assert_eq!(t.choose(Collective::Bcast, call(2, 1 << 20)), Algorithm::Binomial);
+        // Small blocking calls on one host meet on a board; larger ones, user ops and
+        // nonblocking calls use messages.
+        let blocking = |ranks, bytes| Call { board: true, ..call(ranks, bytes) };
+        assert_eq!(t.choose(Collective::Allreduce, blocking(4, 8)), Algorithm::Board);
+        assert_eq!(t.choose(Collective::Barrier, blocking(2, 0)), Algorithm::Board);
+        assert_eq!(t.choose(Collective::Bcast, blocking(3, crate::board::PAYLOAD)), Algorithm::Board);
+        assert_eq!(t.choose(Collective::Allreduce, blocking(4, crate::board::PAYLOAD + 8)), Algorithm::Rabenseifner);
+        assert_eq!(t.choose(Collective::Reduce, Call { splittable: false, ..blocking(2, 8) }), Algorithm::Binomial);
+        assert_eq!(t.choose(Collective::Barrier, blocking(1, 0)), Algorithm::Dissemination);
     }
 
     #[test]
@@ -286,6 +317,6 @@ mod tests {
         assert!(parse("\n\nscan 1 0 ring").unwrap_err().contains("line 3: unknown collective \"scan\""));
         assert!(parse("bcast 1 -2 binomial").unwrap_err().contains("not a non-negative integer"));
         let e = parse("bcast 1 0 ring").unwrap_err();
-        assert!(e.contains("\"ring\" is not an algorithm of bcast (it has: binomial, scatter_allgather, node_aware)"), "{e}");
+        assert!(e.contains("\"ring\" is not an algorithm of bcast (it has: binomial, scatter_allgather, node_aware, board)"), "{e}");
     }
 }

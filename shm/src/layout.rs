@@ -5,10 +5,13 @@
 //! off_slots           Slot[local_size]           (two 128-byte lines per local rank)
 //! off_ctl             RingCtl[local_size^2]      (two 128-byte lines per directed pair)
 //! off_data (page al.) data[local_size^2][cap]    (cap bytes per ring, cap a power of two >= 4 KiB)
+//! off_boards          BoardCtl[BOARDS]           (one 128-byte block per board)
+//! off_cells           Cell[BOARDS][local_size]   (a 128-byte block + BOARD_SLOTS x BOARD_PAYLOAD per cell)
 //! ```
 //!
 //! The ring carrying records from local rank `s` to local rank `d` has index `s * local_size + d`
-//! (for both its `RingCtl` and its data).
+//! (for both its `RingCtl` and its data). Board `b`'s cell `i` (the `i`-th member of the group
+//! that claimed it, not a local rank) is `Cell` number `b * local_size + i`.
 //!
 //! Everything placed in the segment is made only of atomics (valid for every bit pattern, and the
 //! segment starts zeroed by `ftruncate`), so a reference to it may be formed from any suitably
@@ -20,13 +23,12 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64};
 
 /// Cache-line size used for padding: 128 bytes, because x86_64 prefetches lines in adjacent pairs
 /// (the same choice as crossbeam's `CachePadded`).
-#[allow(dead_code)]
 pub(crate) const LINE: usize = 128;
 pub(crate) const PAGE: usize = 4096;
 
 /// "FERROSHM" read as a little-endian word, plus the layout version in the low byte.
 pub(crate) const MAGIC: u64 = 0x4d48_534f_5252_4546 ^ LAYOUT_VERSION as u64;
-pub(crate) const LAYOUT_VERSION: u32 = 1;
+pub(crate) const LAYOUT_VERSION: u32 = 2;
 
 /// Smallest and largest ring capacity accepted (after rounding up to a power of two).
 pub(crate) const MIN_RING: usize = 4096;
@@ -132,6 +134,42 @@ pub(crate) struct ConsumerLine {
     pub want_space: AtomicU32,
 }
 
+/// Claim of one board (`board.rs`), on its own 128-byte block.
+#[repr(C)]
+pub(crate) struct BoardCtl {
+    /// 0 when free, 1 once claimed. Claimed by `compare_exchange(0, 1)` with Acquire, which
+    /// synchronises with the Release store of 0 by the last user of its previous claim, so the
+    /// claimer's reset of the cells happens after every earlier use of them.
+    pub claimed: AtomicU32,
+    /// Members that have not yet released the board; set by the claimer before the board's
+    /// index is handed to the members (through the rings, which order it), decremented (AcqRel)
+    /// by each member's release; the one that brings it to 0 stores `claimed = 0` (Release).
+    pub users: AtomicU32,
+}
+
+/// The counters of one member's cell; its payload slots follow (`BOARD_SLOTS` of
+/// `BOARD_PAYLOAD` bytes, written by the member only and read by the others as the counters
+/// allow).
+#[repr(C)]
+pub(crate) struct CellCounters {
+    /// Written by the cell's member only, with Release after the payload it announces; peers
+    /// load it with Acquire before reading that payload. Monotonic (u64: never wraps).
+    pub arrive: AtomicU64,
+    /// Written by the cell's member only, with Release once it has finished reading other
+    /// cells' payloads for the call it names; a member loads it with Acquire before
+    /// overwriting the payload slot the reader may still read.
+    pub leave: AtomicU64,
+}
+
+/// Boards in a segment: communicators that use one at the same time, per host.
+pub(crate) const BOARDS: usize = 16;
+/// Bytes in each payload slot of a cell.
+pub(crate) const BOARD_PAYLOAD: usize = 4096;
+/// Payload slots per cell: how many calls a member may run ahead of the slowest reader.
+pub(crate) const BOARD_SLOTS: usize = 8;
+/// Bytes of one cell: its counters' block, then its payload slots.
+pub(crate) const CELL_BYTES: usize = LINE + BOARD_SLOTS * BOARD_PAYLOAD;
+
 /// Record encoding inside a ring's data area (positions are multiples of 8):
 ///
 /// ```text
@@ -169,6 +207,8 @@ pub(crate) struct Layout {
     pub off_slots: usize,
     pub off_ctl: usize,
     pub off_data: usize,
+    pub off_boards: usize,
+    pub off_cells: usize,
     pub total: usize,
 }
 
@@ -195,14 +235,19 @@ impl Layout {
         let off_ctl = off_slots + n * std::mem::size_of::<Slot>();
         let end_ctl = off_ctl + rings * std::mem::size_of::<RingCtl>();
         let off_data = (end_ctl + PAGE - 1) & !(PAGE - 1);
-        let total = rings
+        let off_boards = rings
             .checked_mul(cap)
             .and_then(|d| d.checked_add(off_data))
             .ok_or_else(|| too_big("rings"))?;
+        let off_cells = off_boards + BOARDS * LINE;
+        let total = (BOARDS * n)
+            .checked_mul(CELL_BYTES)
+            .and_then(|c| c.checked_add(off_cells))
+            .ok_or_else(|| too_big("boards"))?;
         if i64::try_from(total).is_err() {
             return Err(too_big("file size"));
         }
-        Ok(Layout { n, cap, off_slots, off_ctl, off_data, total })
+        Ok(Layout { n, cap, off_slots, off_ctl, off_data, off_boards, off_cells, total })
     }
 
     #[inline]
@@ -221,6 +266,14 @@ impl Layout {
     pub fn data_off(&self, ring: usize) -> usize {
         self.off_data + ring * self.cap
     }
+    #[inline]
+    pub fn board_off(&self, board: usize) -> usize {
+        self.off_boards + board * LINE
+    }
+    #[inline]
+    pub fn cell_off(&self, board: usize, cell: usize) -> usize {
+        self.off_cells + (board * self.n + cell) * CELL_BYTES
+    }
 }
 
 #[cfg(test)]
@@ -233,7 +286,10 @@ mod tests {
         assert_eq!(std::mem::size_of::<RingCtl>(), 2 * LINE);
         let l = Layout::new(4, 4096).unwrap();
         assert_eq!(l.off_data % PAGE, 0);
-        assert_eq!(l.total, l.off_data + 16 * 4096);
+        assert_eq!(l.off_boards, l.off_data + 16 * 4096);
+        assert_eq!(l.total, l.off_cells + BOARDS * 4 * CELL_BYTES);
+        assert_eq!(l.cell_off(BOARDS - 1, 3) + CELL_BYTES, l.total);
+        assert!(std::mem::size_of::<CachePadded<BoardCtl>>() == LINE && std::mem::size_of::<CachePadded<CellCounters>>() == LINE);
         assert!(Layout::new(0, 4096).is_err());
         assert!(Layout::new(2, 5000).is_err());
         assert!(Layout::new(MAX_LOCAL_SIZE, MAX_RING).is_ok() || cfg!(target_pointer_width = "32"));

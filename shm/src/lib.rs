@@ -11,6 +11,8 @@
 //!   towards a peer; [`Node::poll`] hands the records waiting in my incoming rings to a callback,
 //!   FIFO per peer, without copying them.
 //! * [`Node::wait`] / [`Node::wake_self`] block on a futex doorbell in the segment.
+//! * [`Node::claim_board`] / [`Node::board`] give a group of local ranks a [`Board`], cells of
+//!   counters and payload in the segment on which they meet without messages (`board.rs`).
 //! * [`Node::read_remote`] reads a peer's memory with one copy (process_vm_readv), when
 //!   [`Node::single_copy`] says the probe at attach succeeded.
 //!
@@ -26,10 +28,12 @@
 //! `FERROMPI_SHM_ATTACH_TIMEOUT_MS` (bound on the wait for the other local ranks in `attach`,
 //! default 60000), `FERROMPI_BIND=0` (leave the process's CPU set alone: [`bind_local_rank`]).
 
+mod board;
 mod layout;
 mod placement;
 mod sys;
 
+pub use board::Board;
 pub use placement::bind_local_rank;
 
 use std::fs::File;
@@ -719,6 +723,13 @@ impl Node {
     /// FUTEX_WAIT finds `seq` changed and returns at once, or the waiter is already queued on the
     /// futex (the kernel checks the value and queues atomically) and FUTEX_WAKE wakes it.
     pub fn wait(&self, timeout: Duration) {
+        self.wait_unless(timeout, || false)
+    }
+
+    /// [`wait`](Self::wait), which also returns once `done()` holds: `done` reads what a peer's
+    /// [`Board::publish`] stores, and is checked in step 3 (a publisher wakes sleeping members
+    /// after its SeqCst fence, as a sender does).
+    pub fn wait_unless(&self, timeout: Duration, done: impl Fn() -> bool) {
         if self.self_wake.swap(false, Ordering::Relaxed) {
             return;
         }
@@ -726,7 +737,7 @@ impl Node {
         let seq = bell.seq.load(Ordering::SeqCst);
         bell.sleepers.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        if !self.ready() && !timeout.is_zero() {
+        if !self.ready() && !done() && !timeout.is_zero() {
             sys::futex_wait(&bell.seq, seq, timeout);
         }
         bell.sleepers.fetch_sub(1, Ordering::SeqCst);

@@ -463,3 +463,48 @@ fn blocked_sender_is_woken_when_space_frees() {
     n0.wait(Duration::from_millis(30));
     assert!(t.elapsed() >= Duration::from_millis(25));
 }
+
+#[test]
+fn boards_are_claimed_until_every_member_releases_them() {
+    let nodes: Vec<Arc<Node>> = attach_all("board", 2, 4096).into_iter().map(Arc::new).collect();
+    let first = nodes[0].claim_board(2).unwrap();
+    let a = nodes[0].board(first, vec![0, 1], 0).unwrap();
+    let b = nodes[1].board(first, vec![0, 1], 1).unwrap();
+    // Not a claimed board, not my cell, a member that is not a local rank, too many members.
+    assert!(nodes[1].board((first + 1) % BOARDS, vec![0, 1], 1).is_none());
+    assert!(nodes[1].board(first, vec![0, 1], 0).is_none());
+    assert!(nodes[1].board(first, vec![0, 1, 2], 1).is_none());
+    assert!(nodes[0].claim_board(3).is_none());
+    // The others can all be claimed, then none.
+    let rest: Vec<usize> = std::iter::from_fn(|| nodes[1].claim_board(1)).collect();
+    assert_eq!(rest.len(), BOARDS - 1);
+    assert!(!rest.contains(&first));
+    drop(a);
+    assert!(nodes[0].claim_board(2).is_none(), "one member still holds it");
+    drop(b);
+    assert_eq!(nodes[0].claim_board(2), Some(first));
+}
+
+#[test]
+fn board_counters_and_payload_reach_a_sleeping_member() {
+    let nodes: Vec<Arc<Node>> = attach_all("board-wake", 2, 4096).into_iter().map(Arc::new).collect();
+    let index = nodes[0].claim_board(2).unwrap();
+    let cells: Vec<Board> = (0..2).map(|i| nodes[i].board(index, vec![0, 1], i).unwrap()).collect();
+    assert_eq!((cells[1].arrived(0), cells[1].left(0)), (0, 0), "a claim resets the counters");
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let start = Instant::now();
+            while cells[1].arrived(0) < 1 {
+                nodes[1].wait_unless(Duration::from_secs(10), || cells[1].arrived(0) >= 1);
+            }
+            (cells[1].read(0, 1, 5).to_vec(), start.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        cells[0].write(1, b"hello");
+        cells[0].publish(1, 0);
+        let (got, waited) = reader.join().unwrap();
+        assert_eq!(got, b"hello");
+        assert!(waited < Duration::from_secs(5), "woken by publish, not by the timeout: {waited:?}");
+    });
+    assert_eq!((cells[1].arrived(0), cells[1].left(0)), (1, 0));
+}

@@ -28,7 +28,7 @@ impl Site {
 
     fn call(&self, bytes: usize, red: Option<&Reduction>) -> Call {
         let (commutative, splittable) = red.map_or((true, true), shape);
-        Call { ranks: self.size, bytes, commutative, splittable, hosts: self.layout.as_ref().map_or(1, Layout::hosts) }
+        Call { ranks: self.size, bytes, commutative, splittable, hosts: self.layout.as_ref().map_or(1, Layout::hosts), board: false }
     }
 
     /// The layout, where the choice was node-aware (which needs one).
