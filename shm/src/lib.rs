@@ -252,8 +252,9 @@ impl Node {
                     return Err(err(
                         io::ErrorKind::OutOfMemory,
                         format!(
-                            "shm: segment needs {} bytes ({local_size}^2 rings of {cap} bytes) but /dev/shm \
-                             has {avail} free; lower FERROMPI_SHM_RING_BYTES",
+                            "shm: segment needs {} bytes ({local_size}^2 rings of {cap} bytes, {BOARDS} boards of \
+                             {local_size} cells of {CELL_BYTES} bytes) but /dev/shm has {avail} free; lower \
+                             FERROMPI_SHM_RING_BYTES",
                             lay.total
                         ),
                     ));
