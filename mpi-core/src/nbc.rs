@@ -500,12 +500,7 @@ impl Engine {
         };
         match sr {
             Some(sr) if inter => schedule::inter_allreduce(&mut s, rank, size, sr, r, red, TAG_ALLREDUCE),
-            _ => {
-                if let Some(sr) = sr {
-                    s.copy(sr, r);
-                }
-                choose::allreduce(st, &Site::new(st, comm, rank, size)?, &mut s, r, red, TAG_ALLREDUCE);
-            }
+            _ => choose::allreduce(st, &Site::new(st, comm, rank, size)?, &mut s, sr, r, red, TAG_ALLREDUCE),
         }
         s.unstage(r);
         Ok((s, frame))

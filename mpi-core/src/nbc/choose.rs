@@ -95,8 +95,16 @@ fn flat_allreduce(alg: Algorithm) -> fn(&mut Schedule, usize, usize, Range, &Red
     }
 }
 
-pub(super) fn allreduce(st: &State, site: &Site, s: &mut Schedule, buf: Range, red: &Reduction, tag: i32) {
+/// Allreduce of `send` (`None`: the contribution is in `buf`) into `buf`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn allreduce(st: &State, site: &Site, s: &mut Schedule, send: Option<Range>, buf: Range, red: &Reduction, tag: i32) {
     let alg = st.tuning.choose(Collective::Allreduce, site.call(buf.len(), Some(red)));
+    if alg == Algorithm::Ring && site.node_aware(alg).is_none() {
+        return large::allreduce_ring_from(s, site.rank, site.size, send, buf, red, tag);
+    }
+    if let Some(send) = send {
+        s.copy(send, buf);
+    }
     match site.node_aware(alg) {
         Some(layout) => {
             let across = flat_allreduce(st.tuning.choose(Collective::Allreduce, leaders_call(site, buf.len(), Some(red))));

@@ -208,19 +208,40 @@ fn final_piece(c: usize, pof2: usize) -> (usize, usize) {
 /// rank with piece `rank + 1` reduced over all; `p - 1` rounds of allgather pass the reduced
 /// pieces on. Bandwidth-optimal on any size, without [`fold`]'s extra whole-message steps.
 pub fn allreduce_ring(s: &mut Schedule, rank: usize, size: usize, buf: Range, red: &Reduction, tag: i32) {
+    allreduce_ring_from(s, rank, size, None, buf, red, tag);
+}
+
+/// [`allreduce_ring`] of the contribution in `send` (`None`: in `buf`) into `buf`. With a
+/// separate contribution each piece from the left is received straight into `buf` and our
+/// piece of `send` combined into it (the op commutes), so `send` is never copied into `buf`
+/// first, nor a piece into scratch: at 2 ranks that is a whole-message copy saved.
+pub fn allreduce_ring_from(s: &mut Schedule, rank: usize, size: usize, send: Option<Range>, buf: Range, red: &Reduction, tag: i32) {
     if size == 1 || buf.is_empty() {
+        if let Some(send) = send {
+            s.copy(send, buf);
+        }
         return;
     }
     let at = cut(buf, unit(red, buf), size);
     let largest = (0..size).map(|i| at[i + 1] - at[i]).max().unwrap_or(0);
-    let tmp = s.scratch(largest);
+    let tmp = if send.is_none() { s.scratch(largest) } else { Range::EMPTY };
     let (right, left) = (Peer::Local((rank + 1) % size), Peer::Local((rank + size - 1) % size));
     for k in 0..size - 1 {
         let (out, inc) = ((rank + size - k) % size, (rank + size - k - 1) % size);
-        let theirs = tmp.slice(0, at[inc + 1] - at[inc]);
-        s.send(right, tag, span(buf, &at, out, out + 1));
-        s.recv(left, tag, theirs);
-        s.reduce(red, theirs, span(buf, &at, inc, inc + 1));
+        let ours = span(buf, &at, inc, inc + 1);
+        match send {
+            Some(send) => {
+                s.send(right, tag, span(if k == 0 { send } else { buf }, &at, out, out + 1));
+                s.recv(left, tag, ours);
+                s.reduce(red, span(send, &at, inc, inc + 1), ours);
+            }
+            None => {
+                let theirs = tmp.slice(0, at[inc + 1] - at[inc]);
+                s.send(right, tag, span(buf, &at, out, out + 1));
+                s.recv(left, tag, theirs);
+                s.reduce(red, theirs, ours);
+            }
+        }
         s.end_round();
     }
     for k in 0..size - 1 {

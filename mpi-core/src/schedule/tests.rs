@@ -633,6 +633,21 @@ fn every_algorithm_gives_exact_results() {
                     assert_eq!(i64s(b), sum, "allreduce {name}, size {size}, {elems} elements, rank {rank}");
                 }
             }
+            // The ring from a separate send buffer, which it must leave as it was.
+            let mut procs = intra(size);
+            let mut sends: Vec<Vec<u8>> = (0..size).map(|r| bytes_of(&contrib(r))).collect();
+            let mut recvs: Vec<Vec<u8>> = vec![vec![0xee; elems * 8]; size];
+            for ((p, sb), rb) in procs.iter_mut().zip(sends.iter_mut()).zip(recvs.iter_mut()) {
+                let mut s = Schedule::new();
+                let (sr, rr) = (s.user(UserBuf::from_slice(sb)), s.user(UserBuf::from_slice(rb)));
+                large::allreduce_ring_from(&mut s, p.rank, size, Some(sr), rr, &builtin(BuiltinOp::Sum, Kind::I64), 3);
+                p.scheds.push(s);
+            }
+            drive(&mut procs, eager, (size * 37 + elems) as u64);
+            for (rank, (sb, rb)) in sends.iter().zip(&recvs).enumerate() {
+                assert_eq!(i64s(rb), sum, "allreduce ring from a send buffer, size {size}, {elems} elements, rank {rank}");
+                assert_eq!(i64s(sb), contrib(rank), "allreduce ring changed the send buffer of rank {rank}");
+            }
             for root in 0..size {
                 for (name, build) in reduces {
                     let mut procs = intra(size);
