@@ -1,5 +1,6 @@
-//! Small blocking collectives of a communicator on one host, through a shared-memory board
-//! instead of messages (what MPICH's and Open MPI's shared-memory collectives do).
+//! Small blocking collectives of a communicator on one host (barrier, bcast, reduce,
+//! allreduce, allgather, alltoall), through a shared-memory board instead of messages (what
+//! MPICH's and Open MPI's shared-memory collectives do).
 //!
 //! A board (`shm::Board`, seen here through [`Cells`]) has one cell per rank of the
 //! communicator: two counters, `arrive` and `leave`, and [`SLOTS`] payload slots, all written
@@ -229,6 +230,49 @@ impl<C: Cells> BoardColl<C> {
         let folded = self.fold(k, contribution.len(), result, None, op, kind);
         c.publish(k, k);
         folded
+    }
+
+    /// Allgather of every member's `blk`-byte block into `recv` (`send == None`: mine is
+    /// already at its place in `recv`, `MPI_IN_PLACE`).
+    pub fn allgather(&self, send: Option<&Buf>, recv: &Buf, blk: usize, wait: Wait) -> Result<()> {
+        let k = self.next();
+        let c = &self.cells;
+        self.may_write(k, wait)?;
+        match send {
+            Some(b) => self.put(k, b),
+            None => {
+                let mut mine = vec![0u8; blk];
+                recv.read_at(c.me() * blk, &mut mine);
+                c.write(slot(k), &mine);
+            }
+        }
+        c.publish(k, k - 1);
+        self.all_arrived(k, wait)?;
+        for j in 0..c.size() {
+            if j != c.me() || send.is_some() {
+                recv.write_at(j * blk, c.read(j, slot(k), blk));
+            }
+        }
+        c.publish(k, k);
+        Ok(())
+    }
+
+    /// Alltoall of `blk`-byte blocks: block `j` of `send` (`None`: of `recv`, `MPI_IN_PLACE`)
+    /// to member `j`, block `j` of `recv` from member `j`. A member's whole send buffer goes
+    /// into its cell, and each takes its block from every cell.
+    pub fn alltoall(&self, send: Option<&Buf>, recv: &Buf, blk: usize, wait: Wait) -> Result<()> {
+        let k = self.next();
+        let c = &self.cells;
+        let (n, me) = (c.size(), c.me());
+        self.may_write(k, wait)?;
+        self.put(k, send.unwrap_or(recv));
+        c.publish(k, k - 1);
+        self.all_arrived(k, wait)?;
+        for j in 0..n {
+            recv.write_at(j * blk, &c.read(j, slot(k), n * blk)[me * blk..(me + 1) * blk]);
+        }
+        c.publish(k, k);
+        Ok(())
     }
 
     /// Combines every member's `len` bytes of call `k` into `result`, in rank order: the cells'

@@ -778,6 +778,13 @@ impl Engine {
     /// `MPI_Allgather` / `MPI_Iallgather` / `MPI_Allgather_init` (as `gather`): `send ==
     /// None` is `MPI_IN_PLACE`.
     pub fn allgather(&self, comm: CommId, send: Option<Buf>, recv: Buf, mode: Option<CollMode>) -> Result<Option<Request>> {
+        if mode.is_none() {
+            if let Some(b) = self.board(comm, Collective::Allgather, recv.len(), None)? {
+                let blk = send.as_ref().map_or(recv.len() / b.size(), Buf::len);
+                Self::check_blocks("MPI_Allgather", &recv, b.size(), blk)?;
+                return b.allgather(send.as_ref(), &recv, blk, &mut |ready| self.board_wait(ready)).map(|()| None);
+            }
+        }
         let shape = || Shape::of(TAG_ALLGATHER, 0, send.as_ref(), Some(&recv), None);
         self.gather_like(comm, mode, shape, |st| Self::allgather_sched(st, comm, send.as_ref(), &recv))
     }
@@ -785,6 +792,17 @@ impl Engine {
     /// `MPI_Alltoall` / `MPI_Ialltoall` / `MPI_Alltoall_init` (as `gather`): `send == None`
     /// is `MPI_IN_PLACE`.
     pub fn alltoall(&self, comm: CommId, send: Option<Buf>, recv: Buf, mode: Option<CollMode>) -> Result<Option<Request>> {
+        if mode.is_none() {
+            let size = self.comm_size(comm)?;
+            if let Some(b) = self.board(comm, Collective::Alltoall, recv.len() / size.max(1), None)? {
+                let blk = recv.len() / b.size();
+                if let Some(s) = &send {
+                    Self::check_blocks("MPI_Alltoall", s, b.size(), blk)?;
+                }
+                Self::check_blocks("MPI_Alltoall", &recv, b.size(), blk)?;
+                return b.alltoall(send.as_ref(), &recv, blk, &mut |ready| self.board_wait(ready)).map(|()| None);
+            }
+        }
         let shape = || Shape::of(TAG_ALLTOALL, 0, send.as_ref(), Some(&recv), None);
         self.gather_like(comm, mode, shape, |st| Self::alltoall_sched(st, comm, send.as_ref(), &recv))
     }

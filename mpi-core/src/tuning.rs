@@ -85,8 +85,8 @@ pub enum Algorithm {
     /// In two levels: within each host through shared memory, across hosts among one
     /// leader per host (`schedule/node_aware.rs`).
     NodeAware,
-    /// Through a shared-memory board instead of messages (`board.rs`): blocking calls of up
-    /// to `board::PAYLOAD` bytes with a predefined op (or none).
+    /// Through a shared-memory board instead of messages (`board.rs`): blocking calls whose
+    /// rank's share is up to `board::PAYLOAD` bytes, with a predefined op (or none).
     Board,
 }
 
@@ -127,9 +127,14 @@ pub const ALGORITHMS: [(Collective, &[(&str, Algorithm)]); 6] = [
     ),
     (
         Collective::Allgather,
-        &[("ring", Algorithm::Ring), ("recursive_doubling", Algorithm::RecursiveDoubling), ("bruck", Algorithm::Bruck)],
+        &[
+            ("ring", Algorithm::Ring),
+            ("recursive_doubling", Algorithm::RecursiveDoubling),
+            ("bruck", Algorithm::Bruck),
+            ("board", Algorithm::Board),
+        ],
     ),
-    (Collective::Alltoall, &[("pairwise", Algorithm::Pairwise), ("bruck", Algorithm::Bruck)]),
+    (Collective::Alltoall, &[("pairwise", Algorithm::Pairwise), ("bruck", Algorithm::Bruck), ("board", Algorithm::Board)]),
 ];
 
 fn algorithms(c: Collective) -> &'static [(&'static str, Algorithm)] {
@@ -151,6 +156,8 @@ impl Algorithm {
             (_, Algorithm::Rabenseifner | Algorithm::ReduceScatterGather) => call.splittable,
             // Two levels exist only with several hosts and several ranks on one of them.
             (_, Algorithm::NodeAware) => call.commutative && call.hosts > 1 && call.hosts < call.ranks,
+            // A member's whole send buffer goes into its cell: `ranks` blocks for alltoall.
+            (Collective::Alltoall, Algorithm::Board) => call.board && call.ranks > 1 && call.ranks * call.bytes <= crate::board::PAYLOAD,
             (_, Algorithm::Board) => call.board && call.ranks > 1 && call.bytes <= crate::board::PAYLOAD && call.splittable,
             _ => true,
         }
@@ -290,6 +297,8 @@ mod tests {
         assert_eq!(t.choose(Collective::Allreduce, blocking(4, crate::board::PAYLOAD + 8)), Algorithm::Rabenseifner);
         assert_eq!(t.choose(Collective::Reduce, Call { splittable: false, ..blocking(2, 8) }), Algorithm::Binomial);
         assert_eq!(t.choose(Collective::Barrier, blocking(1, 0)), Algorithm::Dissemination);
+        assert_eq!(t.choose(Collective::Alltoall, blocking(4, 1024)), Algorithm::Board);
+        assert_eq!(t.choose(Collective::Alltoall, blocking(4, 1025)), Algorithm::Pairwise);
     }
 
     #[test]

@@ -1,14 +1,14 @@
 /* ranks: 1 2 3 4 */
-/* env: FERROMPI_COLL_BARRIER=dissemination FERROMPI_COLL_BCAST=binomial FERROMPI_COLL_REDUCE=binomial FERROMPI_COLL_ALLREDUCE=recursive_doubling */
+/* env: FERROMPI_COLL_BARRIER=dissemination FERROMPI_COLL_BCAST=binomial FERROMPI_COLL_REDUCE=binomial FERROMPI_COLL_ALLREDUCE=recursive_doubling FERROMPI_COLL_ALLGATHER=ring FERROMPI_COLL_ALLTOALL=pairwise */
 /* Small blocking collectives, which meet on a shared-memory board of the host (one per
  * communicator, 16 per host: mpi-core/src/board.rs), on more communicators at once than there
  * are boards, so that some take messages instead; then half of them freed and as many made
  * again, which claim the boards released (and must find their counters reset). Each round
- * mixes barrier, bcast, reduce and allreduce with every root, in place and not, on contiguous
- * buffers and on a strided vector type (packed into the board and unpacked from it), long runs
- * of reduces and bcasts whose leaves and root race ahead, with a nonblocking allreduce and a
- * point-to-point exchange in flight on the same communicator. Every value is checked; the
- * env variant runs the same calls on messages. */
+ * mixes barrier, bcast, reduce, allreduce, allgather and alltoall with every root, in place
+ * and not, on contiguous buffers and on a strided vector type (packed into the board and
+ * unpacked from it), long runs of reduces and bcasts whose leaves and root race ahead, with a
+ * nonblocking allreduce and a point-to-point exchange in flight on the same communicator.
+ * Every value is checked; the env variant runs the same calls on messages. */
 #include "testutil.h"
 
 enum { COMMS = 24, N = 100 };
@@ -68,6 +68,28 @@ static void round_on(MPI_Comm comm, MPI_Datatype strided, int salt)
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, c, N, MPI_INT, MPI_SUM, comm));
     for (int i = 0; i < N; i++)
         CHECK(c[i] == size * (size - 1) / 2 + size * i, "allreduce in place: c[%d] = %d", i, c[i]);
+    /* Allgather and alltoall of 5 ints per rank, in place and not. */
+    {
+        enum { B = 5 };
+        int mine[B], all[4 * B], out[4 * B], in[4 * B];
+        for (int i = 0; i < B; i++)
+            mine[i] = rank * 100 + i + salt;
+        for (int in_place = 0; in_place < 2; in_place++) {
+            for (int i = 0; i < size * B; i++)
+                all[i] = i / B == rank ? rank * 100 + i % B + salt : -1;
+            MPI_CHECK(MPI_Allgather(in_place ? MPI_IN_PLACE : mine, B, MPI_INT, all, B, MPI_INT, comm));
+            for (int i = 0; i < size * B; i++)
+                CHECK(all[i] == (i / B) * 100 + i % B + salt, "allgather (in place %d): all[%d] = %d", in_place, i, all[i]);
+            for (int i = 0; i < size * B; i++) {
+                out[i] = rank * 1000 + i + salt; /* block i / B goes to rank i / B */
+                in[i] = -1;
+            }
+            MPI_CHECK(MPI_Alltoall(in_place ? MPI_IN_PLACE : out, B, MPI_INT, in_place ? out : in, B, MPI_INT, comm));
+            int *got = in_place ? out : in;
+            for (int i = 0; i < size * B; i++)
+                CHECK(got[i] == (i / B) * 1000 + rank * B + i % B + salt, "alltoall (in place %d): [%d] = %d", in_place, i, got[i]);
+        }
+    }
     /* Runs of reduces and bcasts with nothing between them. */
     for (int k = 0; k < 50; k++) {
         int v = rank + k, sum = -1;

@@ -104,7 +104,7 @@ fn mixed_calls_with_runners_ahead_give_exact_results() {
                     let mut rng = Rng(0x9e37_79b9 + n as u64);
                     let mut delay = Rng(me as u64 * 31 + 7);
                     for call in 0..400 {
-                        let what = rng.below(4);
+                        let what = rng.below(6);
                         let root = rng.below(n as u64) as usize;
                         let len = 1 + rng.below(PAYLOAD as u64 / 8) as usize;
                         if delay.below(8) == 0 {
@@ -134,6 +134,33 @@ fn mixed_calls_with_runners_ahead_give_exact_results() {
                                 if me == root {
                                     assert_eq!(recv, bytes_of(&total), "reduce {call} on {n} ranks");
                                 }
+                            }
+                            4 => {
+                                // Blocks of len / n elements; in place on odd calls.
+                                let blk = (len / n).max(1);
+                                let mut all: Vec<u8> = (0..n).flat_map(|r| bytes_of(&(0..blk).map(|i| if r == me { value(me, call, i) } else { -1 }).collect::<Vec<_>>())).collect();
+                                let ab: Buf = UserBuf::from_slice(&mut all).into();
+                                let mine: Buf = UserBuf::from_slice(&mut send[..blk * 8]).into();
+                                b.allgather((call % 2 == 0).then_some(&mine), &ab, blk * 8, &mut spin).unwrap();
+                                let want: Vec<i64> = (0..n).flat_map(|r| (0..blk).map(move |i| value(r, call, i))).collect();
+                                assert_eq!(all, bytes_of(&want), "allgather {call} on {n} ranks");
+                            }
+                            5 => {
+                                // Block j of rank r: value(r, call, j * blk + i); in place on odd calls.
+                                let blk = (len / n).max(1);
+                                let mut out: Vec<u8> = bytes_of(&(0..n * blk).map(|i| value(me, call, i)).collect::<Vec<_>>());
+                                let mut into = vec![0u8; n * blk * 8];
+                                let ob: Buf = UserBuf::from_slice(&mut out).into();
+                                let ib: Buf = UserBuf::from_slice(&mut into).into();
+                                let got = if call % 2 == 0 {
+                                    b.alltoall(Some(&ob), &ib, blk * 8, &mut spin).unwrap();
+                                    &into
+                                } else {
+                                    b.alltoall(None, &ob, blk * 8, &mut spin).unwrap();
+                                    &out
+                                };
+                                let want: Vec<i64> = (0..n).flat_map(|r| (0..blk).map(move |i| value(r, call, me * blk + i))).collect();
+                                assert_eq!(got, &bytes_of(&want), "alltoall {call} on {n} ranks");
                             }
                             _ => {
                                 // In place on odd calls.
