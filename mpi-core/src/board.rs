@@ -3,21 +3,24 @@
 //! MPICH's and Open MPI's shared-memory collectives do).
 //!
 //! A board (`shm::Board`, seen here through [`Cells`]) has one cell per rank of the
-//! communicator: two counters, `arrive` and `leave`, and [`SLOTS`] payload slots, all written
-//! by that rank only. Every member makes the same blocking collective calls in the same order,
-//! so the calls on a board are numbered alike everywhere: call `k` (from 1) uses payload slot
-//! `k % SLOTS`. A rank's `arrive = k` says its data for call `k` is in its cell (or, for a rank
-//! that has none to give, that it has entered call `k`); `leave = k` says it has finished
-//! reading other cells for call `k`. Two rules make this safe with no other synchronisation:
-//! - a rank writes slot `k % SLOTS` of its cell only once every member's
-//!   `leave >= k - SLOTS`: whoever read that slot for call `k - SLOTS` is done with it;
-//! - a rank reads a cell's slot `k % SLOTS` only once that cell's `arrive >= k`, and publishes
-//!   `leave = k` after its last read: the owner cannot overwrite the slot before (first rule).
+//! communicator: two counters, `arrive` and `leave`, and a payload area, all written by that
+//! rank only. Every member makes the same blocking collective calls in the same order with the
+//! same byte counts, so the calls on a board are numbered alike everywhere, and each member
+//! lays their payloads out alike: call `k` (from 1) takes the next [`UNIT`]s of the area, as
+//! many as its bytes need, wrapping at its end ([`Plan`]). A rank's `arrive = k` says its data
+//! for call `k` is in its cell (or, for a rank that has none to give, that it has entered call
+//! `k`); `leave = k` says it has finished reading other cells for call `k`. Two rules make this
+//! safe with no other synchronisation:
+//! - a rank writes call `k`'s units of its cell only once every member's `leave >= j`, where
+//!   `j` is the last call that used any of them: whoever read them for call `j` is done;
+//! - a rank reads call `k`'s units of a cell only once that cell's `arrive >= k`, and publishes
+//!   `leave = k` after its last read: the owner cannot overwrite them before (first rule).
 //!
-//! So a rank runs at most `SLOTS` calls ahead of the slowest (a reduce's leaves return at
-//! once, a bcast's root too: with a few slots they rarely wait on a slow root or leaf), and a
-//! call costs a few cache-line transfers: 2 ranks meet in an 8-byte allreduce by each writing
-//! its cell and reading the other's.
+//! So a rank runs ahead of the slowest by as many calls as the area holds: 256 of up to 128
+//! bytes, 8 of 4 KiB (a reduce's leaves return at once, a bcast's root too, and rarely wait
+//! on a slow root or leaf; with more ranks than cores a rank does many calls per time slice).
+//! A call costs a few cache-line transfers: 2 ranks meet in an 8-byte allreduce by each
+//! writing its cell and reading the other's.
 //!
 //! Reductions combine all contributions in rank order on every rank that needs the result,
 //! `c0 op (c1 op (... op c(n-1)))`, so every rank of an allreduce computes bit-identical
@@ -30,6 +33,7 @@
 //! host's doorbell when the wait is long), so the tests run them on cells in process memory.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use crate::buffer::Buf;
 use crate::error::Result;
@@ -43,8 +47,8 @@ pub trait Cells {
     fn arrived(&self, cell: usize) -> u64;
     fn left(&self, cell: usize) -> u64;
     fn publish(&self, arrive: u64, leave: u64);
-    fn write(&self, slot: usize, data: &[u8]);
-    fn read(&self, cell: usize, slot: usize, len: usize) -> &[u8];
+    fn write(&self, offset: usize, data: &[u8]);
+    fn read(&self, cell: usize, offset: usize, len: usize) -> &[u8];
 }
 
 impl Cells for shm::Board {
@@ -63,19 +67,43 @@ impl Cells for shm::Board {
     fn publish(&self, arrive: u64, leave: u64) {
         shm::Board::publish(self, arrive, leave)
     }
-    fn write(&self, slot: usize, data: &[u8]) {
-        shm::Board::write(self, slot, data)
+    fn write(&self, offset: usize, data: &[u8]) {
+        shm::Board::write(self, offset, data)
     }
-    fn read(&self, cell: usize, slot: usize, len: usize) -> &[u8] {
-        shm::Board::read(self, cell, slot, len)
+    fn read(&self, cell: usize, offset: usize, len: usize) -> &[u8] {
+        shm::Board::read(self, cell, offset, len)
     }
 }
 
-/// Largest payload of a call on a board, in bytes.
-pub const PAYLOAD: usize = shm::Board::PAYLOAD;
+/// Largest payload of a call on a board, in bytes (the tuning table's limit): an eighth of a
+/// cell's area, so that even the largest calls may run 8 ahead.
+pub const PAYLOAD: usize = 4096;
 
-/// Payload slots per cell.
-pub const SLOTS: usize = shm::Board::SLOTS;
+/// Payloads take whole units of a cell's area: a cache-line pair, so that consecutive small
+/// calls never share a line.
+pub const UNIT: usize = 128;
+
+/// Units in a cell's area.
+const UNITS: usize = shm::Board::AREA / UNIT;
+
+/// Where each call's payload goes in the cells (module doc): the same on every member.
+struct Plan {
+    /// Calls made so far.
+    calls: u64,
+    /// The unit the next call's payload starts at (unless it must wrap).
+    next: usize,
+    /// The last call whose payload used each unit (0: none yet).
+    last: [u64; UNITS],
+}
+
+/// Call `k`'s place: its payload's byte offset in every cell, and the last call that used
+/// any of its units (whose readers must have left before it is overwritten).
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    k: u64,
+    offset: usize,
+    reuses: u64,
+}
 
 /// Returns once `ready()` holds, or fails (the engine's wait fails when progress does).
 pub type Wait<'a> = &'a mut dyn FnMut(&dyn Fn() -> bool) -> Result<()>;
@@ -83,10 +111,10 @@ pub type Wait<'a> = &'a mut dyn FnMut(&dyn Fn() -> bool) -> Result<()>;
 /// A communicator's board and the number of its last call.
 pub struct BoardColl<C: Cells> {
     cells: C,
-    /// Calls made so far. Only the thread making a blocking collective call on the
-    /// communicator touches it (concurrent collective calls on one communicator are
-    /// erroneous), so Relaxed suffices; atomic so that the engine can share the board.
-    calls: AtomicU64,
+    /// The layout of the calls so far. Only the thread making a blocking collective call on
+    /// the communicator takes it (concurrent collective calls on one communicator are
+    /// erroneous); a mutex so that the engine can share the board.
+    plan: Mutex<Plan>,
     /// The `arrive` and `leave` counters last read from each cell. They only grow, so a rank
     /// that once saw enough need not read the cell again: every read of a line its owner keeps
     /// writing moves that line between cores, on the owner's critical path. (A value seen here
@@ -103,14 +131,14 @@ enum Counter {
 
 impl<C: Cells> std::fmt::Debug for BoardColl<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "BoardColl({} cells, {} calls)", self.cells.size(), self.calls.load(Ordering::Relaxed))
+        write!(f, "BoardColl({} cells)", self.cells.size())
     }
 }
 
 impl<C: Cells> BoardColl<C> {
     pub fn new(cells: C) -> BoardColl<C> {
         let seen = (0..cells.size()).map(|_| [AtomicU64::new(0), AtomicU64::new(0)]).collect();
-        BoardColl { cells, calls: AtomicU64::new(0), seen }
+        BoardColl { cells, plan: Mutex::new(Plan { calls: 0, next: 0, last: [0; UNITS] }), seen }
     }
 
     /// Members (cells).
@@ -123,9 +151,23 @@ impl<C: Cells> BoardColl<C> {
         self.cells.me()
     }
 
-    /// Numbers the next call.
-    fn next(&self) -> u64 {
-        self.calls.fetch_add(1, Ordering::Relaxed) + 1
+    /// Numbers the next call, of `len` payload bytes per cell, and places its payload.
+    fn next(&self, len: usize) -> Place {
+        let mut plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        plan.calls += 1;
+        let k = plan.calls;
+        let units = len.div_ceil(UNIT);
+        if units == 0 {
+            return Place { k, offset: 0, reuses: 0 };
+        }
+        if plan.next + units > UNITS {
+            plan.next = 0;
+        }
+        let at = plan.next..plan.next + units;
+        let reuses = plan.last[at.clone()].iter().copied().max().unwrap_or(0);
+        plan.last[at.clone()].fill(k);
+        plan.next = at.end;
+        Place { k, offset: at.start * UNIT, reuses }
     }
 
     /// Whether cell `j`'s `counter` has reached `v` (read only when what was seen is less).
@@ -152,9 +194,9 @@ impl<C: Cells> BoardColl<C> {
         wait(&ok)
     }
 
-    /// Waits until nobody reads the payload slot call `k` writes (the first rule).
-    fn may_write(&self, k: u64, wait: Wait) -> Result<()> {
-        self.all_reached(Counter::Leave, k.saturating_sub(SLOTS as u64), wait)
+    /// Waits until nobody reads the units call `p` writes (the first rule).
+    fn may_write(&self, p: Place, wait: Wait) -> Result<()> {
+        self.all_reached(Counter::Leave, p.reuses, wait)
     }
 
     /// Waits until every other member has arrived at call `k`.
@@ -162,35 +204,35 @@ impl<C: Cells> BoardColl<C> {
         self.all_reached(Counter::Arrive, k, wait)
     }
 
-    /// Packs `b` into my cell's slot for call `k`.
-    fn put(&self, k: u64, b: &Buf) {
+    /// Packs `b` into my cell at call `p`'s place.
+    fn put(&self, p: Place, b: &Buf) {
         match b.contiguous() {
-            Some(u) => self.cells.write(slot(k), u.bytes()),
-            None => self.cells.write(slot(k), &b.to_vec()),
+            Some(u) => self.cells.write(p.offset, u.bytes()),
+            None => self.cells.write(p.offset, &b.to_vec()),
         }
     }
 
     pub fn barrier(&self, wait: Wait) -> Result<()> {
-        let k = self.next();
+        let k = self.next(0).k;
         self.cells.publish(k, k);
         self.all_arrived(k, wait)
     }
 
     /// `buf` (at most [`PAYLOAD`] bytes) from `root` to every member.
     pub fn bcast(&self, root: usize, buf: &Buf, wait: Wait) -> Result<()> {
-        let k = self.next();
+        let p = self.next(buf.len());
         let c = &self.cells;
         if c.me() == root {
-            self.may_write(k, wait)?;
-            self.put(k, buf);
+            self.may_write(p, wait)?;
+            self.put(p, buf);
         } else {
-            let ok = || self.reached(root, Counter::Arrive, k);
+            let ok = || self.reached(root, Counter::Arrive, p.k);
             if !ok() {
                 wait(&ok)?;
             }
-            buf.write_at(0, c.read(root, slot(k), buf.len()));
+            buf.write_at(0, c.read(root, p.offset, buf.len()));
         }
-        c.publish(k, k);
+        c.publish(p.k, p.k);
         Ok(())
     }
 
@@ -199,61 +241,61 @@ impl<C: Cells> BoardColl<C> {
     /// contribution where it lies unless that is the result (or scattered), and no other
     /// member waits for it: it publishes once, when it has read the others' cells.
     pub fn reduce(&self, root: usize, contribution: &Buf, result: Option<&Buf>, op: BuiltinOp, kind: Kind, wait: Wait) -> Result<()> {
-        let k = self.next();
+        let p = self.next(contribution.len());
         let c = &self.cells;
         let Some(result) = result.filter(|_| c.me() == root) else {
-            self.may_write(k, wait)?;
-            self.put(k, contribution);
-            c.publish(k, k);
+            self.may_write(p, wait)?;
+            self.put(p, contribution);
+            c.publish(p.k, p.k);
             return Ok(());
         };
         let mine = contribution.contiguous().filter(|_| !std::ptr::eq(contribution, result));
         if mine.is_none() {
-            self.may_write(k, wait)?;
-            self.put(k, contribution);
+            self.may_write(p, wait)?;
+            self.put(p, contribution);
         }
-        self.all_arrived(k, wait)?;
-        let folded = self.fold(k, contribution.len(), result, mine.as_ref().map(|u| u.bytes()), op, kind);
-        c.publish(k, k);
+        self.all_arrived(p.k, wait)?;
+        let folded = self.fold(p, contribution.len(), result, mine.as_ref().map(|u| u.bytes()), op, kind);
+        c.publish(p.k, p.k);
         folded
     }
 
     /// Allreduce of every member's `contribution` into every `result` (which may hold the
     /// contribution itself, `MPI_IN_PLACE`).
     pub fn allreduce(&self, contribution: &Buf, result: &Buf, op: BuiltinOp, kind: Kind, wait: Wait) -> Result<()> {
-        let k = self.next();
-        self.may_write(k, wait)?;
-        self.put(k, contribution);
+        let p = self.next(contribution.len());
+        self.may_write(p, wait)?;
+        self.put(p, contribution);
         let c = &self.cells;
-        c.publish(k, k - 1);
-        self.all_arrived(k, wait)?;
-        let folded = self.fold(k, contribution.len(), result, None, op, kind);
-        c.publish(k, k);
+        c.publish(p.k, p.k - 1);
+        self.all_arrived(p.k, wait)?;
+        let folded = self.fold(p, contribution.len(), result, None, op, kind);
+        c.publish(p.k, p.k);
         folded
     }
 
     /// Allgather of every member's `blk`-byte block into `recv` (`send == None`: mine is
     /// already at its place in `recv`, `MPI_IN_PLACE`).
     pub fn allgather(&self, send: Option<&Buf>, recv: &Buf, blk: usize, wait: Wait) -> Result<()> {
-        let k = self.next();
+        let p = self.next(blk);
         let c = &self.cells;
-        self.may_write(k, wait)?;
+        self.may_write(p, wait)?;
         match send {
-            Some(b) => self.put(k, b),
+            Some(b) => self.put(p, b),
             None => {
                 let mut mine = vec![0u8; blk];
                 recv.read_at(c.me() * blk, &mut mine);
-                c.write(slot(k), &mine);
+                c.write(p.offset, &mine);
             }
         }
-        c.publish(k, k - 1);
-        self.all_arrived(k, wait)?;
+        c.publish(p.k, p.k - 1);
+        self.all_arrived(p.k, wait)?;
         for j in 0..c.size() {
             if j != c.me() || send.is_some() {
-                recv.write_at(j * blk, c.read(j, slot(k), blk));
+                recv.write_at(j * blk, c.read(j, p.offset, blk));
             }
         }
-        c.publish(k, k);
+        c.publish(p.k, p.k);
         Ok(())
     }
 
@@ -261,40 +303,40 @@ impl<C: Cells> BoardColl<C> {
     /// to member `j`, block `j` of `recv` from member `j`. A member's whole send buffer goes
     /// into its cell, and each takes its block from every cell.
     pub fn alltoall(&self, send: Option<&Buf>, recv: &Buf, blk: usize, wait: Wait) -> Result<()> {
-        let k = self.next();
         let c = &self.cells;
         let (n, me) = (c.size(), c.me());
-        self.may_write(k, wait)?;
-        self.put(k, send.unwrap_or(recv));
-        c.publish(k, k - 1);
-        self.all_arrived(k, wait)?;
+        let p = self.next(n * blk);
+        self.may_write(p, wait)?;
+        self.put(p, send.unwrap_or(recv));
+        c.publish(p.k, p.k - 1);
+        self.all_arrived(p.k, wait)?;
         for j in 0..n {
-            recv.write_at(j * blk, &c.read(j, slot(k), n * blk)[me * blk..(me + 1) * blk]);
+            recv.write_at(j * blk, c.read(j, p.offset + me * blk, blk));
         }
-        c.publish(k, k);
+        c.publish(p.k, p.k);
         Ok(())
     }
 
-    /// Combines every member's `len` bytes of call `k` into `result`, in rank order: the cells'
+    /// Combines every member's `len` bytes of call `p` into `result`, in rank order: the cells'
     /// and, where given, `mine` for my own.
-    fn fold(&self, k: u64, len: usize, result: &Buf, mine: Option<&[u8]>, op: BuiltinOp, kind: Kind) -> Result<()> {
+    fn fold(&self, p: Place, len: usize, result: &Buf, mine: Option<&[u8]>, op: BuiltinOp, kind: Kind) -> Result<()> {
         match result.contiguous() {
-            Some(u) => self.fold_into(k, u.bytes_mut(), mine, op, kind),
+            Some(u) => self.fold_into(p, u.bytes_mut(), mine, op, kind),
             None => {
                 let mut acc = vec![0u8; len];
-                self.fold_into(k, &mut acc, mine, op, kind)?;
+                self.fold_into(p, &mut acc, mine, op, kind)?;
                 result.write_at(0, &acc);
                 Ok(())
             }
         }
     }
 
-    fn fold_into(&self, k: u64, acc: &mut [u8], mine: Option<&[u8]>, op: BuiltinOp, kind: Kind) -> Result<()> {
+    fn fold_into(&self, p: Place, acc: &mut [u8], mine: Option<&[u8]>, op: BuiltinOp, kind: Kind) -> Result<()> {
         let c = &self.cells;
         let len = acc.len();
         let operand = |j: usize| match mine {
             Some(m) if j == c.me() => m,
-            _ => c.read(j, slot(k), len),
+            _ => c.read(j, p.offset, len),
         };
         let n = c.size();
         acc.copy_from_slice(operand(n - 1));
@@ -303,11 +345,6 @@ impl<C: Cells> BoardColl<C> {
         }
         Ok(())
     }
-}
-
-/// The payload slot call `k` uses.
-fn slot(k: u64) -> usize {
-    (k % SLOTS as u64) as usize
 }
 
 #[cfg(test)]

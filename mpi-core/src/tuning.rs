@@ -286,7 +286,8 @@ mod tests {
         assert_eq!(t.choose(Collective::Allreduce, Call { splittable: false, ..call(4, 1 << 20) }), Algorithm::RecursiveDoubling);
         assert_eq!(t.choose(Collective::Reduce, Call { splittable: false, ..call(4, 1 << 20) }), Algorithm::Binomial);
         assert_eq!(t.choose(Collective::Bcast, call(4, 1024)), Algorithm::Binomial);
-        assert_eq!(t.choose(Collective::Bcast, call(4, 1 << 20)), Algorithm::ScatterAllgather);
+        assert_eq!(t.choose(Collective::Bcast, call(4, 1 << 20)), Algorithm::Binomial);
+        assert_eq!(t.choose(Collective::Bcast, call(8, 1 << 20)), Algorithm::ScatterAllgather);
         assert_eq!(t.choose(Collective::Bcast, call(2, 1 << 20)), Algorithm::Binomial);
         // Small blocking calls on one host meet on a board; larger ones, user ops and
         // nonblocking calls use messages.

@@ -1,8 +1,8 @@
 //! Boards: areas of the segment where a group of local ranks meet without messages.
 //!
-//! A board has one cell per member: two counters and `Board::SLOTS` payload slots, written by that
+//! A board has one cell per member: two counters and `Board::AREA` bytes of payload, written by that
 //! member only and read by the others (layout in `layout.rs`). What the counters mean, and
-//! when a slot may be read or overwritten, is the user's protocol (mpi-core's `board.rs` runs
+//! where a call's payload goes and when it may be read or overwritten, is the user's protocol (mpi-core's `board.rs` runs
 //! collectives on it); this module only places the cells, publishes counters with the orders
 //! that make payloads visible, and wakes members sleeping in [`Node::wait_unless`].
 //!
@@ -82,19 +82,17 @@ impl Node {
         unsafe { &*(self.base().add(self.lay.cell_off(board, cell)) as *const CellCounters) }
     }
 
-    /// Start of payload slot `slot` of a cell.
-    fn payload(&self, board: usize, cell: usize, slot: usize) -> *mut u8 {
-        debug_assert!(board < BOARDS && cell < self.lay.n && slot < BOARD_SLOTS);
-        // SAFETY: in bounds: the payload slots follow the counters' block inside the cell.
-        unsafe { self.base().add(self.lay.cell_off(board, cell) + LINE + slot * BOARD_PAYLOAD) }
+    /// Byte `offset` of a cell's payload.
+    fn payload(&self, board: usize, cell: usize, offset: usize) -> *mut u8 {
+        debug_assert!(board < BOARDS && cell < self.lay.n && offset <= BOARD_AREA);
+        // SAFETY: in bounds: the payload follows the counters' block inside the cell.
+        unsafe { self.base().add(self.lay.cell_off(board, cell) + LINE + offset) }
     }
 }
 
 impl Board {
-    /// Bytes in each payload slot of a cell.
-    pub const PAYLOAD: usize = BOARD_PAYLOAD;
-    /// Payload slots per cell.
-    pub const SLOTS: usize = BOARD_SLOTS;
+    /// Bytes of payload in a cell.
+    pub const AREA: usize = BOARD_AREA;
 
     /// Members of the group (cells of the board).
     pub fn size(&self) -> usize {
@@ -131,22 +129,22 @@ impl Board {
         }
     }
 
-    /// Copies `data` (at most [`PAYLOAD`](Self::PAYLOAD) bytes) into slot `slot` of my cell.
-    /// The caller's protocol makes sure no member reads that slot meanwhile.
-    pub fn write(&self, slot: usize, data: &[u8]) {
-        assert!(slot < BOARD_SLOTS && data.len() <= BOARD_PAYLOAD, "board write of {} bytes into slot {slot}", data.len());
-        // SAFETY: the destination is `BOARD_PAYLOAD` bytes of the mapping, owned by my cell and
+    /// Copies `data` to byte `offset` of my cell's payload (`offset + data.len() <=`
+    /// [`AREA`](Self::AREA)). The caller's protocol makes sure no member reads there meanwhile.
+    pub fn write(&self, offset: usize, data: &[u8]) {
+        assert!(offset + data.len() <= BOARD_AREA, "board write of {} bytes at {offset}", data.len());
+        // SAFETY: the destination is inside my cell's payload in the mapping, owned by my cell and
         // (by the caller's protocol) not read by anyone now; the source is a distinct local slice.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.node.payload(self.index, self.me, slot), data.len()) }
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.node.payload(self.index, self.me, offset), data.len()) }
     }
 
-    /// The first `len` bytes (at most [`PAYLOAD`](Self::PAYLOAD)) of slot `slot` of `cell`.
+    /// `len` bytes at byte `offset` of `cell`'s payload (`offset + len <=` [`AREA`](Self::AREA)).
     /// The caller's protocol makes sure its member does not write them while the slice lives.
-    pub fn read(&self, cell: usize, slot: usize, len: usize) -> &[u8] {
-        assert!(cell < self.members.len() && slot < BOARD_SLOTS && len <= BOARD_PAYLOAD, "board read of {len} bytes from cell {cell} slot {slot}");
+    pub fn read(&self, cell: usize, offset: usize, len: usize) -> &[u8] {
+        assert!(cell < self.members.len() && offset + len <= BOARD_AREA, "board read of {len} bytes at {offset} from cell {cell}");
         // SAFETY: in bounds of the mapping, which outlives `&self` (the Arc<Node>); any bit
         // pattern is a valid u8; not written meanwhile by the caller's protocol.
-        unsafe { std::slice::from_raw_parts(self.node.payload(self.index, cell, slot), len) }
+        unsafe { std::slice::from_raw_parts(self.node.payload(self.index, cell, offset), len) }
     }
 }
 

@@ -6,7 +6,7 @@
 //! off_ctl             RingCtl[local_size^2]      (two 128-byte lines per directed pair)
 //! off_data (page al.) data[local_size^2][cap]    (cap bytes per ring, cap a power of two >= 4 KiB)
 //! off_boards          BoardCtl[BOARDS]           (one 128-byte block per board)
-//! off_cells           Cell[BOARDS][local_size]   (a 128-byte block + BOARD_SLOTS x BOARD_PAYLOAD per cell)
+//! off_cells           Cell[BOARDS][local_size]   (a 128-byte block + BOARD_AREA bytes per cell)
 //! ```
 //!
 //! The ring carrying records from local rank `s` to local rank `d` has index `s * local_size + d`
@@ -147,9 +147,8 @@ pub(crate) struct BoardCtl {
     pub users: AtomicU32,
 }
 
-/// The counters of one member's cell; its payload slots follow (`BOARD_SLOTS` of
-/// `BOARD_PAYLOAD` bytes, written by the member only and read by the others as the counters
-/// allow).
+/// The counters of one member's cell; its payload area follows (`BOARD_AREA` bytes, written
+/// by the member only and read by the others as the counters allow).
 #[repr(C)]
 pub(crate) struct CellCounters {
     /// Written by the cell's member only, with Release after the payload it announces; peers
@@ -157,18 +156,16 @@ pub(crate) struct CellCounters {
     pub arrive: AtomicU64,
     /// Written by the cell's member only, with Release once it has finished reading other
     /// cells' payloads for the call it names; a member loads it with Acquire before
-    /// overwriting the payload slot the reader may still read.
+    /// overwriting payload the reader may still read.
     pub leave: AtomicU64,
 }
 
 /// Boards in a segment: communicators that use one at the same time, per host.
 pub(crate) const BOARDS: usize = 16;
-/// Bytes in each payload slot of a cell.
-pub(crate) const BOARD_PAYLOAD: usize = 4096;
-/// Payload slots per cell: how many calls a member may run ahead of the slowest reader.
-pub(crate) const BOARD_SLOTS: usize = 8;
-/// Bytes of one cell: its counters' block, then its payload slots.
-pub(crate) const CELL_BYTES: usize = LINE + BOARD_SLOTS * BOARD_PAYLOAD;
+/// Bytes of payload in a cell.
+pub(crate) const BOARD_AREA: usize = 32 * 1024;
+/// Bytes of one cell: its counters' block, then its payload.
+pub(crate) const CELL_BYTES: usize = LINE + BOARD_AREA;
 
 /// Record encoding inside a ring's data area (positions are multiples of 8):
 ///

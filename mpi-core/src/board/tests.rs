@@ -14,7 +14,7 @@ use crate::op::BuiltinOp;
 /// Cells of one board in process memory.
 struct Memory {
     counters: Vec<[AtomicU64; 2]>,
-    payload: Vec<UnsafeCell<[u8; SLOTS * PAYLOAD]>>,
+    payload: Vec<UnsafeCell<[u8; shm::Board::AREA]>>,
 }
 
 // SAFETY: the payload is written by its cell's thread only, and read by the others as the
@@ -43,22 +43,22 @@ impl Cells for TestCells {
         self.mem.counters[self.me][0].store(arrive, Ordering::Release);
         self.mem.counters[self.me][1].store(leave, Ordering::Release);
     }
-    fn write(&self, slot: usize, data: &[u8]) {
+    fn write(&self, offset: usize, data: &[u8]) {
         // SAFETY: my cell, not read meanwhile (the protocol).
         let cell = unsafe { &mut *self.mem.payload[self.me].get() };
-        cell[slot * PAYLOAD..slot * PAYLOAD + data.len()].copy_from_slice(data);
+        cell[offset..offset + data.len()].copy_from_slice(data);
     }
-    fn read(&self, cell: usize, slot: usize, len: usize) -> &[u8] {
+    fn read(&self, cell: usize, offset: usize, len: usize) -> &[u8] {
         // SAFETY: not written meanwhile (the protocol).
         let cell = unsafe { &*self.mem.payload[cell].get() };
-        &cell[slot * PAYLOAD..slot * PAYLOAD + len]
+        &cell[offset..offset + len]
     }
 }
 
 fn boards(n: usize) -> Vec<BoardColl<TestCells>> {
     let mem = Arc::new(Memory {
         counters: (0..n).map(|_| [AtomicU64::new(0), AtomicU64::new(0)]).collect(),
-        payload: (0..n).map(|_| UnsafeCell::new([0; SLOTS * PAYLOAD])).collect(),
+        payload: (0..n).map(|_| UnsafeCell::new([0; shm::Board::AREA])).collect(),
     });
     (0..n).map(|me| BoardColl::new(TestCells { mem: Arc::clone(&mem), me })).collect()
 }
@@ -203,4 +203,42 @@ fn allreduce_is_bit_identical_on_every_rank_and_in_rank_order() {
     // c0 + (c1 + c2): 1e16 * x + (x - 1e16 * x), rounded as that association rounds it.
     let first = f64::from_ne_bytes(results[0][..8].try_into().unwrap());
     assert_eq!(first, 1e16 + (1.0 + -1e16));
+}
+
+/// Leaves of reduces and the root of bcasts run ahead of a slow reader until the area wraps:
+/// they must wait for it (the first rule) or overwrite what it has yet to read.
+#[test]
+fn runners_ahead_wait_for_a_slow_reader() {
+    let n = 3;
+    let boards = boards(n);
+    std::thread::scope(|s| {
+        for b in &boards {
+            s.spawn(move || {
+                let me = b.cells.me();
+                let len = PAYLOAD / 8;
+                for call in 0..60 {
+                    let mine: Vec<i64> = (0..len).map(|i| value(me, call, i)).collect();
+                    let mut send = bytes_of(&mine);
+                    let mut recv = vec![0u8; len * 8];
+                    let rb: Buf = UserBuf::from_slice(&mut recv).into();
+                    if me == 0 {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                    b.reduce(0, &UserBuf::from_slice(&mut send).into(), (me == 0).then_some(&rb), BuiltinOp::Sum, Kind::I64, &mut spin).unwrap();
+                    if me == 0 {
+                        let total: Vec<i64> = (0..len).map(|i| (0..n).map(|r| value(r, call, i)).sum()).collect();
+                        assert_eq!(recv, bytes_of(&total), "reduce {call}");
+                    }
+                }
+                for call in 0..60 {
+                    let mut buf = if me == 1 { bytes_of(&(0..64).map(|i| value(1, call, i)).collect::<Vec<_>>()) } else { vec![0u8; 512] };
+                    if me == 2 {
+                        std::thread::sleep(Duration::from_micros(100));
+                    }
+                    b.bcast(1, &UserBuf::from_slice(&mut buf).into(), &mut spin).unwrap();
+                    assert_eq!(buf, bytes_of(&(0..64).map(|i| value(1, call, i)).collect::<Vec<_>>()), "bcast {call}");
+                }
+            });
+        }
+    });
 }
