@@ -639,12 +639,26 @@ pub fn bcast(s: &mut Schedule, rank: usize, size: usize, root: usize, buf: Range
 /// Binomial reduction towards `root`; `acc` holds this rank's contribution and is used as
 /// scratch (on the root it ends with the result).
 pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc: Range, red: &Reduction, tag: i32) {
+    reduce_tree_from(s, rank, size, root, acc, acc, red, tag);
+}
+
+/// [`reduce_tree`] of the contribution in `mine` into `acc` (the same range, or one the
+/// contribution is never copied into): the first child's data is received straight into
+/// `acc` and `mine` combined into it, and a leaf sends `mine` itself, so no rank copies its
+/// contribution first.
+#[allow(clippy::too_many_arguments)]
+pub fn reduce_tree_from(s: &mut Schedule, rank: usize, size: usize, root: usize, mine: Range, acc: Range, red: &Reduction, tag: i32) {
     if size == 1 || acc.is_empty() {
+        if mine != acc {
+            s.copy(mine, acc);
+        }
         return;
     }
     let vrank = (rank + size - root) % size;
     let real = |v: usize| Peer::Local((v + root) % size);
-    let tmp = s.scratch(acc.len());
+    // Whether `acc` holds what this rank has combined so far (else it is still in `mine`).
+    let mut filled = mine == acc;
+    let mut tmp = None;
     let mut mask = 1;
     while mask < size {
         if vrank & mask == 0 {
@@ -652,15 +666,26 @@ pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc:
             if child < size {
                 // `acc` covers vranks [vrank, child), the child's data [child, child + mask):
                 // ours is the earlier operand.
-                s.recv(real(child), tag, tmp);
-                combine(s, red, acc, tmp, false);
+                if filled {
+                    let t = *tmp.get_or_insert_with(|| s.scratch(acc.len()));
+                    s.recv(real(child), tag, t);
+                    combine(s, red, acc, t, false);
+                } else {
+                    s.recv(real(child), tag, acc);
+                    s.reduce(red, mine, acc);
+                    filled = true;
+                }
             }
         } else {
-            s.send(real(vrank & !mask), tag, acc);
+            s.send(real(vrank & !mask), tag, if filled { acc } else { mine });
             s.end_round();
             break;
         }
         mask <<= 1;
+    }
+    if !filled {
+        // The root of a tree of one: its contribution is the result.
+        s.copy(mine, acc);
     }
 }
 
@@ -686,14 +711,13 @@ pub fn reduce(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Opt
         }
         s.end_round();
     } else if rank == root {
-        if let Some(send) = send {
-            s.copy(send, recv);
-        }
-        reduce_tree(s, rank, size, root, recv, red, tag);
+        reduce_tree_from(s, rank, size, root, send.unwrap_or(recv), recv, red, tag);
     } else if let Some(send) = send {
-        let acc = s.scratch(send.len());
-        s.copy(send, acc);
-        reduce_tree(s, rank, size, root, acc, red, tag);
+        // Scratch only where the rank has children to combine (a leaf sends `send` itself).
+        let vrank = (rank + size - root) % size;
+        let leaf = vrank % 2 == 1 || vrank + 1 >= size;
+        let acc = if leaf { send } else { s.scratch(send.len()) };
+        reduce_tree_from(s, rank, size, root, send, acc, red, tag);
     }
 }
 

@@ -284,7 +284,9 @@ mod tests {
         assert_eq!(t.choose(Collective::Allreduce, call(2, 1 << 20)), Algorithm::Ring);
         // A user op's operand is not cut into pieces.
         assert_eq!(t.choose(Collective::Allreduce, Call { splittable: false, ..call(4, 1 << 20) }), Algorithm::RecursiveDoubling);
-        assert_eq!(t.choose(Collective::Reduce, Call { splittable: false, ..call(4, 1 << 20) }), Algorithm::Binomial);
+        assert_eq!(t.choose(Collective::Reduce, call(8, 1 << 20)), Algorithm::ReduceScatterGather);
+        assert_eq!(t.choose(Collective::Reduce, Call { splittable: false, ..call(8, 1 << 20) }), Algorithm::Binomial);
+        assert_eq!(t.choose(Collective::Reduce, call(4, 1 << 20)), Algorithm::Binomial);
         assert_eq!(t.choose(Collective::Bcast, call(4, 1024)), Algorithm::Binomial);
         assert_eq!(t.choose(Collective::Bcast, call(4, 1 << 20)), Algorithm::Binomial);
         assert_eq!(t.choose(Collective::Bcast, call(8, 1 << 20)), Algorithm::ScatterAllgather);
