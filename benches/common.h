@@ -25,6 +25,7 @@
 #include <string.h>
 
 #define BENCH_LARGE_MESSAGE 8192
+#define BENCH_WINDOW 64 /* messages in flight per window of the bandwidth tests, as OSU's */
 #define BENCH_MAX_SIZES 64
 
 struct bench_opts {
@@ -210,6 +211,70 @@ static inline int bench_checked_exchange(char *sbuf, char *rbuf, long n, int k, 
     int lo = rank < peer ? rank : peer, hi = rank < peer ? peer : rank;
     int failed = bench_checked_send(sbuf, rbuf, n, k, rank, lo, hi);
     return bench_checked_send(sbuf, rbuf, n, k, rank, hi, lo) | failed;
+}
+
+/* Runs `round(ctx)` for messages of n bytes, OSU's way: a barrier, the warm-up rounds, then
+ * the timed ones (their count cut to -t's budget, bench_timed_iters). Returns the seconds the
+ * timed rounds took on this rank; *timed gets their count. */
+static inline double bench_rounds(const struct bench_opts *o, long n, int *timed, void (*round)(void *), void *ctx)
+{
+    int iters = n > BENCH_LARGE_MESSAGE ? o->iters_large : o->iters_small;
+    int skip = n > BENCH_LARGE_MESSAGE ? o->skip_large : o->skip_small;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = 0.0, warm = MPI_Wtime();
+    for (int i = 0; i < skip + iters; i++) {
+        if (i == skip) {
+            iters = bench_timed_iters(o, iters, skip, MPI_Wtime() - warm);
+            t0 = MPI_Wtime();
+        }
+        round(ctx);
+    }
+    *timed = iters;
+    return MPI_Wtime() - t0;
+}
+
+/* One rank's side of a pair in the latency and bandwidth tests: `leads` sends first (ping-pong)
+ * or is the sender (bandwidth). */
+struct bench_pair {
+    char *sbuf, *rbuf;
+    long n;
+    int peer, leads;
+};
+
+/* One round trip of n bytes (tag 1): the leader sends then receives, the other the reverse. */
+static inline void bench_pingpong(void *ctx)
+{
+    struct bench_pair *p = (struct bench_pair *)ctx;
+    MPI_Status st;
+    if (p->leads) {
+        MPI_Send(p->sbuf, (int)p->n, MPI_CHAR, p->peer, 1, MPI_COMM_WORLD);
+        MPI_Recv(p->rbuf, (int)p->n, MPI_CHAR, p->peer, 1, MPI_COMM_WORLD, &st);
+    } else {
+        MPI_Recv(p->rbuf, (int)p->n, MPI_CHAR, p->peer, 1, MPI_COMM_WORLD, &st);
+        MPI_Send(p->sbuf, (int)p->n, MPI_CHAR, p->peer, 1, MPI_COMM_WORLD);
+    }
+}
+
+/* One window of the bandwidth test: the leader posts BENCH_WINDOW sends of n bytes (tag 100),
+ * the other as many receives; once they are done the receiver acknowledges (tag 101). As in
+ * OSU, all messages of a window use one send and one receive buffer. */
+static inline void bench_window(void *ctx)
+{
+    struct bench_pair *p = (struct bench_pair *)ctx;
+    MPI_Request req[BENCH_WINDOW];
+    MPI_Status sts[BENCH_WINDOW], st;
+    char ack[4] = {0, 0, 0, 0};
+    for (int w = 0; w < BENCH_WINDOW; w++) {
+        if (p->leads)
+            MPI_Isend(p->sbuf, (int)p->n, MPI_CHAR, p->peer, 100, MPI_COMM_WORLD, &req[w]);
+        else
+            MPI_Irecv(p->rbuf, (int)p->n, MPI_CHAR, p->peer, 100, MPI_COMM_WORLD, &req[w]);
+    }
+    MPI_Waitall(BENCH_WINDOW, req, sts);
+    if (p->leads)
+        MPI_Recv(ack, 4, MPI_CHAR, p->peer, 101, MPI_COMM_WORLD, &st);
+    else
+        MPI_Send(ack, 4, MPI_CHAR, p->peer, 101, MPI_COMM_WORLD);
 }
 
 #endif

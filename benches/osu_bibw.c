@@ -11,7 +11,19 @@
 #include <mpi.h>
 #include "common.h"
 
-#define WINDOW 64
+/* One window each way: both ranks post BENCH_WINDOW receives, then as many sends, and wait
+ * for all of them. */
+static void both_ways(void *ctx)
+{
+    struct bench_pair *p = (struct bench_pair *)ctx;
+    MPI_Request req[2 * BENCH_WINDOW];
+    MPI_Status sts[2 * BENCH_WINDOW];
+    for (int w = 0; w < BENCH_WINDOW; w++)
+        MPI_Irecv(p->rbuf, (int)p->n, MPI_CHAR, p->peer, 100, MPI_COMM_WORLD, &req[w]);
+    for (int w = 0; w < BENCH_WINDOW; w++)
+        MPI_Isend(p->sbuf, (int)p->n, MPI_CHAR, p->peer, 100, MPI_COMM_WORLD, &req[BENCH_WINDOW + w]);
+    MPI_Waitall(2 * BENCH_WINDOW, req, sts);
+}
 
 int main(int argc, char **argv)
 {
@@ -23,38 +35,20 @@ int main(int argc, char **argv)
         MPI_Finalize();
         return rc;
     }
-    int peer = 1 - rank;
-    MPI_Request req[2 * WINDOW];
-    MPI_Status sts[2 * WINDOW];
+    struct bench_pair pair = {sbuf, rbuf, 0, 1 - rank, rank == 0};
     if (rank == 0) {
-        printf("# ferrompi osu_bibw (OSU method, window %d each way, MB = 1e6 bytes, both directions)\n", WINDOW);
+        printf("# ferrompi osu_bibw (OSU method, window %d each way, MB = 1e6 bytes, both directions)\n", BENCH_WINDOW);
         printf("# size MB/s\n");
         fflush(stdout);
     }
     int failed = 0;
     for (int k = 0; k < o.nsizes; k++) {
-        long n = o.sizes[k];
-        int iters = n > BENCH_LARGE_MESSAGE ? o.iters_large : o.iters_small;
-        int skip = n > BENCH_LARGE_MESSAGE ? o.skip_large : o.skip_small;
-
-        failed |= bench_checked_exchange(sbuf, rbuf, n, k, rank, peer);
-
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0, warm = MPI_Wtime();
-        for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) {
-                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
-                t0 = MPI_Wtime();
-            }
-            for (int w = 0; w < WINDOW; w++)
-                MPI_Irecv(rbuf, (int)n, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &req[w]);
-            for (int w = 0; w < WINDOW; w++)
-                MPI_Isend(sbuf, (int)n, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &req[WINDOW + w]);
-            MPI_Waitall(2 * WINDOW, req, sts);
-        }
-        double t1 = MPI_Wtime();
+        long n = pair.n = o.sizes[k];
+        failed |= bench_checked_exchange(sbuf, rbuf, n, k, rank, pair.peer);
+        int iters;
+        double elapsed = bench_rounds(&o, n, &iters, both_ways, &pair);
         if (rank == 0) {
-            printf("%ld %.2f\n", n, 2.0 * (double)n * WINDOW * iters / (t1 - t0) / 1e6);
+            printf("%ld %.2f\n", n, 2.0 * (double)n * BENCH_WINDOW * iters / elapsed / 1e6);
             fflush(stdout);
         }
     }

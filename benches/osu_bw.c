@@ -13,8 +13,6 @@
 #include <mpi.h>
 #include "common.h"
 
-#define WINDOW 64
-
 int main(int argc, char **argv)
 {
     struct bench_opts o;
@@ -25,46 +23,20 @@ int main(int argc, char **argv)
         MPI_Finalize();
         return rc;
     }
-    int peer = 1 - rank;
-    MPI_Request req[WINDOW];
-    MPI_Status sts[WINDOW];
-    MPI_Status st;
-    char ack[4] = {0, 0, 0, 0};
+    struct bench_pair pair = {sbuf, rbuf, 0, 1 - rank, rank == 0};
     if (rank == 0) {
-        printf("# ferrompi osu_bw (OSU method, window %d, MB = 1e6 bytes)\n", WINDOW);
+        printf("# ferrompi osu_bw (OSU method, window %d, MB = 1e6 bytes)\n", BENCH_WINDOW);
         printf("# size MB/s\n");
         fflush(stdout);
     }
     int failed = 0;
     for (int k = 0; k < o.nsizes; k++) {
-        long n = o.sizes[k];
-        int iters = n > BENCH_LARGE_MESSAGE ? o.iters_large : o.iters_small;
-        int skip = n > BENCH_LARGE_MESSAGE ? o.skip_large : o.skip_small;
-
+        long n = pair.n = o.sizes[k];
         failed |= bench_checked_send(sbuf, rbuf, n, k, rank, 0, 1);
-
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0, warm = MPI_Wtime();
-        for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) {
-                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
-                t0 = MPI_Wtime();
-            }
-            if (rank == 0) {
-                for (int w = 0; w < WINDOW; w++)
-                    MPI_Isend(sbuf, (int)n, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &req[w]);
-                MPI_Waitall(WINDOW, req, sts);
-                MPI_Recv(ack, 4, MPI_CHAR, peer, 101, MPI_COMM_WORLD, &st);
-            } else {
-                for (int w = 0; w < WINDOW; w++)
-                    MPI_Irecv(rbuf, (int)n, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &req[w]);
-                MPI_Waitall(WINDOW, req, sts);
-                MPI_Send(ack, 4, MPI_CHAR, peer, 101, MPI_COMM_WORLD);
-            }
-        }
-        double t1 = MPI_Wtime();
+        int iters;
+        double elapsed = bench_rounds(&o, n, &iters, bench_window, &pair);
         if (rank == 0) {
-            printf("%ld %.2f\n", n, (double)n * WINDOW * iters / (t1 - t0) / 1e6);
+            printf("%ld %.2f\n", n, (double)n * BENCH_WINDOW * iters / elapsed / 1e6);
             fflush(stdout);
         }
     }

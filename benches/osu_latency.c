@@ -21,8 +21,7 @@ int main(int argc, char **argv)
         MPI_Finalize();
         return rc;
     }
-    int peer = 1 - rank;
-    MPI_Status st;
+    struct bench_pair pair = {sbuf, rbuf, 0, 1 - rank, rank == 0};
     if (rank == 0) {
         printf("# ferrompi osu_latency (OSU method, one-way = round trip / 2)\n");
         printf("# size latency_us\n");
@@ -30,30 +29,12 @@ int main(int argc, char **argv)
     }
     int failed = 0;
     for (int k = 0; k < o.nsizes; k++) {
-        long n = o.sizes[k];
-        int iters = n > BENCH_LARGE_MESSAGE ? o.iters_large : o.iters_small;
-        int skip = n > BENCH_LARGE_MESSAGE ? o.skip_large : o.skip_small;
-
-        failed |= bench_checked_exchange(sbuf, rbuf, n, k, rank, peer);
-
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0, warm = MPI_Wtime();
-        for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) {
-                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
-                t0 = MPI_Wtime();
-            }
-            if (rank == 0) {
-                MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD);
-                MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD, &st);
-            } else {
-                MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD, &st);
-                MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD);
-            }
-        }
-        double t1 = MPI_Wtime();
+        long n = pair.n = o.sizes[k];
+        failed |= bench_checked_exchange(sbuf, rbuf, n, k, rank, pair.peer);
+        int iters;
+        double elapsed = bench_rounds(&o, n, &iters, bench_pingpong, &pair);
         if (rank == 0) {
-            printf("%ld %.3f\n", n, (t1 - t0) * 1e6 / (2.0 * iters));
+            printf("%ld %.3f\n", n, elapsed * 1e6 / (2.0 * iters));
             fflush(stdout);
         }
     }

@@ -15,8 +15,6 @@
 #include <mpi.h>
 #include "common.h"
 
-#define WINDOW 64
-
 int main(int argc, char **argv)
 {
     struct bench_opts o;
@@ -30,48 +28,23 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     int pairs = nranks / 2;
     int sender = rank < pairs;
-    int peer = sender ? rank + pairs : rank - pairs;
-    MPI_Request req[WINDOW];
-    MPI_Status sts[WINDOW];
-    MPI_Status st;
-    char ack[4] = {0, 0, 0, 0};
+    struct bench_pair pair = {sbuf, rbuf, 0, sender ? rank + pairs : rank - pairs, sender};
     if (rank == 0) {
         printf("# ferrompi osu_mbw_mr (OSU method, %d pairs, window %d, MB = 1e6 bytes; messages/s = MB/s * 1e6 / size)\n",
-               pairs, WINDOW);
+               pairs, BENCH_WINDOW);
         printf("# size MB/s\n");
         fflush(stdout);
     }
     int failed = 0;
     for (int k = 0; k < o.nsizes; k++) {
-        long n = o.sizes[k];
-        int iters = n > BENCH_LARGE_MESSAGE ? o.iters_large : o.iters_small;
-        int skip = n > BENCH_LARGE_MESSAGE ? o.skip_large : o.skip_small;
-
-        failed |= bench_checked_send(sbuf, rbuf, n, k, rank, sender ? rank : peer, sender ? peer : rank);
-
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0, warm = MPI_Wtime();
-        for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) {
-                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
-                t0 = MPI_Wtime();
-            }
-            if (sender) {
-                for (int w = 0; w < WINDOW; w++)
-                    MPI_Isend(sbuf, (int)n, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &req[w]);
-                MPI_Waitall(WINDOW, req, sts);
-                MPI_Recv(ack, 4, MPI_CHAR, peer, 101, MPI_COMM_WORLD, &st);
-            } else {
-                for (int w = 0; w < WINDOW; w++)
-                    MPI_Irecv(rbuf, (int)n, MPI_CHAR, peer, 100, MPI_COMM_WORLD, &req[w]);
-                MPI_Waitall(WINDOW, req, sts);
-                MPI_Send(ack, 4, MPI_CHAR, peer, 101, MPI_COMM_WORLD);
-            }
-        }
-        double elapsed = sender ? MPI_Wtime() - t0 : 0.0, sum = 0.0;
-        MPI_Reduce(&elapsed, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+        long n = pair.n = o.sizes[k];
+        failed |= bench_checked_send(sbuf, rbuf, n, k, rank, sender ? rank : pair.peer, sender ? pair.peer : rank);
+        int iters;
+        double elapsed = bench_rounds(&o, n, &iters, bench_window, &pair);
+        double mine = sender ? elapsed : 0.0, sum = 0.0;
+        MPI_Reduce(&mine, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
         if (rank == 0) {
-            printf("%ld %.2f\n", n, pairs * (double)n * WINDOW * iters / (sum / pairs) / 1e6);
+            printf("%ld %.2f\n", n, pairs * (double)n * BENCH_WINDOW * iters / (sum / pairs) / 1e6);
             fflush(stdout);
         }
     }

@@ -26,8 +26,7 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     int pairs = nranks / 2;
     int first = rank < pairs;
-    int peer = first ? rank + pairs : rank - pairs;
-    MPI_Status st;
+    struct bench_pair pair = {sbuf, rbuf, 0, first ? rank + pairs : rank - pairs, first};
     if (rank == 0) {
         printf("# ferrompi osu_multi_lat (OSU method, %d pairs at once, one-way = round trip / 2, mean over pairs)\n", pairs);
         printf("# size latency_us\n");
@@ -35,28 +34,11 @@ int main(int argc, char **argv)
     }
     int failed = 0;
     for (int k = 0; k < o.nsizes; k++) {
-        long n = o.sizes[k];
-        int iters = n > BENCH_LARGE_MESSAGE ? o.iters_large : o.iters_small;
-        int skip = n > BENCH_LARGE_MESSAGE ? o.skip_large : o.skip_small;
-
-        failed |= bench_checked_exchange(sbuf, rbuf, n, k, rank, peer);
-
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = 0.0, warm = MPI_Wtime();
-        for (int i = 0; i < skip + iters; i++) {
-            if (i == skip) {
-                iters = bench_timed_iters(&o, iters, skip, MPI_Wtime() - warm);
-                t0 = MPI_Wtime();
-            }
-            if (first) {
-                MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD);
-                MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD, &st);
-            } else {
-                MPI_Recv(rbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD, &st);
-                MPI_Send(sbuf, (int)n, MPI_CHAR, peer, 1, MPI_COMM_WORLD);
-            }
-        }
-        double mine = first ? (MPI_Wtime() - t0) * 1e6 / (2.0 * iters) : 0.0, sum = 0.0;
+        long n = pair.n = o.sizes[k];
+        failed |= bench_checked_exchange(sbuf, rbuf, n, k, rank, pair.peer);
+        int iters;
+        double elapsed = bench_rounds(&o, n, &iters, bench_pingpong, &pair);
+        double mine = first ? elapsed * 1e6 / (2.0 * iters) : 0.0, sum = 0.0;
         MPI_Reduce(&mine, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
         if (rank == 0) {
             printf("%ld %.3f\n", n, sum / pairs);
