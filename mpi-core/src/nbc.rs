@@ -416,6 +416,25 @@ impl Engine {
         }
     }
 
+    /// Checks an intracommunicator reduce's operands: `contribution` (`send`, or `recv` for
+    /// `MPI_IN_PLACE`), and at the root the result's length.
+    fn check_reduce(red: &Reduction, contribution: &Buf, recv: &Buf, at_root: bool) -> Result<()> {
+        Self::check_operand(red, contribution.len())?;
+        if at_root {
+            check_result_len("reduce", contribution.len(), recv.len())?;
+        }
+        Ok(())
+    }
+
+    /// Checks an allreduce's operands (`send == None`: `MPI_IN_PLACE`).
+    fn check_allreduce(red: &Reduction, send: Option<&Buf>, recv: &Buf) -> Result<()> {
+        Self::check_operand(red, recv.len())?;
+        if let Some(b) = send {
+            check_result_len("allreduce", b.len(), recv.len())?;
+        }
+        Ok(())
+    }
+
     fn reduce_sched(st: &mut State, comm: CommId, send: Option<&Buf>, recv: &Buf, red: &Reduction, root: i32) -> Result<(Box<Schedule>, Frame)> {
         if let Op::Builtin { op, kind } = red.op {
             op::check(op, kind)?;
@@ -454,10 +473,7 @@ impl Engine {
                 let rank = st.comm(comm)?.rank as usize;
                 // Without a send buffer the contribution is in `recv` (MPI_IN_PLACE at the root).
                 let contribution = send.unwrap_or(recv);
-                Self::check_operand(red, contribution.len())?;
-                if rank == root {
-                    check_result_len("reduce", contribution.len(), recv.len())?;
-                }
+                Self::check_reduce(red, contribution, recv, rank == root)?;
                 let (frame, rank, size, _) = st.coll_frame(comm)?;
                 let site = Site::new(st, comm, rank, size)?;
                 let bytes = contribution.len();
@@ -487,10 +503,7 @@ impl Engine {
         if inter && send.is_none() {
             return fail(ErrorClass::Buffer, "MPI_IN_PLACE is not valid on an intercommunicator");
         }
-        Self::check_operand(red, recv.len())?;
-        if let Some(b) = send {
-            check_result_len("allreduce", b.len(), recv.len())?;
-        }
+        Self::check_allreduce(red, send, recv)?;
         let (frame, rank, size, _) = st.coll_frame(comm)?;
         let mut s = st.new_sched();
         let r = Self::stage_operand(&mut s, recv, send.is_none(), red)?;
@@ -522,6 +535,25 @@ impl Engine {
                 "{what}: a buffer of {} bytes does not hold {size} blocks of {blk} bytes (the counts and datatypes of the two sides do not match)", b.len()));
         }
         Ok(())
+    }
+
+    /// The block size of an intracommunicator allgather over `size` ranks, checked against
+    /// `recv` (`send == None`: `MPI_IN_PLACE`).
+    fn allgather_block(send: Option<&Buf>, recv: &Buf, size: usize) -> Result<usize> {
+        let blk = send.map_or(recv.len() / size, Buf::len);
+        Self::check_blocks("MPI_Allgather", recv, size, blk)?;
+        Ok(blk)
+    }
+
+    /// The block size of an intracommunicator alltoall over `size` ranks, checked against
+    /// both buffers (`send == None`: `MPI_IN_PLACE`).
+    fn alltoall_block(send: Option<&Buf>, recv: &Buf, size: usize) -> Result<usize> {
+        let blk = send.map_or(recv.len() / size, |b| b.len() / size);
+        if let Some(b) = send {
+            Self::check_blocks("MPI_Alltoall", b, size, blk)?;
+        }
+        Self::check_blocks("MPI_Alltoall", recv, size, blk)?;
+        Ok(blk)
     }
 
     /// Gather (`send == None`: `MPI_IN_PLACE` at the root; `recv` is the root's only).
@@ -581,10 +613,7 @@ impl Engine {
         if st.comm(comm)?.remote.is_some() {
             return Self::inter_allgather_sched(st, comm, send, Blocks::Whole(recv), "MPI_Allgather");
         }
-        let c = st.comm(comm)?;
-        let size = c.members.len();
-        let blk = send.map_or(recv.len() / size, Buf::len);
-        Self::check_blocks("MPI_Allgather", recv, size, blk)?;
+        let blk = Self::allgather_block(send, recv, st.comm(comm)?.members.len())?;
         let (frame, rank, size) = Self::intra_frame(st, comm, "MPI_Allgather")?;
         let mut s = st.new_sched();
         let r = s.stage(recv, send.is_none());
@@ -602,13 +631,7 @@ impl Engine {
         if st.comm(comm)?.remote.is_some() {
             return Self::inter_alltoall_sched(st, comm, send.map(Blocks::Whole), Blocks::Whole(recv), "MPI_Alltoall");
         }
-        let c = st.comm(comm)?;
-        let size = c.members.len();
-        let blk = send.map_or(recv.len() / size, |b| b.len() / size);
-        if let Some(b) = send {
-            Self::check_blocks("MPI_Alltoall", b, size, blk)?;
-        }
-        Self::check_blocks("MPI_Alltoall", recv, size, blk)?;
+        Self::alltoall_block(send, recv, st.comm(comm)?.members.len())?;
         let (frame, rank, size) = Self::intra_frame(st, comm, "MPI_Alltoall")?;
         let mut s = st.new_sched();
         let r = s.stage(recv, send.is_none());
@@ -681,11 +704,8 @@ impl Engine {
         if let (None, &Op::Builtin { op, kind }) = (mode, &red.op) {
             if let Some(b) = self.board(comm, Collective::Reduce, contribution.len(), Some(&red.op))? {
                 let root = check_root(root, b.size())?;
-                Self::check_operand(&red, contribution.len())?;
+                Self::check_reduce(&red, contribution, &recv, b.rank() == root)?;
                 let result = (b.rank() == root).then_some(&recv);
-                if let Some(r) = result {
-                    check_result_len("reduce", contribution.len(), r.len())?;
-                }
                 return b.reduce(root, contribution, result, op, kind, &mut |ready| self.board_wait(ready)).map(|()| None);
             }
         }
@@ -699,10 +719,8 @@ impl Engine {
     pub fn allreduce(&self, comm: CommId, send: Option<Buf>, recv: Buf, red: Reduction, mode: Option<CollMode>) -> Result<Option<Request>> {
         if let (None, &Op::Builtin { op, kind }) = (mode, &red.op) {
             if let Some(b) = self.board(comm, Collective::Allreduce, recv.len(), Some(&red.op))? {
-                Self::check_operand(&red, recv.len())?;
-                let contribution = send.as_ref().unwrap_or(&recv);
-                check_result_len("allreduce", contribution.len(), recv.len())?;
-                return b.allreduce(contribution, &recv, op, kind, &mut |ready| self.board_wait(ready)).map(|()| None);
+                Self::check_allreduce(&red, send.as_ref(), &recv)?;
+                return b.allreduce(send.as_ref().unwrap_or(&recv), &recv, op, kind, &mut |ready| self.board_wait(ready)).map(|()| None);
             }
         }
         let shape = || Shape::of(TAG_ALLREDUCE, 0, send.as_ref(), Some(&recv), Some(&red));
@@ -780,8 +798,7 @@ impl Engine {
     pub fn allgather(&self, comm: CommId, send: Option<Buf>, recv: Buf, mode: Option<CollMode>) -> Result<Option<Request>> {
         if mode.is_none() {
             if let Some(b) = self.board(comm, Collective::Allgather, recv.len(), None)? {
-                let blk = send.as_ref().map_or(recv.len() / b.size(), Buf::len);
-                Self::check_blocks("MPI_Allgather", &recv, b.size(), blk)?;
+                let blk = Self::allgather_block(send.as_ref(), &recv, b.size())?;
                 return b.allgather(send.as_ref(), &recv, blk, &mut |ready| self.board_wait(ready)).map(|()| None);
             }
         }
@@ -795,11 +812,7 @@ impl Engine {
         if mode.is_none() {
             let size = self.comm_size(comm)?;
             if let Some(b) = self.board(comm, Collective::Alltoall, recv.len() / size.max(1), None)? {
-                let blk = recv.len() / b.size();
-                if let Some(s) = &send {
-                    Self::check_blocks("MPI_Alltoall", s, b.size(), blk)?;
-                }
-                Self::check_blocks("MPI_Alltoall", &recv, b.size(), blk)?;
+                let blk = Self::alltoall_block(send.as_ref(), &recv, b.size())?;
                 return b.alltoall(send.as_ref(), &recv, blk, &mut |ready| self.board_wait(ready)).map(|()| None);
             }
         }
