@@ -639,53 +639,55 @@ pub fn bcast(s: &mut Schedule, rank: usize, size: usize, root: usize, buf: Range
 /// Binomial reduction towards `root`; `acc` holds this rank's contribution and is used as
 /// scratch (on the root it ends with the result).
 pub fn reduce_tree(s: &mut Schedule, rank: usize, size: usize, root: usize, acc: Range, red: &Reduction, tag: i32) {
-    reduce_tree_from(s, rank, size, root, acc, acc, red, tag);
+    reduce_tree_from(s, rank, size, root, acc, Some(acc), red, tag);
 }
 
-/// [`reduce_tree`] of the contribution in `mine` into `acc` (the same range, or one the
-/// contribution is never copied into): the first child's data is received straight into
-/// `acc` and `mine` combined into it, and a leaf sends `mine` itself, so no rank copies its
-/// contribution first.
+/// [`reduce_tree`] of the contribution in `mine`, never copied first: the first child's data
+/// is received straight into the accumulator and `mine` combined into it, and a leaf sends
+/// `mine` itself. The accumulator is `acc` (on the root it ends with the result), or with
+/// `None` scratch made only if the rank has children. Returns where this rank's combination
+/// lies (on a leaf, `mine`).
 #[allow(clippy::too_many_arguments)]
-pub fn reduce_tree_from(s: &mut Schedule, rank: usize, size: usize, root: usize, mine: Range, acc: Range, red: &Reduction, tag: i32) {
-    if size == 1 || acc.is_empty() {
-        if mine != acc {
-            s.copy(mine, acc);
-        }
-        return;
-    }
-    let vrank = (rank + size - root) % size;
-    let real = |v: usize| Peer::Local((v + root) % size);
-    // Whether `acc` holds what this rank has combined so far (else it is still in `mine`).
-    let mut filled = mine == acc;
-    let mut tmp = None;
-    let mut mask = 1;
-    while mask < size {
-        if vrank & mask == 0 {
-            let child = vrank | mask;
-            if child < size {
-                // `acc` covers vranks [vrank, child), the child's data [child, child + mask):
-                // ours is the earlier operand.
-                if filled {
-                    let t = *tmp.get_or_insert_with(|| s.scratch(acc.len()));
-                    s.recv(real(child), tag, t);
-                    combine(s, red, acc, t, false);
-                } else {
-                    s.recv(real(child), tag, acc);
-                    s.reduce(red, mine, acc);
-                    filled = true;
+pub fn reduce_tree_from(s: &mut Schedule, rank: usize, size: usize, root: usize, mine: Range, acc: Option<Range>, red: &Reduction, tag: i32) -> Range {
+    // Where what this rank has combined so far lies: `mine` until a child's data comes in.
+    let mut held = mine;
+    if size > 1 && !mine.is_empty() {
+        let vrank = (rank + size - root) % size;
+        let real = |v: usize| Peer::Local((v + root) % size);
+        let mut tmp = None;
+        let mut mask = 1;
+        while mask < size {
+            if vrank & mask == 0 {
+                let child = vrank | mask;
+                if child < size {
+                    // `held` covers vranks [vrank, child), the child's data [child, child + mask):
+                    // ours is the earlier operand.
+                    if held == mine && acc != Some(mine) {
+                        let into = acc.unwrap_or_else(|| s.scratch(mine.len()));
+                        s.recv(real(child), tag, into);
+                        s.reduce(red, mine, into);
+                        held = into;
+                    } else {
+                        let t = *tmp.get_or_insert_with(|| s.scratch(held.len()));
+                        s.recv(real(child), tag, t);
+                        combine(s, red, held, t, false);
+                    }
                 }
+            } else {
+                s.send(real(vrank & !mask), tag, held);
+                s.end_round();
+                return held;
             }
-        } else {
-            s.send(real(vrank & !mask), tag, if filled { acc } else { mine });
-            s.end_round();
-            break;
+            mask <<= 1;
         }
-        mask <<= 1;
     }
-    if !filled {
-        // The root of a tree of one: its contribution is the result.
-        s.copy(mine, acc);
+    // The root: its result belongs in `acc` (a tree of one has combined nothing).
+    match acc {
+        Some(acc) if acc != held => {
+            s.copy(held, acc);
+            acc
+        }
+        _ => held,
     }
 }
 
@@ -698,26 +700,19 @@ pub fn reduce_tree_from(s: &mut Schedule, rank: usize, size: usize, root: usize,
 #[allow(clippy::too_many_arguments)]
 pub fn reduce(s: &mut Schedule, rank: usize, size: usize, root: usize, send: Option<Range>, recv: Range, red: &Reduction, tag: i32) {
     if root != 0 && size > 1 && !red.op.commutative() {
-        let contribution = send.unwrap_or(recv);
-        let acc = s.scratch(contribution.len());
-        s.copy(contribution, acc);
-        reduce_tree(s, rank, size, 0, acc, red, tag);
+        let result = reduce_tree_from(s, rank, size, 0, send.unwrap_or(recv), None, red, tag);
         s.end_round();
         // Rank 0 sends nothing else to the root: in the tree it only receives.
         if rank == 0 {
-            s.send(Peer::Local(root), tag, acc);
+            s.send(Peer::Local(root), tag, result);
         } else if rank == root {
             s.recv(Peer::Local(0), tag, recv);
         }
         s.end_round();
     } else if rank == root {
-        reduce_tree_from(s, rank, size, root, send.unwrap_or(recv), recv, red, tag);
+        reduce_tree_from(s, rank, size, root, send.unwrap_or(recv), Some(recv), red, tag);
     } else if let Some(send) = send {
-        // Scratch only where the rank has children to combine (a leaf sends `send` itself).
-        let vrank = (rank + size - root) % size;
-        let leaf = vrank % 2 == 1 || vrank + 1 >= size;
-        let acc = if leaf { send } else { s.scratch(send.len()) };
-        reduce_tree_from(s, rank, size, root, send, acc, red, tag);
+        reduce_tree_from(s, rank, size, root, send, None, red, tag);
     }
 }
 

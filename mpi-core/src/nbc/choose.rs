@@ -99,7 +99,7 @@ fn flat_allreduce(alg: Algorithm) -> fn(&mut Schedule, usize, usize, Range, &Red
 #[allow(clippy::too_many_arguments)]
 pub(super) fn allreduce(st: &State, site: &Site, s: &mut Schedule, send: Option<Range>, buf: Range, red: &Reduction, tag: i32) {
     let alg = st.tuning.choose(Collective::Allreduce, site.call(buf.len(), Some(red)));
-    if alg == Algorithm::Ring && site.node_aware(alg).is_none() {
+    if alg == Algorithm::Ring {
         return large::allreduce_ring_from(s, site.rank, site.size, send, buf, red, tag);
     }
     if let Some(send) = send {
