@@ -108,7 +108,7 @@ struct Place {
 /// Returns once `ready()` holds, or fails (the engine's wait fails when progress does).
 pub type Wait<'a> = &'a mut dyn FnMut(&dyn Fn() -> bool) -> Result<()>;
 
-/// A communicator's board and the number of its last call.
+/// A communicator's board and the plan of its calls.
 pub struct BoardColl<C: Cells> {
     cells: C,
     /// The layout of the calls so far. Only the thread making a blocking collective call on
@@ -187,11 +187,7 @@ impl<C: Cells> BoardColl<C> {
     /// Waits until every other member's `counter` has reached `v`.
     fn all_reached(&self, counter: Counter, v: u64, wait: Wait) -> Result<()> {
         let me = self.cells.me();
-        let ok = || (0..self.cells.size()).all(|j| j == me || self.reached(j, counter, v));
-        if ok() {
-            return Ok(());
-        }
-        wait(&ok)
+        until(&|| (0..self.cells.size()).all(|j| j == me || self.reached(j, counter, v)), wait)
     }
 
     /// Waits until nobody reads the units call `p` writes (the first rule).
@@ -226,10 +222,7 @@ impl<C: Cells> BoardColl<C> {
             self.may_write(p, wait)?;
             self.put(p, buf);
         } else {
-            let ok = || self.reached(root, Counter::Arrive, p.k);
-            if !ok() {
-                wait(&ok)?;
-            }
+            until(&|| self.reached(root, Counter::Arrive, p.k), wait)?;
             buf.write_at(0, c.read(root, p.offset, buf.len()));
         }
         c.publish(p.k, p.k);
@@ -345,6 +338,14 @@ impl<C: Cells> BoardColl<C> {
         }
         Ok(())
     }
+}
+
+/// Returns at once when `ok()` holds (no call into the engine), else waits for it.
+fn until(ok: &dyn Fn() -> bool, wait: Wait) -> Result<()> {
+    if ok() {
+        return Ok(());
+    }
+    wait(ok)
 }
 
 #[cfg(test)]
