@@ -204,8 +204,6 @@ pub struct Engine {
     /// The host's shared-memory segment (also `transports[0]`), where communicators on this
     /// host claim their boards (`nbc/board.rs`); `None` alone on the host or network-only.
     node: Option<Arc<shm::Node>>,
-    /// World rank of each local rank of this host.
-    local_ranks: Vec<usize>,
     /// How long a waiting thread may block in the first transport's `wait`: a transport
     /// cannot wake a waiter blocked in another one, so with several the block is short.
     block_for: Duration,
@@ -353,7 +351,6 @@ impl Engine {
             rank,
             size,
             appnum: world.appnum,
-            local_ranks: world.local_ranks.clone(),
             world: Mutex::new(world),
             block_for: if transports.len() > 1 { Duration::from_millis(1) } else { Duration::from_millis(10) },
             transports,

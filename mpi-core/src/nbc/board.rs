@@ -67,14 +67,18 @@ impl Engine {
 
     /// Opens `comm`'s board (module doc); every member calls this at the same call.
     fn open_board(&self, comm: CommId, node: &Arc<shm::Node>) -> Result<Option<Board>> {
-        let (rank, locals) = {
+        let (rank, members) = {
             let mut st = self.lock();
             let Some(c) = st.comms.get_mut(Id::from_token(comm.0)) else {
                 return fail(ErrorClass::Comm, "invalid communicator");
             };
             c.board = BoardUse::Absent;
-            let locals: Option<Vec<usize>> = c.members.iter().map(|w| self.local_ranks.iter().position(|l| l == w)).collect();
-            (c.rank as usize, locals)
+            (c.rank as usize, c.members.clone())
+        };
+        // Each member's local rank on this host; `None` when one is on another host.
+        let locals: Option<Vec<usize>> = {
+            let world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+            members.iter().map(|w| world.local_ranks.iter().position(|l| l == w)).collect()
         };
         let Some(locals) = locals else { return Ok(None) };
         let claimed = match rank {
